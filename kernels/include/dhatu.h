@@ -1,0 +1,174 @@
+/* dhatu.h -- the dhātu batch engine: articles in, dhātu records out.
+ *
+ * Purpose
+ *   Turns batches of articles into dhātu records with one of two models
+ *   ("seed": the research prototype's SHA-256 formula, bit for bit; "lexicon":
+ *   counts of cue terms, see docs/LEXICON.md) on one of several backends
+ *   ("cpu-ref", the plain oracle; "cpu", all cores; GPU backends where built;
+ *   "auto", the best that works here).
+ *
+ * Ownership
+ *   Every object comes from a *_create function and goes back through the
+ *   matching *_destroy, which accepts NULL. The caller owns batches and record
+ *   arrays; the engine never keeps a pointer into them after a call returns.
+ *   Strings returned by accessors are borrowed until the engine is destroyed.
+ *
+ * Threading
+ *   One engine serves one thread at a time: calls on the same engine (or on
+ *   batches created from it) must not overlap. Distinct engines are
+ *   independent. The "cpu" backend runs its own worker threads inside
+ *   dhatu_engine_vectorize and joins them before returning.
+ *
+ * Errors
+ *   Functions return a dhatu_status (DHATU_OK == 0) and, on error, write a
+ *   NUL-terminated message into the caller's errstr buffer (errstr may be
+ *   NULL). Nothing in this library prints, aborts or exits.
+ *
+ * Memory
+ *   Bounded by configuration: a batch holds at most batch_max_articles
+ *   articles and max(batch_max_bytes, max_article_bytes) bytes of text;
+ *   dhatu_engine_vectorize allocates nothing per article.
+ *
+ * Usage
+ *   dhatu_config cfg;
+ *   dhatu_config_init(&cfg);
+ *   cfg.model = "lexicon";
+ *   dhatu_engine *e;  dhatu_batch *b;  char err[256];
+ *   if (dhatu_engine_create(&cfg, &e, err, sizeof err)) { report(err); }
+ *   dhatu_batch_create(e, &b, err, sizeof err);
+ *   dhatu_batch_add(b, title, tlen, text, len, "en", err, sizeof err);
+ *   dhatu_record *out = malloc(dhatu_batch_count(b) * sizeof *out);
+ *   dhatu_engine_vectorize(e, b, out, err, sizeof err);
+ *   dhatu_batch_destroy(b);  dhatu_engine_destroy(e);
+ */
+#ifndef DHATU_H
+#define DHATU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DHATU_VERSION_STRING "0.1.0"
+
+#define DHATU_NDHATU  9  /* RELATE MODAL EXIST EVAL COMM CAUSE ITER DECIDE FEEL */
+#define DHATU_NPRIMES 10 /* 2 3 5 7 11 13 17 19 23 29 */
+
+typedef enum dhatu_status {
+    DHATU_OK = 0,
+    DHATU_ERR_ARG,         /* a bad argument or configuration value */
+    DHATU_ERR_NOMEM,       /* an allocation failed */
+    DHATU_ERR_TOO_LARGE,   /* the article exceeds max_article_bytes */
+    DHATU_ERR_FULL,        /* the batch has no room left for this article */
+    DHATU_ERR_UNAVAILABLE, /* backend not built in, or no usable device */
+    DHATU_ERR_LEXICON,     /* the lexicon file is unreadable or invalid */
+    DHATU_ERR_DEVICE,      /* a device or runtime (OpenSSL, GPU) call failed */
+    DHATU_ERR_INTERNAL     /* a bug: an invariant of the engine broke */
+} dhatu_status;
+
+typedef enum dhatu_polarity {
+    DHATU_POL_NONE = 0,
+    DHATU_POL_POSITIVE = 1,
+    DHATU_POL_NEGATIVE = 2
+} dhatu_polarity;
+
+/* One article's result. Plain data, fixed size, no pointers: GPU backends
+ * fill arrays of it directly. Fields the seed model does not compute
+ * (counts, polarity, intensity, confidence, signature) are zero for it. */
+typedef struct dhatu_record {
+    double   weights[DHATU_NDHATU];     /* L1-normalised; all 0 without evidence */
+    double   confidence[DHATU_NDHATU];  /* min(1, 50 * density) */
+    double   prime_bases[DHATU_NPRIMES];
+    double   ambiguity;                 /* H(weights) / ln 9; 0 without evidence */
+    uint64_t tokens;                    /* word and symbol tokens */
+    uint64_t signature;                 /* sum of digit[d] * 30^d */
+    uint32_t positive[DHATU_NDHATU];
+    uint32_t negative[DHATU_NDHATU];
+    uint8_t  polarity[DHATU_NDHATU];    /* dhatu_polarity */
+    uint8_t  intensity[DHATU_NDHATU];   /* 0..4 */
+    int8_t   dominant;                  /* dhātu index 0..8, -1 when none */
+} dhatu_record;
+
+/* Engine configuration. Fill with dhatu_config_init, then set what differs.
+ * Strings are borrowed for the duration of dhatu_engine_create only. */
+typedef struct dhatu_config {
+    const char *backend;        /* "cpu-ref", "cpu", "opencl", "cuda", "auto"; default "cpu" */
+    const char *model;          /* "seed" or "lexicon"; default "lexicon" */
+    const char *lexicon_path;   /* NULL: the built-in lexicon (data/lexicon.txt) */
+    size_t max_article_bytes;   /* analysed text limit; default 16 MiB */
+    size_t batch_max_articles;  /* batch capacity in articles; default 4096 */
+    size_t batch_max_bytes;     /* batch capacity in text bytes; default 32 MiB */
+    int threads;                /* "cpu" workers; 0 = every online core */
+    int device_index;           /* GPU backends: which device; -1 = first usable */
+} dhatu_config;
+
+typedef struct dhatu_engine dhatu_engine;
+typedef struct dhatu_batch dhatu_batch;
+
+/* Fills *cfg with the defaults above. Can't fail. */
+void dhatu_config_init(dhatu_config *cfg);
+
+/* Creates an engine: loads and compiles the lexicon (lexicon model), starts
+ * the backend. Returns DHATU_OK and sets *out, or an error with *out = NULL:
+ * DHATU_ERR_ARG (unknown model or backend name, zero limits),
+ * DHATU_ERR_UNAVAILABLE (backend not built or no device), DHATU_ERR_LEXICON
+ * (with file:line: reason), DHATU_ERR_NOMEM. */
+dhatu_status dhatu_engine_create(const dhatu_config *cfg, dhatu_engine **out,
+                                 char *errstr, size_t errstr_size);
+
+/* Stops the backend and frees everything. Accepts NULL. */
+void dhatu_engine_destroy(dhatu_engine *e);
+
+/* Vectorizes every article of b into out[0 .. dhatu_batch_count(b)-1].
+ * out is caller-owned. b must come from this engine. On error the content
+ * of out is unspecified and the engine stays usable. An empty batch is a
+ * no-op that succeeds. */
+dhatu_status dhatu_engine_vectorize(dhatu_engine *e, const dhatu_batch *b,
+                                    dhatu_record *out,
+                                    char *errstr, size_t errstr_size);
+
+/* The backend actually running ("cpu" when "auto" chose it). Can't fail. */
+const char *dhatu_engine_backend(const dhatu_engine *e);
+/* One line on the backend: threads or device, and for "auto" why it was
+ * chosen. Can't fail. */
+const char *dhatu_engine_describe(const dhatu_engine *e);
+/* Model name and version as records carry it, e.g. "lexicon-1". Can't fail. */
+const char *dhatu_engine_model_id(const dhatu_engine *e);
+/* The effective configuration (defaults applied). Can't fail. */
+const dhatu_config *dhatu_engine_config(const dhatu_engine *e);
+
+/* Creates an empty batch sized from the engine's configuration (host memory
+ * that GPU backends can copy from directly). Free with dhatu_batch_destroy. */
+dhatu_status dhatu_batch_create(dhatu_engine *e, dhatu_batch **out,
+                                char *errstr, size_t errstr_size);
+void dhatu_batch_destroy(dhatu_batch *b);  /* accepts NULL */
+void dhatu_batch_reset(dhatu_batch *b);    /* empties the batch; can't fail */
+size_t dhatu_batch_count(const dhatu_batch *b);
+size_t dhatu_batch_bytes(const dhatu_batch *b);
+
+/* Appends one article. The analysed text is title + " " + text when title is
+ * not NULL (an empty title counts as present, as in the prototype), else
+ * text. lang is a BCP 47 tag or NULL (see docs/LEXICON.md for the filter).
+ * Bytes are copied; the text may hold any bytes, NUL and invalid UTF-8
+ * included. Errors leave the batch unchanged:
+ *   DHATU_ERR_TOO_LARGE  analysed text over max_article_bytes (never truncated);
+ *   DHATU_ERR_FULL       no room: vectorize and reset, then add again. */
+dhatu_status dhatu_batch_add(dhatu_batch *b, const char *title, size_t title_len,
+                             const char *text, size_t text_len, const char *lang,
+                             char *errstr, size_t errstr_size);
+
+/* Name of dhātu i (0..8), or NULL when i is out of range. */
+const char *dhatu_name(int i);
+/* The backends compiled into this build, NULL-terminated ("auto" excluded). */
+const char *const *dhatu_backend_names(void);
+/* A static description of a status code. Can't fail. */
+const char *dhatu_status_str(dhatu_status s);
+/* The Unicode version of the tokenizer's character data, e.g. "14.0.0". */
+const char *dhatu_unicode_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DHATU_H */

@@ -1,0 +1,267 @@
+/* engine.c -- the public API of dhatu.h: configuration, backend registry,
+ * batches and the vectorize call that forwards to the chosen backend. */
+#include "dhatu.h"
+#include "dhatu_impl.h"
+#include "alloc.h"
+#include "error.h"
+#include "lexicon.h"
+#include <stdio.h>
+#include <string.h>
+
+#define SEED_MODEL_ID "seed-1"
+
+struct dhatu_engine {
+    dhatu_config cfg;           /* strings below point into owned copies */
+    char backend_name[16];
+    char model_name[16];
+    char *lexicon_path;
+    dhatu_model_kind model;
+    dhatu_lexicon *lexicon;     /* lexicon model only */
+    dhatu_backend backend;
+    char describe[256];
+};
+
+struct dhatu_batch {
+    dhatu_engine *e;
+    size_t cap_articles, cap_bytes;
+    size_t n;
+    char *text;
+    uint64_t *offsets;          /* cap_articles + 1 */
+    uint32_t *langmask;
+};
+
+/* Compiled backends, best first: "auto" takes the first one that starts.
+ * GPU backends join the front of this table when they are built. */
+static const struct dhatu_backend_i *const registry[] = {
+    &dhatu_backend_cpu_i,
+    &dhatu_backend_cpu_ref_i,
+};
+#define NREGISTRY (sizeof registry / sizeof registry[0])
+/* The backends "auto" may pick: never the slow oracle. */
+#define NAUTO 1
+
+void dhatu_config_init(dhatu_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->backend = "cpu";
+    cfg->model = "lexicon";
+    cfg->lexicon_path = NULL;
+    cfg->max_article_bytes = (size_t)16 << 20;
+    cfg->batch_max_articles = 4096;
+    cfg->batch_max_bytes = (size_t)32 << 20;
+    cfg->threads = 0;
+    cfg->device_index = -1;
+}
+
+const char *const *dhatu_backend_names(void)
+{
+    static const char *names[NREGISTRY + 1];
+    for (size_t i = 0; i < NREGISTRY; i++) names[i] = registry[i]->get_name();
+    names[NREGISTRY] = NULL;
+    return names;
+}
+
+static dhatu_status start_backend(dhatu_engine *e, const struct dhatu_backend_i *iface,
+                                  char *errstr, size_t n)
+{
+    dhatu_backend_params p = { e->model, e->lexicon, &e->cfg };
+    void *ctx = NULL;
+    dhatu_status st = iface->init(&p, &ctx, errstr, n);
+    if (st) return st;
+    e->backend.iface = iface;
+    e->backend.context = ctx;
+    e->backend.api_version = DHATU_BACKEND_API_VERSION;
+    snprintf(e->backend_name, sizeof e->backend_name, "%s", iface->get_name());
+    return DHATU_OK;
+}
+
+static dhatu_status choose_backend(dhatu_engine *e, const char *want, char *errstr, size_t n)
+{
+    if (!strcmp(want, "auto")) {
+        /* Try each candidate in order and say why the better ones were passed over. */
+        char why[192] = "";
+        size_t used = 0;
+        for (size_t i = 0; i < NAUTO; i++) {
+            char err[160] = "";
+            if (start_backend(e, registry[i], err, sizeof err) == DHATU_OK) {
+                const char *d = e->backend.iface->describe ? e->backend.iface->describe(e->backend.context)
+                                                           : e->backend_name;
+                snprintf(e->describe, sizeof e->describe, "auto chose %s (%s)%s%s", e->backend_name, d,
+                         used ? "; passed over: " : "; no GPU backend is built in", why);
+                return DHATU_OK;
+            }
+            if (used < sizeof why)
+                used += (size_t)snprintf(why + used, sizeof why - used, "%s%s: %s", used ? "; " : "",
+                                         registry[i]->get_name(), err);
+        }
+        return dhatu_set_error(errstr, n, DHATU_ERR_UNAVAILABLE, "auto: no backend could start: %s", why);
+    }
+    for (size_t i = 0; i < NREGISTRY; i++) {
+        if (strcmp(want, registry[i]->get_name())) continue;
+        dhatu_status st = start_backend(e, registry[i], errstr, n);
+        if (st) return st;
+        const char *d = e->backend.iface->describe ? e->backend.iface->describe(e->backend.context)
+                                                   : e->backend_name;
+        snprintf(e->describe, sizeof e->describe, "%s", d);
+        return DHATU_OK;
+    }
+    if (!strcmp(want, "cuda") || !strcmp(want, "opencl"))
+        return dhatu_set_error(errstr, n, DHATU_ERR_UNAVAILABLE,
+                               "backend '%s' is not built into this binary", want);
+    return dhatu_set_error(errstr, n, DHATU_ERR_ARG,
+                           "unknown backend '%s' (expected cpu-ref, cpu, opencl, cuda or auto)", want);
+}
+
+dhatu_status dhatu_engine_create(const dhatu_config *cfg, dhatu_engine **out,
+                                 char *errstr, size_t n)
+{
+    *out = NULL;
+    dhatu_config def;
+    if (!cfg) { dhatu_config_init(&def); cfg = &def; }
+    const char *backend = cfg->backend ? cfg->backend : "cpu";
+    const char *model = cfg->model ? cfg->model : "lexicon";
+    if (strcmp(model, "seed") && strcmp(model, "lexicon"))
+        return dhatu_set_error(errstr, n, DHATU_ERR_ARG, "unknown model '%s' (expected seed or lexicon)", model);
+    if (!cfg->max_article_bytes || !cfg->batch_max_articles || !cfg->batch_max_bytes)
+        return dhatu_set_error(errstr, n, DHATU_ERR_ARG, "max_article_bytes, batch_max_articles and "
+                               "batch_max_bytes must be positive");
+    if (cfg->max_article_bytes > ((size_t)1 << 40))
+        return dhatu_set_error(errstr, n, DHATU_ERR_ARG, "max_article_bytes is absurdly large");
+    if (cfg->threads < 0 || cfg->threads > 4096)
+        return dhatu_set_error(errstr, n, DHATU_ERR_ARG, "threads must be 0 (all cores) .. 4096");
+
+    dhatu_engine *e = dhatu_calloc(1, sizeof *e);
+    if (!e) return dhatu_set_error(errstr, n, DHATU_ERR_NOMEM, "engine: out of memory");
+    dhatu_status st;
+    e->cfg = *cfg;
+    snprintf(e->model_name, sizeof e->model_name, "%s", model);
+    e->cfg.model = e->model_name;
+    e->model = strcmp(model, "seed") ? DHATU_MODEL_LEXICON : DHATU_MODEL_SEED;
+    if (cfg->lexicon_path) {
+        size_t len = strlen(cfg->lexicon_path);
+        if (!(e->lexicon_path = dhatu_malloc(len + 1))) {
+            st = dhatu_set_error(errstr, n, DHATU_ERR_NOMEM, "engine: out of memory");
+            goto err;
+        }
+        memcpy(e->lexicon_path, cfg->lexicon_path, len + 1);
+    }
+    e->cfg.lexicon_path = e->lexicon_path;
+    if (e->model == DHATU_MODEL_LEXICON) {
+        st = e->lexicon_path ? dhatu_lexicon_load_file(e->lexicon_path, &e->lexicon, errstr, n)
+                             : dhatu_lexicon_load_default(&e->lexicon, errstr, n);
+        if (st) goto err;
+    }
+    if ((st = choose_backend(e, backend, errstr, n))) goto err;
+    e->cfg.backend = e->backend_name;
+    *out = e;
+    return DHATU_OK;
+err:
+    dhatu_engine_destroy(e);
+    return st;
+}
+
+void dhatu_engine_destroy(dhatu_engine *e)
+{
+    if (!e) return;
+    if (e->backend.iface) e->backend.iface->free(e->backend.context);
+    dhatu_lexicon_destroy(e->lexicon);
+    dhatu_free(e->lexicon_path);
+    dhatu_free(e);
+}
+
+const char *dhatu_engine_backend(const dhatu_engine *e) { return e->backend_name; }
+const char *dhatu_engine_describe(const dhatu_engine *e) { return e->describe; }
+const dhatu_config *dhatu_engine_config(const dhatu_engine *e) { return &e->cfg; }
+
+const char *dhatu_engine_model_id(const dhatu_engine *e)
+{
+    return e->model == DHATU_MODEL_SEED ? SEED_MODEL_ID : e->lexicon->model_id;
+}
+
+dhatu_status dhatu_engine_vectorize(dhatu_engine *e, const dhatu_batch *b, dhatu_record *out,
+                                    char *errstr, size_t n)
+{
+    if (!e || !b || (!out && b->n))
+        return dhatu_set_error(errstr, n, DHATU_ERR_ARG, "vectorize: NULL engine, batch or output");
+    if (b->e != e)
+        return dhatu_set_error(errstr, n, DHATU_ERR_ARG, "vectorize: the batch belongs to another engine");
+    if (!b->n) return DHATU_OK;
+    dhatu_batch_view v = { b->n, b->text, b->offsets, b->langmask };
+    return e->backend.iface->vectorize_batch(e->backend.context, &v, out, errstr, n);
+}
+
+/* Batch memory comes from the backend when it wants it (pinned for DMA). */
+static void *host_alloc(dhatu_engine *e, size_t size)
+{
+    if (e->backend.iface->host_alloc) return e->backend.iface->host_alloc(e->backend.context, size);
+    return dhatu_malloc(size);
+}
+
+static void host_free(dhatu_engine *e, void *p)
+{
+    if (!p) return;
+    if (e->backend.iface->host_free) e->backend.iface->host_free(e->backend.context, p);
+    else dhatu_free(p);
+}
+
+dhatu_status dhatu_batch_create(dhatu_engine *e, dhatu_batch **out, char *errstr, size_t n)
+{
+    *out = NULL;
+    dhatu_batch *b = dhatu_calloc(1, sizeof *b);
+    if (!b) return dhatu_set_error(errstr, n, DHATU_ERR_NOMEM, "batch: out of memory");
+    b->e = e;
+    b->cap_articles = e->cfg.batch_max_articles;
+    /* A lone article up to the maximum must always fit an empty batch. */
+    b->cap_bytes = e->cfg.batch_max_bytes > e->cfg.max_article_bytes ? e->cfg.batch_max_bytes
+                                                                     : e->cfg.max_article_bytes;
+    b->text = host_alloc(e, b->cap_bytes);
+    b->offsets = host_alloc(e, (b->cap_articles + 1) * sizeof *b->offsets);
+    b->langmask = host_alloc(e, b->cap_articles * sizeof *b->langmask);
+    if (!b->text || !b->offsets || !b->langmask) {
+        dhatu_batch_destroy(b);
+        return dhatu_set_error(errstr, n, DHATU_ERR_NOMEM, "batch: cannot allocate %zu bytes of text",
+                               (size_t)b->cap_bytes);
+    }
+    b->offsets[0] = 0;
+    *out = b;
+    return DHATU_OK;
+}
+
+void dhatu_batch_destroy(dhatu_batch *b)
+{
+    if (!b) return;
+    host_free(b->e, b->text);
+    host_free(b->e, b->offsets);
+    host_free(b->e, b->langmask);
+    dhatu_free(b);
+}
+
+void dhatu_batch_reset(dhatu_batch *b) { b->n = 0; }
+size_t dhatu_batch_count(const dhatu_batch *b) { return b->n; }
+size_t dhatu_batch_bytes(const dhatu_batch *b) { return (size_t)b->offsets[b->n]; }
+
+dhatu_status dhatu_batch_add(dhatu_batch *b, const char *title, size_t title_len,
+                             const char *text, size_t text_len, const char *lang,
+                             char *errstr, size_t n)
+{
+    size_t len = text_len + (title ? title_len + 1 : 0);
+    if (len < text_len || len > b->e->cfg.max_article_bytes)
+        return dhatu_set_error(errstr, n, DHATU_ERR_TOO_LARGE,
+                               "article of %zu bytes exceeds the maximum of %zu bytes", len,
+                               b->e->cfg.max_article_bytes);
+    size_t used = (size_t)b->offsets[b->n];
+    if (b->n == b->cap_articles || len > b->cap_bytes - used)
+        return dhatu_set_error(errstr, n, DHATU_ERR_FULL, "batch full (%zu articles, %zu bytes)",
+                               b->n, used);
+    char *w = b->text + used;
+    if (title) {
+        if (title_len) memcpy(w, title, title_len);
+        w[title_len] = ' ';
+        w += title_len + 1;
+    }
+    if (text_len) memcpy(w, text, text_len);
+    b->langmask[b->n] = b->e->lexicon ? dhatu_lexicon_langmask(b->e->lexicon, lang) : DHATU_LEX_ALL;
+    b->n++;
+    b->offsets[b->n] = used + len;
+    return DHATU_OK;
+}

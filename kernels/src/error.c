@@ -1,0 +1,32 @@
+/* error.c -- see error.h. */
+#include "error.h"
+#include <stdarg.h>
+#include <stdio.h>
+
+dhatu_status dhatu_set_error(char *errstr, size_t errstr_size, dhatu_status status,
+                             const char *fmt, ...)
+{
+    if (errstr && errstr_size) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(errstr, errstr_size, fmt, ap);
+        va_end(ap);
+    }
+    return status;
+}
+
+const char *dhatu_status_str(dhatu_status s)
+{
+    switch (s) {
+    case DHATU_OK: return "ok";
+    case DHATU_ERR_ARG: return "invalid argument";
+    case DHATU_ERR_NOMEM: return "out of memory";
+    case DHATU_ERR_TOO_LARGE: return "article too large";
+    case DHATU_ERR_FULL: return "batch full";
+    case DHATU_ERR_UNAVAILABLE: return "backend unavailable";
+    case DHATU_ERR_LEXICON: return "invalid lexicon";
+    case DHATU_ERR_DEVICE: return "device or runtime error";
+    case DHATU_ERR_INTERNAL: return "internal error";
+    }
+    return "unknown status";
+}
