@@ -24,6 +24,14 @@
 
 #define CHUNK 8 /* articles per grab: amortises the atomic, keeps balance */
 
+/* Trie states are row offsets (node * stride, stride a power of two) with
+ * flags in the low bits, so that a step is one AND and one load, and the
+ * per-byte terminal checks read a register instead of memory. */
+#define ST_STEM  1u  /* a stem term ends at this node */
+#define ST_EXACT 2u  /* an exact term ends at this node */
+#define ST_FLAGS 3u
+#define NOT_WORD 0xFFu
+
 typedef struct cpu_ctx {
     dhatu_model_kind model;
     const dhatu_lexicon *lex;
@@ -32,6 +40,12 @@ typedef struct cpu_ctx {
     EVP_MD_CTX **mdctx;               /* one per worker */
     unsigned char ascii_class[128];   /* the tokenizer classes of ASCII */
     unsigned char ascii_fold[128];
+    /* ASCII byte -> trie class of its folded form, or NOT_WORD. */
+    unsigned char ascii_trie[128];
+    /* The lexicon's trie re-encoded for speed (see build_rows). */
+    uint32_t *rows;
+    uint32_t stride;
+    uint32_t root;
     const dhatu_unicode_tables *uni;
     char describe[96];
 
@@ -57,7 +71,8 @@ static inline uint32_t fold_of(const cpu_ctx *c, uint32_t cp)
 
 /* From p, skips what starts no token. Returns the next token start (or n)
  * and sets *broken when a phrase-breaking character was crossed. */
-static size_t skip_gap(const cpu_ctx *c, const unsigned char *s, size_t n, size_t p, int *broken)
+static inline __attribute__((always_inline))
+size_t skip_gap(const cpu_ctx *c, const unsigned char *s, size_t n, size_t p, int *broken)
 {
     while (p < n) {
         unsigned char b = s[p];
@@ -78,80 +93,108 @@ static size_t skip_gap(const cpu_ctx *c, const unsigned char *s, size_t n, size_
 }
 
 typedef struct walk {
-    const uint32_t *next;
+    const uint32_t *rows;
     const uint8_t *bcls;
     const int32_t *exact, *stem;
     const dhatu_term *terms;
-    uint32_t ncls;
+    uint32_t stride;
     uint32_t mask;
 } walk;
 
-static inline uint32_t step(const walk *w, uint32_t node, unsigned char b)
+static inline uint32_t step_cls(const walk *w, uint32_t st, uint32_t cls)
 {
-    return w->next[(size_t)node * w->ncls + w->bcls[b]];
+    return w->rows[(st & ~(w->stride - 1)) + cls];
 }
 
-static inline int live(const walk *w, int32_t t)
+static inline uint32_t node_of(const walk *w, uint32_t st)
 {
-    return t >= 0 && (w->terms[t].livemask & w->mask);
+    return st / w->stride;
 }
 
-/* Feeds folded code point f to the trie; returns the new node (0: dead). */
-static inline uint32_t feed_cp(const walk *w, uint32_t node, uint32_t f)
+/* The stem term ending at state st, if it applies to this article, else -1. */
+static inline int32_t live_stem(const walk *w, uint32_t st)
+{
+    int32_t t = w->stem[node_of(w, st)];
+    return (w->terms[t].livemask & w->mask) ? t : -1;
+}
+
+/* Feeds folded code point f to the trie; returns the new state (0: dead). */
+static inline uint32_t feed_cp(const walk *w, uint32_t st, uint32_t f)
 {
     unsigned char u[4];
     int k = dhatu_utf8_encode(f, u);
-    for (int i = 0; i < k && node; i++) node = step(w, node, u[i]);
-    return node;
+    for (int i = 0; i < k && st; i++) st = step_cls(w, st, w->bcls[u[i]]);
+    return st;
 }
 
 /* Scans the token starting at p (its first character is WORD or SYMBOL),
- * walking the trie from *nodep with the folded bytes. Returns the token end;
- * *nodep is the node reached (0 once the walk left the trie) and *cand the
- * term this token completes: exact at the token end, else the deepest live
- * stem crossed, else -1. */
-static size_t scan_token(const cpu_ctx *c, const walk *w, const unsigned char *s, size_t n,
-                         size_t p, uint32_t *nodep, int32_t *cand)
+ * walking the trie from state *stp with the folded bytes. Returns the token
+ * end; *stp is the state reached (0 once the walk left the trie) and *cand
+ * the term this token completes: exact at the token end, else the deepest
+ * live stem crossed, else -1. */
+static inline __attribute__((always_inline))
+size_t scan_token(const cpu_ctx *c, const walk *w, const unsigned char *s, size_t n,
+                  size_t p, uint32_t *stp, int32_t *cand)
 {
-    uint32_t node = *nodep;
+    uint32_t st = *stp;
     int32_t stem = -1;
     if (s[p] >= 0x80) {
         size_t len;
         uint32_t cp = dhatu_utf8_decode(s + p, n - p, &len);
         if (class_of(c, cp) == DHATU_CC_SYMBOL) {
-            if (node) node = feed_cp(w, node, fold_of(c, cp));
+            if (st) st = feed_cp(w, st, cp); /* symbols are not folded */
             p += len;
             goto end;
         }
     }
-    while (p < n) {
-        unsigned char b = s[p];
-        if (b < 0x80) {
-            if (c->ascii_class[b] != DHATU_CC_WORD) break;
-            if (node) {
-                node = step(w, node, c->ascii_fold[b]);
-                if (node && live(w, w->stem[node])) stem = w->stem[node];
+    for (;;) {
+        /* ASCII letters and digits: the hot loop. Locals keep the trie in
+         * registers; the walk struct would be re-read after every store. */
+        if (st) {
+            const uint32_t *rows = w->rows;
+            const uint32_t rowmask = ~(w->stride - 1);
+            const unsigned char *trie_of = c->ascii_trie;
+            while (p < n) {
+                unsigned b = s[p];
+                if (b >= 0x80) break;
+                unsigned k = trie_of[b];
+                if (k == NOT_WORD) goto end;
+                st = rows[(st & rowmask) + k];
+                p++;
+                if (!st) break;
+                if (st & ST_STEM) {
+                    int32_t t = live_stem(w, st);
+                    if (t >= 0) stem = t;
+                }
             }
-            p++;
-            continue;
         }
+        if (!st) {
+            const unsigned char *trie_of = c->ascii_trie;
+            while (p < n && s[p] < 0x80 && trie_of[s[p]] != NOT_WORD) p++;
+        }
+        if (p >= n || s[p] < 0x80) break;
+        /* Anything else: decode, then the class decides. */
         size_t len;
         uint32_t cp = dhatu_utf8_decode(s + p, n - p, &len);
         int k = class_of(c, cp);
         if (k == DHATU_CC_IGNORE) { p += len; continue; }
         if (k != DHATU_CC_WORD && k != DHATU_CC_MARK) break;
-        if (node) {
+        if (st) {
             uint32_t f = fold_of(c, cp);
             if (f) {
-                node = feed_cp(w, node, f);
-                if (node && live(w, w->stem[node])) stem = w->stem[node];
+                st = feed_cp(w, st, f);
+                if ((st & ST_STEM) && live_stem(w, st) >= 0) stem = live_stem(w, st);
             }
         }
         p += len;
     }
 end:
-    *cand = (node && live(w, w->exact[node])) ? w->exact[node] : stem;
-    *nodep = node;
+    if (st & ST_EXACT) {
+        int32_t t = w->exact[node_of(w, st)];
+        if (w->terms[t].livemask & w->mask) stem = t;
+    }
+    *cand = stem;
+    *stp = st;
     return p;
 }
 
@@ -159,12 +202,12 @@ static void lexicon_article(const cpu_ctx *c, const unsigned char *s, size_t n, 
                             dhatu_record *r)
 {
     const dhatu_lexicon *lex = c->lex;
-    walk w = { lex->next, lex->byte_class, lex->exact, lex->stem, lex->terms, lex->nclasses, mask };
+    walk w = { c->rows, lex->byte_class, lex->exact, lex->stem, lex->terms, c->stride, mask };
     uint64_t tokens = 0;
     int broken = 0;
     size_t p = skip_gap(c, s, n, 0, &broken);
     while (p < n) {
-        uint32_t node = DHATU_LEX_ROOT;
+        uint32_t node = c->root;
         uint32_t k = 0, best_k = 0;
         int32_t best = -1;
         size_t first_end = p, best_end = p, q = p;
@@ -174,7 +217,7 @@ static void lexicon_article(const cpu_ctx *c, const unsigned char *s, size_t n, 
             if (++k == 1) first_end = end;
             if (cand >= 0) { best = cand; best_k = k; best_end = end; }
             if (!node) break;
-            uint32_t sep = w.next[(size_t)node * w.ncls + lex->sep_class];
+            uint32_t sep = step_cls(&w, node, lex->sep_class);
             if (!sep) break;
             int gap_broken = 0;
             q = skip_gap(c, s, n, end, &gap_broken);
@@ -280,6 +323,31 @@ static dhatu_status cpu_vectorize(void *ctx, const dhatu_batch_view *b, dhatu_re
     return DHATU_OK;
 }
 
+/* Re-encodes the lexicon's trie as rows of states (see ST_STEM). */
+static dhatu_status build_rows(cpu_ctx *c, char *errstr, size_t n)
+{
+    const dhatu_lexicon *lex = c->lex;
+    uint32_t ncls = lex->nclasses, stride = 4;
+    while (stride < ncls) stride *= 2;
+    if (ncls >= NOT_WORD || (uint64_t)lex->nnodes * stride > UINT32_MAX)
+        return dhatu_set_error(errstr, n, DHATU_ERR_LEXICON, "cpu: the lexicon's trie is too large");
+    c->rows = dhatu_calloc((size_t)lex->nnodes * stride, sizeof *c->rows);
+    if (!c->rows) return dhatu_set_error(errstr, n, DHATU_ERR_NOMEM, "cpu: out of memory");
+    c->stride = stride;
+    for (uint32_t node = 1; node < lex->nnodes; node++) {
+        for (uint32_t k = 0; k < ncls; k++) {
+            uint32_t child = lex->next[(size_t)node * ncls + k];
+            if (child)
+                c->rows[(size_t)node * stride + k] = child * stride | (lex->stem[child] >= 0 ? ST_STEM : 0) |
+                                                     (lex->exact[child] >= 0 ? ST_EXACT : 0);
+        }
+    }
+    c->root = DHATU_LEX_ROOT * stride; /* the empty term is not allowed: no flags */
+    for (int b = 0; b < 128; b++)
+        if (c->ascii_class[b] == DHATU_CC_WORD) c->ascii_trie[b] = lex->byte_class[c->ascii_fold[b]];
+    return DHATU_OK;
+}
+
 static void cpu_free(void *ctx)
 {
     cpu_ctx *c = ctx;
@@ -291,6 +359,7 @@ static void cpu_free(void *ctx)
         dhatu_free(c->mdctx);
     }
     EVP_MD_free(c->sha256);
+    dhatu_free(c->rows);
     dhatu_free(c);
 }
 
@@ -305,14 +374,16 @@ static dhatu_status cpu_init(const dhatu_backend_params *p, void **out, char *er
     for (int b = 0; b < 128; b++) {
         c->ascii_class[b] = (unsigned char)dhatu_uni_class((uint32_t)b);
         c->ascii_fold[b] = (unsigned char)dhatu_uni_fold((uint32_t)b);
+        c->ascii_trie[b] = c->ascii_class[b] == DHATU_CC_WORD ? 0 : NOT_WORD;
     }
+    dhatu_status st;
+    if (c->model == DHATU_MODEL_LEXICON && (st = build_rows(c, errstr, n))) goto err;
     int threads = p->cfg->threads;
     if (threads <= 0) {
         long online = sysconf(_SC_NPROCESSORS_ONLN);
         threads = online > 0 ? (int)online : 1;
     }
-    dhatu_status st = dhatu_pool_create(threads, &c->pool, errstr, n);
-    if (st) goto err;
+    if ((st = dhatu_pool_create(threads, &c->pool, errstr, n))) goto err;
     if (c->model == DHATU_MODEL_SEED) {
         c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
         c->mdctx = dhatu_calloc((size_t)threads, sizeof *c->mdctx);
