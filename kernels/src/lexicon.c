@@ -44,10 +44,13 @@ const char *dhatu_name(int i)
     return (i >= 0 && i < DHATU_NDHATU) ? dhatu_names[i] : NULL;
 }
 
+/* "origin:line: msg 'arg'"; line 0 means the whole file. */
 static dhatu_status fail(builder *b, const char *msg, const char *arg)
 {
-    return dhatu_set_error(b->errstr, b->errstr_size, DHATU_ERR_LEXICON, "%s:%u: %s%s%s%s",
-                           b->origin, b->line, msg, arg ? " '" : "", arg ? arg : "", arg ? "'" : "");
+    char where[24] = "";
+    if (b->line) snprintf(where, sizeof where, ":%u", b->line);
+    return dhatu_set_error(b->errstr, b->errstr_size, DHATU_ERR_LEXICON, "%s%s: %s%s%s%s",
+                           b->origin, where, msg, arg ? " '" : "", arg ? arg : "", arg ? "'" : "");
 }
 
 static dhatu_status nomem(builder *b)

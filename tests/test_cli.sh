@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# test_cli.sh -- dhatu-vectorize end to end: records, errors with line and
+# offset, exit statuses, --bench output. usage: test_cli.sh BINARY SAMPLE CORPORA
+set -u
+V=$1 SAMPLE=$2 CORPORA=$3
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0 fail=0
+ok()   { pass=$((pass + 1)); }
+bad()  { fail=$((fail + 1)); echo "FAIL: $*"; }
+check() { local what=$1; shift; if "$@"; then ok; else bad "$what"; fi; }
+
+# The shipped sample: one record per article, exit 0, the documented fields.
+"$V" "$SAMPLE" >"$T/out" 2>"$T/err"; rc=$?
+check "sample exit 0 (got $rc)" test "$rc" -eq 0
+check "500 records" test "$(wc -l <"$T/out")" -eq 500
+for f in '"id":' '"model":"lexicon-1"' '"weights":\[' '"positive":\[' '"negative":\[' '"tokens":' \
+         '"dominant":' '"polarity":\[' '"intensity":\[' '"confidence":\[' '"signature":' \
+         '"prime_bases":\[' '"ambiguity":'; do
+  check "every record has $f" test "$(grep -c "$f" "$T/out")" -eq 500
+done
+check "summary on stderr" grep -q '500 records from 500 articles, 0 lines skipped' "$T/err"
+check "ids in input order" test "$(head -1 "$T/out" | cut -c1-30)" = '{"id":"arxiv-0705.3247","model'
+
+# Same records from stdin, with the seed model too.
+"$V" -q <"$SAMPLE" >"$T/out2"; check "stdin gives the same records" cmp -s "$T/out" "$T/out2"
+"$V" -q -m seed -B cpu-ref "$SAMPLE" >"$T/s1"; "$V" -q -m seed -B cpu -n 7 "$SAMPLE" >"$T/s2"
+check "seed: cpu equals cpu-ref across batch sizes" cmp -s "$T/s1" "$T/s2"
+check "seed model id" grep -q '"model":"seed-1"' "$T/s1"
+
+# Bad lines are reported with file, line, offset and reason, then skipped.
+printf '%s\n' '{"id":"a","text":"possible"}' 'not json' '{"id":"b"}' '' \
+  '{"id":"c","text":"0123456789012345678901"}' '{"id":7,"text":"x","lang":null,"title":null}' >"$T/bad.jsonl"
+"$V" --max-article-bytes 20 "$T/bad.jsonl" >"$T/out" 2>"$T/err"; rc=$?
+check "bad lines: exit 1 (got $rc)" test "$rc" -eq 1
+check "bad lines: good records kept" test "$(wc -l <"$T/out")" -eq 2
+check "integer id becomes a string" grep -q '"id":"7"' "$T/out"
+check "invalid JSON reported with line and offset" grep -q "bad.jsonl:2: offset 29: invalid JSON" "$T/err"
+check "missing text reported" grep -q 'bad.jsonl:3: offset 38: missing field "text"' "$T/err"
+check "oversized article reported" grep -q 'bad.jsonl:5: offset 50: id c: article of 22 bytes exceeds the maximum of 20' "$T/err"
+check "summary counts skipped lines" grep -q '2 records from 3 articles, 3 lines skipped' "$T/err"
+
+# Usage and configuration errors: exit 2 with a message.
+"$V" --model word2vec "$SAMPLE" >/dev/null 2>"$T/err"; rc=$?
+check "unknown model exit 2" test "$rc" -eq 2
+check "unknown model message" grep -q "unknown model 'word2vec'" "$T/err"
+"$V" -B cuda "$SAMPLE" >/dev/null 2>"$T/err"; rc=$?
+check "unavailable backend exit 2 ($rc)" test "$rc" -eq 2
+"$V" /nonexistent.jsonl >/dev/null 2>"$T/err"; rc=$?
+check "missing file exit 2" test "$rc" -eq 2
+check "missing file message" grep -q "/nonexistent.jsonl: No such file" "$T/err"
+"$V" --lexicon /nonexistent.lex "$SAMPLE" >/dev/null 2>"$T/err"; rc=$?
+check "missing lexicon exit 2" test "$rc" -eq 2
+"$V" --bogus >/dev/null 2>&1; rc=$?; check "bad option exit 2" test "$rc" -eq 2
+"$V" --help | grep -q -- '--bench'; check "--help" test $? -eq 0
+"$V" --version | grep -q 'backends: cpu cpu-ref auto'; check "--version lists backends" test $? -eq 0
+
+# A user lexicon: the model id follows its name and version.
+printf '!name mine\n!version 7\nen FEEL + possible\n' >"$T/lex.txt"
+"$V" -q --lexicon "$T/lex.txt" "$SAMPLE" | head -1 >"$T/out"
+check "user lexicon model id" grep -q '"model":"mine-7"' "$T/out"
+
+# --bench: a human line and a machine-readable JSON line per backend and model.
+"$V" --bench --synthetic 2000 --rounds 2 -m seed,lexicon -B cpu,cpu-ref >"$T/bench" 2>"$T/err"; rc=$?
+check "bench exit 0 ($rc)" test "$rc" -eq 0
+check "bench JSON lines" test "$(grep -c '^{"bench":"dhatu-vectorize"' "$T/bench")" -eq 4
+check "bench reports articles/s" grep -q '"articles_per_s":' "$T/bench"
+
+# Awkward real inputs, when the shared corpora are there.
+if [ -f "$CORPORA/nasty.jsonl" ]; then
+  "$V" -q "$CORPORA/nasty.jsonl" >"$T/out" 2>"$T/err"; rc=$?
+  check "nasty.jsonl exit 0 ($rc)" test "$rc" -eq 0
+  check "nasty.jsonl: 200 records" test "$(wc -l <"$T/out")" -eq 200
+else
+  echo "SKIP: nasty.jsonl part ($CORPORA not found)"
+fi
+
+echo "cli: $pass passed, $fail failed"
+test "$fail" -eq 0

@@ -1,0 +1,255 @@
+/* test_conformance.c -- any backend against the cpu-ref oracle.
+ *
+ * usage: test_conformance BACKEND builtin SAMPLE.jsonl
+ *        test_conformance BACKEND corpora DIR     (exit 77 = skipped: DIR absent)
+ * "builtin" runs generated edge cases (token soup built from the lexicon's
+ * hardest terms, every kind of separator, invalid bytes, NUL, long texts)
+ * and the shipped sample; "corpora" runs every *.jsonl corpus of the shared
+ * corpus folder. Both models. Counts, tokens, dominant, polarity, intensity
+ * and signature must be equal; floats within 1e-6 (relative above 1).
+ * DHATU_CONFORMANCE_LIMIT caps the articles read per corpus file (the
+ * sanitizer build sets it). GPU backends run this file unchanged.
+ */
+#include "testlib.h"
+#include "lines.h"
+#include "schema_json.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *backend;
+static const char *mode;
+static const char *where;
+
+typedef struct article { char *text; size_t len; char *title; size_t title_len; char lang[16]; int has_lang; char id[64]; } article;
+typedef struct corpus { article *a; size_t n, cap; } corpus;
+
+static void corpus_add(corpus *c, const char *id, const char *title, size_t tl, const char *text, size_t len,
+                       const char *lang)
+{
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 1024;
+        c->a = realloc(c->a, c->cap * sizeof *c->a);
+        ck_assert_ptr_nonnull(c->a);
+    }
+    article *a = &c->a[c->n++];
+    memset(a, 0, sizeof *a);
+    a->text = malloc(len ? len : 1);
+    if (len) memcpy(a->text, text, len);
+    a->len = len;
+    if (title) {
+        a->title = malloc(tl + 1);
+        memcpy(a->title, title, tl);
+        a->title_len = tl;
+    }
+    if (lang) { snprintf(a->lang, sizeof a->lang, "%s", lang); a->has_lang = 1; }
+    snprintf(a->id, sizeof a->id, "%s", id);
+}
+
+static void corpus_free(corpus *c)
+{
+    for (size_t i = 0; i < c->n; i++) { free(c->a[i].text); free(c->a[i].title); }
+    free(c->a);
+    memset(c, 0, sizeof *c);
+}
+
+static size_t limit(void)
+{
+    const char *s = getenv("DHATU_CONFORMANCE_LIMIT");
+    return s && *s ? (size_t)strtoull(s, NULL, 10) : (size_t)-1;
+}
+
+static void load_jsonl(corpus *c, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    lines_reader *lr = lines_open(f, (size_t)128 << 20);
+    const char *line;
+    size_t len;
+    uint64_t lineno, off;
+    size_t max = limit(), n = 0;
+    while (n < max && lines_next(lr, &line, &len, &lineno, &off) == LINES_OK) {
+        schema_article a;
+        char err[256];
+        ck_assert_msg(schema_json_parse_article(line, len, &a, err, sizeof err) == 0, "%s:%llu: %s", path,
+                      (unsigned long long)lineno, err);
+        corpus_add(c, a.id, a.title, a.title_len, a.text, a.text_len, a.lang);
+        schema_article_clear(&a);
+        n++;
+    }
+    lines_close(lr);
+    fclose(f);
+}
+
+/* ---- generated edge cases ---- */
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static uint32_t next_rand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)(rng >> 32);
+}
+
+static const char *const pieces[] = {
+    "not", "possible", "not possible", "impossible", "can", "can't", "can\xE2\x80\x99t", "cannot", "there",
+    "is", "there is", "no such", "step-by-step", "step", "by", "for each", "with respect to", "in terms",
+    "relation", "relationship", "relat", "correlate", "il y a", "parce que", "D\xC3\x89" "CISION",
+    "de\xCC\x81" "cision", "n'existe pas", "peut-\xC3\xAA" "tre", "ne peut", "\xC3\xA0 nouveau",
+    "\xE2\x86\x92", "\xE2\x88\x84", "\xE2\x88\x83", "\xE2\x89\xA4", "\xE2\x9F\xB9", "=\xCC\xB8",
+    " ", " ", " ", "  ", ", ", ".", "-", "'", "\xE2\x80\x99", "\n", "\r\n", "\t", "\xC2\xA0",
+    "\xE2\x80\xA8", "\xC2\x85", "\xC2\xAD", "\xE2\x80\x8B", "\xE2\x80\x8D", "\xCC\x81", "\xEF\xBB\xBF",
+    "\xFF", "\xC3", "\xE2\x82", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xC0\x80",
+    "\xF0\x9F\x98\x80", "\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD", "\xE4\xB8\xAD\xE6\x96\x87", "\xD8\xB9\xD8\xB1\xD8\xA8\xD9\x8A",
+    "x", "the", "and", "a", "123", "\xC5\x92" "UVRE", "\xCE\xA3\xCE\xBF\xCF\x86\xCE\xAF\xCE\xB1",
+};
+#define NPIECES (sizeof pieces / sizeof pieces[0])
+static const char *const langs[] = { NULL, "en", "fr", "fr-CA", "ar", "und", "zxx", "EN", "" };
+
+static void generate(corpus *c, size_t count)
+{
+    char *buf = malloc(1 << 20);
+    for (size_t i = 0; i < count; i++) {
+        size_t len = 0, npieces = next_rand() % 60;
+        if (i % 97 == 0) npieces = 5000 + next_rand() % 5000; /* some long ones */
+        for (size_t k = 0; k < npieces && len < (1 << 20) - 64; k++) {
+            const char *p = pieces[next_rand() % NPIECES];
+            size_t pl = strlen(p);
+            memcpy(buf + len, p, pl);
+            len += pl;
+            if (next_rand() % 16 == 0) buf[len++] = '\0';                /* NUL bytes */
+            if (next_rand() % 32 == 0) buf[len++] = (char)(next_rand()); /* a random byte */
+        }
+        char id[32];
+        snprintf(id, sizeof id, "gen-%zu", i);
+        corpus_add(c, id, (i % 5 == 0) ? "not" : NULL, 3, buf, len, langs[next_rand() % 9]);
+    }
+    for (size_t i = 0; i < count / 10; i++) { /* raw random bytes */
+        size_t len = next_rand() % 512;
+        for (size_t k = 0; k < len; k++) buf[k] = (char)next_rand();
+        char id[32];
+        snprintf(id, sizeof id, "rand-%zu", i);
+        corpus_add(c, id, NULL, 0, buf, len, NULL);
+    }
+    free(buf);
+}
+
+/* ---- comparison ---- */
+
+static int close_enough(double a, double b)
+{
+    double scale = fabs(b) > 1.0 ? fabs(b) : 1.0;
+    return fabs(a - b) <= 1e-6 * scale;
+}
+
+static void compare(const char *what, const article *a, const dhatu_record *x, const dhatu_record *ref)
+{
+#define SAME(field) ck_assert_msg(x->field == ref->field, "%s: %s: %s differs", what, a->id, #field)
+    SAME(tokens);
+    SAME(signature);
+    SAME(dominant);
+    for (int d = 0; d < DHATU_NDHATU; d++) {
+        SAME(positive[d]);
+        SAME(negative[d]);
+        SAME(polarity[d]);
+        SAME(intensity[d]);
+        ck_assert_msg(close_enough(x->weights[d], ref->weights[d]), "%s: %s: weights[%d]", what, a->id, d);
+        ck_assert_msg(close_enough(x->confidence[d], ref->confidence[d]), "%s: %s: confidence[%d]", what, a->id, d);
+    }
+    for (int k = 0; k < DHATU_NPRIMES; k++)
+        ck_assert_msg(close_enough(x->prime_bases[k], ref->prime_bases[k]), "%s: %s: prime_bases[%d]", what, a->id, k);
+    ck_assert_msg(close_enough(x->ambiguity, ref->ambiguity), "%s: %s: ambiguity", what, a->id);
+#undef SAME
+}
+
+/* Vectorizes c on the backend under test and on cpu-ref; compares all. */
+static void conform(const char *what, const corpus *c, const char *model)
+{
+    dhatu_engine *e = tl_engine(backend, model, NULL), *ref = tl_engine("cpu-ref", model, NULL);
+    dhatu_batch *be, *br;
+    char err[256];
+    ck_assert(dhatu_batch_create(e, &be, err, sizeof err) == DHATU_OK);
+    ck_assert(dhatu_batch_create(ref, &br, err, sizeof err) == DHATU_OK);
+    size_t cap = dhatu_engine_config(e)->batch_max_articles;
+    dhatu_record *ox = malloc(cap * sizeof *ox), *or_ = malloc(cap * sizeof *or_);
+    size_t first = 0;
+    for (size_t i = 0; i <= c->n; i++) {
+        dhatu_status st = DHATU_ERR_FULL;
+        if (i < c->n) {
+            const article *a = &c->a[i];
+            const char *lang = a->has_lang ? a->lang : NULL;
+            st = dhatu_batch_add(be, a->title, a->title_len, a->text, a->len, lang, err, sizeof err);
+            if (st == DHATU_OK) {
+                ck_assert(dhatu_batch_add(br, a->title, a->title_len, a->text, a->len, lang, err, sizeof err) == DHATU_OK);
+                continue;
+            }
+            ck_assert_msg(st == DHATU_ERR_FULL, "%s: %s: %s", what, a->id, err);
+        }
+        size_t n = dhatu_batch_count(be);
+        ck_assert_msg(dhatu_engine_vectorize(e, be, ox, err, sizeof err) == DHATU_OK, "%s", err);
+        ck_assert_msg(dhatu_engine_vectorize(ref, br, or_, err, sizeof err) == DHATU_OK, "%s", err);
+        for (size_t k = 0; k < n; k++) compare(what, &c->a[first + k], &ox[k], &or_[k]);
+        first += n;
+        dhatu_batch_reset(be);
+        dhatu_batch_reset(br);
+        if (i < c->n) i--; /* retry this article in the empty batch */
+    }
+    ck_assert_uint_eq(first, c->n);
+    printf("conformance %s vs cpu-ref: %s, model %s: %zu articles equal\n", backend, what, model, c->n);
+    free(ox);
+    free(or_);
+    dhatu_batch_destroy(be);
+    dhatu_batch_destroy(br);
+    dhatu_engine_destroy(e);
+    dhatu_engine_destroy(ref);
+}
+
+START_TEST(generated_edge_cases)
+{
+    corpus c = { 0 };
+    generate(&c, getenv("DHATU_CONFORMANCE_LIMIT") ? 2000 : 10000);
+    conform("generated", &c, "lexicon");
+    conform("generated", &c, "seed");
+    corpus_free(&c);
+}
+END_TEST
+
+START_TEST(jsonl_corpus)
+{
+    const char *path = where;
+    corpus c = { 0 };
+    load_jsonl(&c, path);
+    const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    conform(name, &c, "lexicon");
+    conform(name, &c, "seed");
+    corpus_free(&c);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+    if (argc != 4 || (strcmp(argv[2], "builtin") && strcmp(argv[2], "corpus"))) {
+        fprintf(stderr, "usage: %s BACKEND builtin SAMPLE.jsonl | BACKEND corpus FILE.jsonl\n", argv[0]);
+        return 2;
+    }
+    backend = argv[1];
+    mode = argv[2];
+    where = argv[3];
+    if (!strcmp(mode, "corpus")) {
+        FILE *f = fopen(where, "rb");
+        if (!f) {
+            printf("SKIP: %s not found (the shared corpora live in ../shared/corpora beside the project)\n", where);
+            return 77;
+        }
+        fclose(f);
+    }
+    Suite *s = suite_create("conformance");
+    TCase *tc = tcase_create(mode);
+    tcase_set_timeout(tc, 1500);
+    if (!strcmp(mode, "builtin")) tcase_add_test(tc, generated_edge_cases);
+    tcase_add_test(tc, jsonl_corpus);
+    suite_add_tcase(s, tc);
+    return tl_run(s);
+}

@@ -1,0 +1,203 @@
+/* test_engine.c -- the public API: configuration errors, backends, batches,
+ * lexicon loading errors, and clean failure at every allocation. */
+#include "testlib.h"
+#include "alloc.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static dhatu_status create(const char *backend, const char *model, const char *lexicon_path,
+                           dhatu_engine **e, char *err, size_t n)
+{
+    dhatu_config cfg;
+    dhatu_config_init(&cfg);
+    cfg.backend = backend;
+    cfg.model = model;
+    cfg.lexicon_path = lexicon_path;
+    return dhatu_engine_create(&cfg, e, err, n);
+}
+
+START_TEST(unknown_names_are_clear_errors)
+{
+    dhatu_engine *e = (dhatu_engine *)1;
+    char err[256];
+    ck_assert_int_eq(create("gpu9000", "seed", NULL, &e, err, sizeof err), DHATU_ERR_ARG);
+    ck_assert_ptr_null(e);
+    ck_assert_ptr_nonnull(strstr(err, "unknown backend 'gpu9000'"));
+    ck_assert_int_eq(create("cpu", "word2vec", NULL, &e, err, sizeof err), DHATU_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err, "unknown model 'word2vec'"));
+    ck_assert_int_eq(create("cuda", "seed", NULL, &e, err, sizeof err), DHATU_ERR_UNAVAILABLE);
+    ck_assert_ptr_nonnull(strstr(err, "not built"));
+    ck_assert_int_eq(create("cpu", "seed", NULL, &e, NULL, 0), DHATU_OK); /* errstr may be NULL */
+    dhatu_engine_destroy(e);
+    dhatu_engine_destroy(NULL);
+}
+END_TEST
+
+START_TEST(auto_picks_a_backend_and_says_why)
+{
+    dhatu_engine *e;
+    char err[256];
+    ck_assert_int_eq(create("auto", "lexicon", NULL, &e, err, sizeof err), DHATU_OK);
+    ck_assert_str_eq(dhatu_engine_backend(e), "cpu");
+    ck_assert_ptr_nonnull(strstr(dhatu_engine_describe(e), "auto chose cpu"));
+    ck_assert_str_eq(dhatu_engine_config(e)->backend, "cpu");
+    ck_assert_str_eq(dhatu_engine_model_id(e), "lexicon-1");
+    dhatu_engine_destroy(e);
+}
+END_TEST
+
+START_TEST(threads_are_configurable)
+{
+    dhatu_config cfg;
+    dhatu_config_init(&cfg);
+    cfg.threads = 3;
+    dhatu_engine *e;
+    ck_assert_int_eq(dhatu_engine_create(&cfg, &e, NULL, 0), DHATU_OK);
+    ck_assert_str_eq(dhatu_engine_describe(e), "cpu: 3 worker threads");
+    dhatu_engine_destroy(e);
+    cfg.threads = -1;
+    ck_assert_int_eq(dhatu_engine_create(&cfg, &e, NULL, 0), DHATU_ERR_ARG);
+}
+END_TEST
+
+START_TEST(articles_over_the_maximum_are_rejected_not_truncated)
+{
+    dhatu_config cfg;
+    dhatu_config_init(&cfg);
+    cfg.max_article_bytes = 10;
+    dhatu_engine *e;
+    dhatu_batch *b;
+    char err[256];
+    ck_assert_int_eq(dhatu_engine_create(&cfg, &e, err, sizeof err), DHATU_OK);
+    ck_assert_int_eq(dhatu_batch_create(e, &b, err, sizeof err), DHATU_OK);
+    ck_assert_int_eq(dhatu_batch_add(b, NULL, 0, "0123456789", 10, NULL, err, sizeof err), DHATU_OK);
+    ck_assert_int_eq(dhatu_batch_add(b, NULL, 0, "0123456789A", 11, NULL, err, sizeof err), DHATU_ERR_TOO_LARGE);
+    ck_assert_ptr_nonnull(strstr(err, "11 bytes exceeds the maximum of 10"));
+    /* title + " " + text counts: 4 + 1 + 6 = 11 */
+    ck_assert_int_eq(dhatu_batch_add(b, "abcd", 4, "efghij", 6, NULL, err, sizeof err), DHATU_ERR_TOO_LARGE);
+    ck_assert_uint_eq(dhatu_batch_count(b), 1);
+    ck_assert_uint_eq(dhatu_batch_bytes(b), 10);
+    dhatu_batch_destroy(b);
+    dhatu_engine_destroy(e);
+}
+END_TEST
+
+START_TEST(a_full_batch_says_so_and_stays_intact)
+{
+    dhatu_config cfg;
+    dhatu_config_init(&cfg);
+    cfg.batch_max_articles = 2;
+    dhatu_engine *e, *other;
+    dhatu_batch *b;
+    char err[256];
+    ck_assert_int_eq(dhatu_engine_create(&cfg, &e, err, sizeof err), DHATU_OK);
+    ck_assert_int_eq(dhatu_engine_create(&cfg, &other, err, sizeof err), DHATU_OK);
+    ck_assert_int_eq(dhatu_batch_create(e, &b, err, sizeof err), DHATU_OK);
+    dhatu_record out[2];
+    ck_assert_int_eq(dhatu_engine_vectorize(e, b, out, err, sizeof err), DHATU_OK); /* empty: no-op */
+    ck_assert_int_eq(dhatu_batch_add(b, NULL, 0, "possible", 8, "en", err, sizeof err), DHATU_OK);
+    ck_assert_int_eq(dhatu_batch_add(b, NULL, 0, "not possible", 12, "en", err, sizeof err), DHATU_OK);
+    ck_assert_int_eq(dhatu_batch_add(b, NULL, 0, "x", 1, NULL, err, sizeof err), DHATU_ERR_FULL);
+    ck_assert_int_eq(dhatu_engine_vectorize(other, b, out, err, sizeof err), DHATU_ERR_ARG);
+    ck_assert_int_eq(dhatu_engine_vectorize(e, b, out, err, sizeof err), DHATU_OK);
+    ck_assert_uint_eq(out[0].positive[1], 1);
+    ck_assert_uint_eq(out[1].negative[1], 1);
+    dhatu_batch_reset(b);
+    ck_assert_uint_eq(dhatu_batch_count(b), 0);
+    ck_assert_int_eq(dhatu_batch_add(b, NULL, 0, "x", 1, NULL, err, sizeof err), DHATU_OK);
+    dhatu_batch_destroy(b);
+    dhatu_engine_destroy(other);
+    dhatu_engine_destroy(e);
+}
+END_TEST
+
+/* Writes text to a temporary lexicon file and tries to load it. */
+static dhatu_status load_lexicon(const char *text, char *err, size_t n)
+{
+    char path[] = "/tmp/dhatu-test-badlex-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    dhatu_engine *e = NULL;
+    dhatu_status st = create("cpu", "lexicon", path, &e, err, n);
+    unlink(path);
+    dhatu_engine_destroy(e);
+    return st;
+}
+
+START_TEST(bad_lexicons_are_reported_with_their_line)
+{
+    static const struct { const char *text, *want; } cases[] = {
+        { "en MODAL + possible\n", ": missing '!version N'" },
+        { "!version 1\nen MOOD + happy\n", ":2: unknown dhatu" },
+        { "!version 1\nen MODAL x possible\n", ":2: sign must be" },
+        { "!version 1\nEN MODAL + possible\n", ":2: language must be" },
+        { "!version 1\nund MODAL + possible\n", ":2: reserved language tag" },
+        { "!version 1\nen MODAL +\n", ":2: expected: LANG DHATU SIGN TERM" },
+        { "!version 1\nen MODAL + ...\n", ":2: term has no word" },
+        { "!version 1\nen MODAL + not, possible\n", ":2: words of a term may be separated only" },
+        { "!version 1\nen MODAL + possib *\n", ":2: the stem marker" },
+        { "!version 1\nen MODAL + possible\nen MODAL + POSSIBLE\n", ":3: duplicate cue for MODAL (first on line 2)" },
+        { "!version 1\nen MODAL + possible\nen MODAL - possible\n", ":3: contradicts the cue for MODAL" },
+        { "!version x\n", ":1: !version must be a positive integer" },
+        { "!colour blue\n", ":1: unknown directive" },
+        { "!version 1\n", "no cue" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char err[512] = "";
+        ck_assert_int_eq(load_lexicon(cases[i].text, err, sizeof err), DHATU_ERR_LEXICON);
+        ck_assert_msg(strstr(err, cases[i].want), "case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].want);
+    }
+    char err[512];
+    dhatu_engine *e;
+    ck_assert_int_eq(create("cpu", "lexicon", "/nonexistent/lexicon.txt", &e, err, sizeof err), DHATU_ERR_LEXICON);
+    ck_assert_ptr_nonnull(strstr(err, "/nonexistent/lexicon.txt: No such file"));
+}
+END_TEST
+
+START_TEST(every_allocation_failure_is_clean)
+{
+    /* Fail the 1st, 2nd, ... allocation of engine + batch + vectorize until
+     * one run needs no more than were failed; ASan reports any leak. */
+    for (int bi = 0; tl_backends[bi]; bi++) {
+        int failures = 0;
+        for (long k = 1; k < 100000; k++) {
+            dhatu_engine *e = NULL;
+            dhatu_batch *b = NULL;
+            char err[256];
+            dhatu_record out[1];
+            dhatu_alloc_fail_at(k);
+            dhatu_status st = create(tl_backends[bi], "lexicon", NULL, &e, err, sizeof err);
+            if (st == DHATU_OK) st = dhatu_batch_create(e, &b, err, sizeof err);
+            if (st == DHATU_OK) st = dhatu_batch_add(b, NULL, 0, "not possible", 12, NULL, err, sizeof err);
+            if (st == DHATU_OK) st = dhatu_engine_vectorize(e, b, out, err, sizeof err);
+            dhatu_alloc_fail_at(0);
+            dhatu_batch_destroy(b);
+            dhatu_engine_destroy(e);
+            if (st == DHATU_OK) break;
+            ck_assert_msg(st == DHATU_ERR_NOMEM, "%s allocation %ld: status %d (%s)", tl_backends[bi], k, st, err);
+            failures++;
+        }
+        ck_assert_int_gt(failures, 10);
+    }
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("engine");
+    TCase *tc = tcase_create("api");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, unknown_names_are_clear_errors);
+    tcase_add_test(tc, auto_picks_a_backend_and_says_why);
+    tcase_add_test(tc, threads_are_configurable);
+    tcase_add_test(tc, articles_over_the_maximum_are_rejected_not_truncated);
+    tcase_add_test(tc, a_full_batch_says_so_and_stays_intact);
+    tcase_add_test(tc, bad_lexicons_are_reported_with_their_line);
+    tcase_add_test(tc, every_allocation_failure_is_clean);
+    suite_add_tcase(s, tc);
+    return tl_run(s);
+}

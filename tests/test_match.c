@@ -1,0 +1,166 @@
+/* test_match.c -- every matching rule of docs/LEXICON.md, on every backend. */
+#include "testlib.h"
+#include <string.h>
+
+enum { RELATE, MODAL, EXIST, EVAL, COMM, CAUSE, ITER, DECIDE, FEEL };
+
+static const char *const LEX =
+    "# test lexicon\n"
+    "!name test\n"
+    "!version 3\n"
+    "en MODAL + possible\n"
+    "fr MODAL + possible\n"          /* same term and cue in French: merged */
+    "en MODAL - not possible\n"
+    "en MODAL + can\n"
+    "en MODAL - can't\n"
+    "en RELATE + relat*\n"
+    "en COMM + relation\n"           /* exact beats the stem on the same token */
+    "en FEEL + relationsh*\n"        /* the longer stem wins */
+    "en EXIST + there is\n"
+    "en EXIST - there is no such thing\n"
+    "en ITER + step by step\n"
+    "fr DECIDE + d\xC3\xA9" "cision\n"
+    "fr CAUSE + parce que\n"
+    "en EVAL + note\n"               /* one term, a different cue per language */
+    "fr COMM + note\n"
+    "* EXIST + \xE2\x88\x83\n"       /* ∃ */
+    "* EXIST - \xE2\x88\x84\n";      /* ∄ */
+
+static dhatu_engine *E[4];
+
+static void setup(void)
+{
+    for (int i = 0; tl_backends[i]; i++) E[i] = tl_engine(tl_backends[i], "lexicon", LEX);
+}
+
+static void teardown(void)
+{
+    for (int i = 0; tl_backends[i]; i++) dhatu_engine_destroy(E[i]);
+}
+
+/* Checks pos/neg of one dhātu and the token count on every backend. */
+static void expect(const char *text, const char *lang, int d, unsigned pos, unsigned neg, long tokens)
+{
+    for (int i = 0; tl_backends[i]; i++) {
+        dhatu_record r;
+        tl_vec(E[i], NULL, text, strlen(text), lang, &r);
+        ck_assert_msg(r.positive[d] == pos && r.negative[d] == neg,
+                      "%s: \"%s\" lang %s: dhatu %d got +%u -%u, want +%u -%u", tl_backends[i], text,
+                      lang ? lang : "-", d, r.positive[d], r.negative[d], pos, neg);
+        if (tokens >= 0)
+            ck_assert_msg(r.tokens == (uint64_t)tokens, "%s: \"%s\": %llu tokens, want %ld",
+                          tl_backends[i], text, (unsigned long long)r.tokens, tokens);
+    }
+}
+
+START_TEST(leftmost_longest_counts_a_negation_once)
+{
+    expect("This is not possible.", NULL, MODAL, 0, 1, 4);
+    expect("possible, possibly POSSIBLE", NULL, MODAL, 2, 0, 3);
+    expect("not, possible", NULL, MODAL, 1, 0, 2);      /* the comma breaks the phrase */
+    expect("not\npossible", NULL, MODAL, 0, 1, 2);      /* a line break does not */
+    expect("It can't, but it can.", NULL, MODAL, 1, 1, 6);
+}
+END_TEST
+
+START_TEST(longest_term_wins_and_failed_phrases_rescan)
+{
+    expect("there is no such thing", NULL, EXIST, 0, 1, 5);
+    expect("there is no such", NULL, EXIST, 1, 0, 4);
+    expect("there there is", NULL, EXIST, 1, 0, 3);
+    expect("step-by-step, step by step; step by", NULL, ITER, 2, 0, 8);
+}
+END_TEST
+
+START_TEST(stems_match_prefixes_exact_terms_win_longer_stems_win)
+{
+    expect("relation", NULL, COMM, 1, 0, 1);
+    expect("relation", NULL, RELATE, 0, 0, 1);
+    expect("relational relate", NULL, RELATE, 2, 0, 2);
+    expect("relationship relationships", NULL, FEEL, 2, 0, 2);
+    expect("relationship", NULL, RELATE, 0, 0, 1);
+    expect("rel", NULL, RELATE, 0, 0, 1);
+    expect("correlation", NULL, RELATE, 0, 0, 1);       /* a stem is a prefix, not a substring */
+}
+END_TEST
+
+START_TEST(case_and_accents_fold_on_both_sides)
+{
+    expect("Une D\xC3\x89" "CISION, une decision, une de\xCC\x81" "cision", "fr", DECIDE, 3, 0, 6);
+    expect("PARCE QUE", "fr", CAUSE, 1, 0, 2);
+}
+END_TEST
+
+START_TEST(lang_filter_selects_the_language_and_symbols)
+{
+    expect("une d\xC3\xA9" "cision", "fr", DECIDE, 1, 0, 2);
+    expect("une d\xC3\xA9" "cision", "fr-CA", DECIDE, 1, 0, 2);
+    expect("une d\xC3\xA9" "cision", "FR", DECIDE, 1, 0, 2);
+    expect("une d\xC3\xA9" "cision", NULL, DECIDE, 1, 0, 2);
+    expect("une d\xC3\xA9" "cision", "und", DECIDE, 1, 0, 2);
+    expect("une d\xC3\xA9" "cision", "en", DECIDE, 0, 0, 2);
+    expect("une d\xC3\xA9" "cision", "ar", DECIDE, 0, 0, 2);
+    expect("possible", "fr", MODAL, 1, 0, 1);            /* merged cue, both languages */
+    expect("not possible", "fr", MODAL, 1, 0, 2);        /* the English phrase is not live */
+    expect("note", "en", EVAL, 1, 0, 1);
+    expect("note", "en", COMM, 0, 0, 1);
+    expect("note", "fr", COMM, 1, 0, 1);
+    expect("note", "fr", EVAL, 0, 0, 1);
+    expect("note", NULL, EVAL, 1, 0, 1);
+    expect("note", NULL, COMM, 1, 0, 1);
+    expect("\xE2\x88\x83x \xE2\x88\x84y", "ar", EXIST, 1, 1, 4);
+    expect("\xE2\x88\x83x \xE2\x88\x84y", "zxx", EXIST, 1, 1, 4);
+}
+END_TEST
+
+START_TEST(symbols_match_inside_words_and_are_not_folded)
+{
+    expect("x\xE2\x88\x83y\xE2\x88\x83", NULL, EXIST, 2, 0, 4);
+    expect("\xE2\x88\x84\xE2\x88\x84\xE2\x88\x83", NULL, EXIST, 1, 2, 3);
+}
+END_TEST
+
+START_TEST(bad_bytes_split_words_and_never_crash)
+{
+    expect("poss\xFFible", NULL, MODAL, 0, 0, 2);
+    expect("possible\xFF", NULL, MODAL, 1, 0, 1);
+    expect("possible\xED\xA0\x80possible", NULL, MODAL, 2, 0, 2);
+    static const char nul[] = "possible\0possible";
+    for (int i = 0; tl_backends[i]; i++) {
+        dhatu_record r;
+        tl_vec(E[i], NULL, nul, sizeof nul - 1, NULL, &r);
+        ck_assert_uint_eq(r.positive[MODAL], 2);
+        ck_assert_uint_eq(r.tokens, 2);
+    }
+    expect("not\xFF possible", NULL, MODAL, 1, 0, 2);    /* an invalid byte breaks the phrase */
+}
+END_TEST
+
+START_TEST(title_is_analysed_with_the_text)
+{
+    for (int i = 0; tl_backends[i]; i++) {
+        dhatu_record r;
+        tl_vec(E[i], "not", "possible", 8, NULL, &r);   /* "not possible" */
+        ck_assert_uint_eq(r.negative[MODAL], 1);
+        tl_vec(E[i], "", "possible", 8, NULL, &r);      /* " possible" */
+        ck_assert_uint_eq(r.positive[MODAL], 1);
+    }
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("match");
+    TCase *tc = tcase_create("rules");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, leftmost_longest_counts_a_negation_once);
+    tcase_add_test(tc, longest_term_wins_and_failed_phrases_rescan);
+    tcase_add_test(tc, stems_match_prefixes_exact_terms_win_longer_stems_win);
+    tcase_add_test(tc, case_and_accents_fold_on_both_sides);
+    tcase_add_test(tc, lang_filter_selects_the_language_and_symbols);
+    tcase_add_test(tc, symbols_match_inside_words_and_are_not_folded);
+    tcase_add_test(tc, bad_bytes_split_words_and_never_crash);
+    tcase_add_test(tc, title_is_analysed_with_the_text);
+    suite_add_tcase(s, tc);
+    return tl_run(s);
+}

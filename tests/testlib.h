@@ -1,0 +1,25 @@
+/* testlib.h -- helpers shared by the Check suites: engines from a lexicon
+ * text, one-article vectorization, and the suite runner. */
+#ifndef TESTLIB_H
+#define TESTLIB_H
+#include <check.h>
+#include <stddef.h>
+#include "dhatu.h"
+
+/* An engine for backend/model; lexicon_text (may be NULL: built-in) is
+ * written to a temporary file first. Fails the test on error. */
+dhatu_engine *tl_engine(const char *backend, const char *model, const char *lexicon_text);
+
+/* Vectorizes one article (title may be NULL) and fails the test on error. */
+void tl_vec(dhatu_engine *e, const char *title, const char *text, size_t len, const char *lang,
+            dhatu_record *out);
+
+/* Shorthand: NUL-terminated text, no title, no lang. */
+void tl_vec_s(dhatu_engine *e, const char *text, dhatu_record *out);
+
+/* Runs a suite; returns the process exit status. */
+int tl_run(Suite *s);
+
+/* The backends every behavioural test runs on (NULL-terminated). */
+extern const char *const tl_backends[];
+#endif
