@@ -218,9 +218,9 @@ dhatu_status dhatu_batch_create(dhatu_engine *e, dhatu_batch **out, char *errstr
     b->offsets = host_alloc(e, (b->cap_articles + 1) * sizeof *b->offsets);
     b->langmask = host_alloc(e, b->cap_articles * sizeof *b->langmask);
     if (!b->text || !b->offsets || !b->langmask) {
+        size_t want = b->cap_bytes;
         dhatu_batch_destroy(b);
-        return dhatu_set_error(errstr, n, DHATU_ERR_NOMEM, "batch: cannot allocate %zu bytes of text",
-                               (size_t)b->cap_bytes);
+        return dhatu_set_error(errstr, n, DHATU_ERR_NOMEM, "batch: cannot allocate %zu bytes of text", want);
     }
     b->offsets[0] = 0;
     *out = b;

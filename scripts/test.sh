@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# test.sh -- every test on a fresh machine: installs dependencies, builds with
+# warnings as errors and runs ctest, then builds with AddressSanitizer and
+# UndefinedBehaviorSanitizer and runs ctest again (corpus conformance capped
+# at 2000 articles per corpus there, since the oracle is slow under ASan).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+jobs=$(nproc)
+
+echo "== release build (-Werror)"
+scripts/build.sh build -DDHATU_WERROR=ON
+(cd build && ctest -j"$jobs" --output-on-failure --timeout 1500)
+
+echo "== sanitizer build (ASan + UBSan, -Werror)"
+scripts/build.sh build-asan -DDHATU_WERROR=ON -DDHATU_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  DHATU_CONFORMANCE_LIMIT=2000 CK_TIMEOUT_MULTIPLIER=10 ctest -j"$jobs" --output-on-failure --timeout 3000)
