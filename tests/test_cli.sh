@@ -40,6 +40,14 @@ check "missing text reported" grep -q 'bad.jsonl:3: offset 38: missing field "te
 check "oversized article reported" grep -q 'bad.jsonl:5: offset 50: id c: article of 22 bytes exceeds the maximum of 20' "$T/err"
 check "summary counts skipped lines" grep -q '2 records from 3 articles, 3 lines skipped' "$T/err"
 
+# A line longer than the reader's bound (6 x max article + 1 MiB) is skipped whole.
+{ echo '{"id":"a","text":"ok"}'; printf '{"id":"big","text":"'; head -c 1200000 /dev/zero | tr '\0' 'x'; echo '"}';
+  echo '{"id":"z","text":"ok"}'; } >"$T/long.jsonl"
+"$V" --max-article-bytes 10 "$T/long.jsonl" >"$T/out" 2>"$T/err"; rc=$?
+check "overlong line: exit 1 ($rc)" test "$rc" -eq 1
+check "overlong line reported" grep -q 'long.jsonl:2: offset 23: line longer than 1048636 bytes, skipped' "$T/err"
+check "lines around it kept" test "$(wc -l <"$T/out")" -eq 2
+
 # Usage and configuration errors: exit 2 with a message.
 "$V" --model word2vec "$SAMPLE" >/dev/null 2>"$T/err"; rc=$?
 check "unknown model exit 2" test "$rc" -eq 2
