@@ -138,6 +138,83 @@ static int set_synthetic(article_set *s, long n)
     return 0;
 }
 
+/* ---- input: every file's articles, bad lines reported once, here ---- */
+
+/* Called for each parsed article. Returns 0 when taken, 1 when rejected
+ * (the callback reported why), -1 on a fatal error. */
+typedef int (*article_fn)(void *ctx, const char *where, uint64_t lineno, uint64_t offset,
+                          const schema_article *a);
+
+typedef struct read_counts { uint64_t articles, skipped; } read_counts;
+
+static void report(const char *where, uint64_t lineno, uint64_t offset, const char *what)
+{
+    fprintf(stderr, PROG ": %s:%" PRIu64 ": offset %" PRIu64 ": %s\n", where, lineno, offset, what);
+}
+
+static int read_stream(const options *o, FILE *f, const char *where, article_fn fn, void *ctx,
+                       read_counts *n)
+{
+    size_t max_line = o->max_article * 6 + (1 << 20); /* JSON escapes grow text up to 6x */
+    lines_reader *lr = lines_open(f, max_line);
+    if (!lr) { fprintf(stderr, PROG ": out of memory\n"); return -1; }
+    const char *line;
+    size_t len;
+    uint64_t lineno, offset;
+    lines_status ls;
+    int rc = 0;
+    while ((ls = lines_next(lr, &line, &len, &lineno, &offset)) != LINES_EOF) {
+        if (ls == LINES_IO_ERROR) {
+            fprintf(stderr, PROG ": %s: read error: %s\n", where, strerror(errno));
+            rc = -1;
+            break;
+        }
+        char err[320];
+        if (ls == LINES_TOO_LONG) {
+            snprintf(err, sizeof err, "line longer than %zu bytes, skipped", max_line);
+            report(where, lineno, offset, err);
+            n->skipped++;
+            continue;
+        }
+        size_t k = 0;
+        while (k < len && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r')) k++;
+        if (k == len) continue; /* blank lines are not articles */
+        schema_article a;
+        if (schema_json_parse_article(line, len, &a, err, sizeof err)) {
+            report(where, lineno, offset, err);
+            n->skipped++;
+            continue;
+        }
+        n->articles++;
+        int taken = fn(ctx, where, lineno, offset, &a);
+        schema_article_clear(&a);
+        if (taken < 0) { rc = -1; break; }
+        if (taken > 0) n->skipped++;
+    }
+    lines_close(lr);
+    return rc;
+}
+
+/* Reads FILEs in order (stdin when none or "-"). Returns -1 when a file
+ * cannot be opened or read, or fn failed fatally. */
+static int read_articles(const options *o, char **files, int nfiles, article_fn fn, void *ctx,
+                         read_counts *n)
+{
+    for (int i = 0; i < (nfiles ? nfiles : 1); i++) {
+        const char *name = nfiles ? files[i] : "-";
+        int is_stdin = !strcmp(name, "-");
+        FILE *f = is_stdin ? stdin : fopen(name, "rb");
+        if (!f) {
+            fprintf(stderr, PROG ": %s: %s\n", name, strerror(errno));
+            return -1;
+        }
+        int rc = read_stream(o, f, is_stdin ? "<stdin>" : name, fn, ctx, n);
+        if (!is_stdin) fclose(f);
+        if (rc) return -1;
+    }
+    return 0;
+}
+
 /* ---- the record-printing run ---- */
 
 typedef struct run {
@@ -149,7 +226,8 @@ typedef struct run {
     size_t ids_len, ids_cap;
     size_t *id_off, *id_len;
     schema_buf json;
-    uint64_t articles, records, failed;
+    read_counts in;
+    uint64_t records, failed_writes;
     double t0, last_progress;
 } run;
 
@@ -187,7 +265,7 @@ static int flush_batch(run *r)
                                      &r->json, err, sizeof err)) {
             fprintf(stderr, PROG ": cannot write record %.*s: %s\n", (int)r->id_len[i],
                     r->ids + r->id_off[i], err);
-            r->failed++;
+            r->failed_writes++;
             continue;
         }
         r->json.data[r->json.len] = '\n';
@@ -203,75 +281,31 @@ static int flush_batch(run *r)
     if (r->opt->progress) {
         double t = now_s();
         if (t - r->last_progress > 0.25) {
-            fprintf(stderr, "\r" PROG ": %" PRIu64 " articles, %.0f/s   ", r->articles,
-                    (double)r->articles / (t - r->t0));
+            fprintf(stderr, "\r" PROG ": %" PRIu64 " articles, %.0f/s   ", r->in.articles,
+                    (double)r->in.articles / (t - r->t0));
             r->last_progress = t;
         }
     }
     return 0;
 }
 
-/* Adds one parsed article, flushing when the batch is full. Returns -1 on a
- * fatal error, 1 when the article was rejected (reported), 0 when added. */
-static int add_article(run *r, const char *where, uint64_t lineno, uint64_t offset,
+/* article_fn of the record run: adds to the batch, flushing it when full. */
+static int add_article(void *ctx, const char *where, uint64_t lineno, uint64_t offset,
                        const schema_article *a)
 {
+    run *r = ctx;
     char err[256];
     for (int attempt = 0; attempt < 2; attempt++) {
         dhatu_status st = dhatu_batch_add(r->b, a->title, a->title_len, a->text, a->text_len,
                                           a->lang, err, sizeof err);
         if (st == DHATU_OK) return remember_id(r, a->id, a->id_len) ? -1 : 0;
-        if (st == DHATU_ERR_FULL && attempt == 0) {
-            if (flush_batch(r)) return -1;
-            continue;
-        }
-        fprintf(stderr, PROG ": %s:%" PRIu64 ": offset %" PRIu64 ": id %.*s: %s\n", where, lineno,
-                offset, (int)(a->id_len > 80 ? 80 : a->id_len), a->id, err);
-        return 1;
+        if (st != DHATU_ERR_FULL || attempt) break;
+        if (flush_batch(r)) return -1;
     }
+    char what[400];
+    snprintf(what, sizeof what, "id %.*s: %s", (int)(a->id_len > 80 ? 80 : a->id_len), a->id, err);
+    report(where, lineno, offset, what);
     return 1;
-}
-
-static int process_stream(run *r, FILE *f, const char *where)
-{
-    size_t max_line = r->opt->max_article * 6 + (1 << 20); /* JSON escapes grow text up to 6x */
-    lines_reader *lr = lines_open(f, max_line);
-    if (!lr) { fprintf(stderr, PROG ": out of memory\n"); return -1; }
-    const char *line;
-    size_t len;
-    uint64_t lineno, offset;
-    lines_status ls;
-    int rc = 0;
-    while ((ls = lines_next(lr, &line, &len, &lineno, &offset)) != LINES_EOF) {
-        if (ls == LINES_IO_ERROR) {
-            fprintf(stderr, PROG ": %s: read error: %s\n", where, strerror(errno));
-            rc = -1;
-            break;
-        }
-        if (ls == LINES_TOO_LONG) {
-            fprintf(stderr, PROG ": %s:%" PRIu64 ": offset %" PRIu64 ": line longer than %zu bytes, skipped\n",
-                    where, lineno, offset, max_line);
-            r->failed++;
-            continue;
-        }
-        size_t k = 0;
-        while (k < len && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r')) k++;
-        if (k == len) continue; /* blank lines are not articles */
-        schema_article a;
-        char err[320];
-        if (schema_json_parse_article(line, len, &a, err, sizeof err)) {
-            fprintf(stderr, PROG ": %s:%" PRIu64 ": offset %" PRIu64 ": %s\n", where, lineno, offset, err);
-            r->failed++;
-            continue;
-        }
-        r->articles++;
-        int added = add_article(r, where, lineno, offset, &a);
-        schema_article_clear(&a);
-        if (added < 0) { rc = -1; break; }
-        if (added > 0) r->failed++;
-    }
-    lines_close(lr);
-    return rc;
 }
 
 static int make_engine(const options *o, const char *backend, const char *model, dhatu_engine **e)
@@ -311,17 +345,7 @@ static int run_records(const options *o, char **files, int nfiles)
     if (fatal) fprintf(stderr, PROG ": out of memory\n");
     r.t0 = r.last_progress = now_s();
 
-    for (int i = 0; !fatal && i < (nfiles ? nfiles : 1); i++) {
-        const char *name = nfiles ? files[i] : "-";
-        FILE *f = strcmp(name, "-") ? fopen(name, "rb") : stdin;
-        if (!f) {
-            fprintf(stderr, PROG ": %s: %s\n", name, strerror(errno));
-            fatal = 1;
-            break;
-        }
-        if (process_stream(&r, f, strcmp(name, "-") ? name : "<stdin>")) fatal = 1;
-        if (f != stdin) fclose(f);
-    }
+    if (!fatal && read_articles(o, files, nfiles, add_article, &r, &r.in)) fatal = 1;
     if (!fatal && flush_batch(&r)) fatal = 1;
     fflush(stdout);
     double dt = now_s() - r.t0;
@@ -329,7 +353,7 @@ static int run_records(const options *o, char **files, int nfiles)
     if (!o->quiet)
         fprintf(stderr, PROG ": %" PRIu64 " records from %" PRIu64 " articles, %" PRIu64
                 " lines skipped, %.3f s, %.0f articles/s (model %s, backend %s: %s)\n",
-                r.records, r.articles, r.failed, dt, dt > 0 ? (double)r.records / dt : 0.0,
+                r.records, r.in.articles, r.in.skipped + r.failed_writes, dt, dt > 0 ? (double)r.records / dt : 0.0,
                 dhatu_engine_model_id(r.e), dhatu_engine_backend(r.e), dhatu_engine_describe(r.e));
     dhatu_batch_destroy(r.b);
     dhatu_engine_destroy(r.e);
@@ -338,47 +362,40 @@ static int run_records(const options *o, char **files, int nfiles)
     free(r.id_off);
     free(r.id_len);
     free(r.ids);
-    return fatal ? 2 : r.failed ? 1 : 0;
+    return fatal ? 2 : (r.in.skipped || r.failed_writes) ? 1 : 0;
 }
 
 /* ---- --bench ---- */
 
+typedef struct bench_input { article_set *set; const options *opt; } bench_input;
+
+/* article_fn of --bench: keeps the article in memory. */
+static int keep_article(void *ctx, const char *where, uint64_t lineno, uint64_t offset,
+                        const schema_article *a)
+{
+    article_set *s = ((bench_input *)ctx)->set;
+    const options *o = ((bench_input *)ctx)->opt;
+    size_t len = a->text_len + (a->title ? a->title_len + 1 : 0);
+    if (len > o->max_article) {
+        char what[128];
+        snprintf(what, sizeof what, "article of %zu bytes exceeds the maximum of %zu bytes", len, o->max_article);
+        report(where, lineno, offset, what);
+        return 1;
+    }
+    if (set_add(s, a->title, a->title_len, a->text, a->text_len, a->lang)) {
+        fprintf(stderr, PROG ": out of memory\n");
+        return -1;
+    }
+    return 0;
+}
+
 static int load_all(const options *o, char **files, int nfiles, article_set *s)
 {
     if (o->synthetic > 0) return set_synthetic(s, o->synthetic);
-    int bad = 0;
-    size_t max_line = o->max_article * 6 + (1 << 20);
-    for (int i = 0; i < (nfiles ? nfiles : 1); i++) {
-        const char *name = nfiles ? files[i] : "-";
-        FILE *f = strcmp(name, "-") ? fopen(name, "rb") : stdin;
-        if (!f) { fprintf(stderr, PROG ": %s: %s\n", name, strerror(errno)); return -1; }
-        lines_reader *lr = lines_open(f, max_line);
-        const char *line;
-        size_t len;
-        uint64_t lineno, offset;
-        lines_status ls;
-        while (lr && (ls = lines_next(lr, &line, &len, &lineno, &offset)) != LINES_EOF) {
-            if (ls != LINES_OK) { bad++; continue; }
-            schema_article a;
-            char err[320];
-            if (schema_json_parse_article(line, len, &a, err, sizeof err)) {
-                fprintf(stderr, PROG ": %s:%" PRIu64 ": offset %" PRIu64 ": %s\n", name, lineno, offset, err);
-                bad++;
-                continue;
-            }
-            if (a.text_len + (a.title ? a.title_len + 1 : 0) > o->max_article) bad++;
-            else if (set_add(s, a.title, a.title_len, a.text, a.text_len, a.lang)) {
-                schema_article_clear(&a);
-                lines_close(lr);
-                if (f != stdin) fclose(f);
-                return -1;
-            }
-            schema_article_clear(&a);
-        }
-        lines_close(lr);
-        if (f != stdin) fclose(f);
-    }
-    if (bad) fprintf(stderr, PROG ": --bench: %d input lines skipped\n", bad);
+    bench_input in = { s, o };
+    read_counts n = { 0, 0 };
+    if (read_articles(o, files, nfiles, keep_article, &in, &n)) return -1;
+    if (n.skipped) fprintf(stderr, PROG ": --bench: %" PRIu64 " input lines skipped\n", n.skipped);
     return 0;
 }
 

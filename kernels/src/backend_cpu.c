@@ -2,8 +2,8 @@
  *
  * Lexicon model: tokenizing, folding and trie matching are fused into one
  * forward scan (no token list, no allocation). Each token start tries the
- * trie; a multi-word attempt that fails re-scans at most max_words - 1
- * tokens, so the cost stays O(bytes * max_words) in the worst case and
+ * trie; a multi-word attempt that fails re-scans at most W - 1 tokens
+ * (W: the most words in a term), so the cost stays O(bytes * W) at worst and
  * about one table look-up per byte in practice.
  * Seed model: per worker one EVP_MD_CTX reused for the 9 digests of each
  * article (OpenSSL uses the SHA extensions of the CPU when present).
@@ -29,7 +29,6 @@
  * per-byte terminal checks read a register instead of memory. */
 #define ST_STEM  1u  /* a stem term ends at this node */
 #define ST_EXACT 2u  /* an exact term ends at this node */
-#define ST_FLAGS 3u
 #define NOT_WORD 0xFFu
 
 typedef struct cpu_ctx {
@@ -148,8 +147,7 @@ size_t scan_token(const cpu_ctx *c, const walk *w, const unsigned char *s, size_
         }
     }
     for (;;) {
-        /* ASCII letters and digits: the hot loop. Locals keep the trie in
-         * registers; the walk struct would be re-read after every store. */
+        /* ASCII letters and digits: the hot loop. */
         if (st) {
             const uint32_t *rows = w->rows;
             const uint32_t rowmask = ~(w->stride - 1);

@@ -72,6 +72,7 @@ static dhatu_status start_backend(dhatu_engine *e, const struct dhatu_backend_i 
     e->backend.context = ctx;
     e->backend.api_version = DHATU_BACKEND_API_VERSION;
     snprintf(e->backend_name, sizeof e->backend_name, "%s", iface->get_name());
+    snprintf(e->describe, sizeof e->describe, "%s", iface->describe ? iface->describe(ctx) : e->backend_name);
     return DHATU_OK;
 }
 
@@ -84,9 +85,9 @@ static dhatu_status choose_backend(dhatu_engine *e, const char *want, char *errs
         for (size_t i = 0; i < NAUTO; i++) {
             char err[160] = "";
             if (start_backend(e, registry[i], err, sizeof err) == DHATU_OK) {
-                const char *d = e->backend.iface->describe ? e->backend.iface->describe(e->backend.context)
-                                                           : e->backend_name;
-                snprintf(e->describe, sizeof e->describe, "auto chose %s (%s)%s%s", e->backend_name, d,
+                char d[sizeof e->describe];
+                memcpy(d, e->describe, sizeof d);
+                snprintf(e->describe, sizeof e->describe, "auto chose %s (%.96s)%s%.96s", e->backend_name, d,
                          used ? "; passed over: " : "; no GPU backend is built in", why);
                 return DHATU_OK;
             }
@@ -97,13 +98,7 @@ static dhatu_status choose_backend(dhatu_engine *e, const char *want, char *errs
         return dhatu_set_error(errstr, n, DHATU_ERR_UNAVAILABLE, "auto: no backend could start: %s", why);
     }
     for (size_t i = 0; i < NREGISTRY; i++) {
-        if (strcmp(want, registry[i]->get_name())) continue;
-        dhatu_status st = start_backend(e, registry[i], errstr, n);
-        if (st) return st;
-        const char *d = e->backend.iface->describe ? e->backend.iface->describe(e->backend.context)
-                                                   : e->backend_name;
-        snprintf(e->describe, sizeof e->describe, "%s", d);
-        return DHATU_OK;
+        if (!strcmp(want, registry[i]->get_name())) return start_backend(e, registry[i], errstr, n);
     }
     if (!strcmp(want, "cuda") || !strcmp(want, "opencl"))
         return dhatu_set_error(errstr, n, DHATU_ERR_UNAVAILABLE,

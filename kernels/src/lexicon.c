@@ -150,7 +150,6 @@ static dhatu_status add_cue(builder *b, uint32_t bit, int dhatu, int negative,
         x->stem = (uint32_t)stem;
         x->line = b->line;
         lex->text_len += len;   /* commit the folded text */
-        if (nwords > lex->max_words) lex->max_words = nwords;
     }
     dhatu_term *x = &lex->terms[ti];
     for (uint32_t i = 0; i < b->npcues; i++) {

@@ -53,7 +53,6 @@ typedef struct dhatu_lexicon {
     uint32_t ncues;
     char *text;                               /* folded term texts */
     uint32_t text_len;
-    uint32_t max_words;
 
     /* Compiled matcher: next[node * nclasses + byte_class[b]], 0 = dead.
      * Class 0 is "byte not in any term"; sep_class is the gap between words. */
