@@ -261,7 +261,7 @@ static int flush_batch(run *r)
     }
     const char *model = dhatu_engine_model_id(r->e);
     for (size_t i = 0; i < n; i++) {
-        if (schema_json_write_record(r->ids + r->id_off[i], r->id_len[i], model, &r->out[i],
+        if (schema_json_write_record(r->ids + r->id_off[i], r->id_len[i], model, &r->out[i], NULL,
                                      &r->json, err, sizeof err)) {
             fprintf(stderr, PROG ": cannot write record %.*s: %s\n", (int)r->id_len[i],
                     r->ids + r->id_off[i], err);

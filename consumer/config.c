@@ -1,0 +1,379 @@
+/* config.c -- see config.h. */
+#include "config.h"
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <libconfig.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum ctype { C_STR, C_INT, C_LIST };
+
+/* The one place where settings, their defaults and their meaning live. */
+static const struct setting {
+    const char *path;
+    enum ctype type;
+    size_t off;
+    const char *def;        /* strings and lists (comma-separated); NULL: empty */
+    int64_t idef, min, max; /* integers */
+    const char *help;
+} settings[] = {
+#define S(p, f, d, h)               { p, C_STR, offsetof(ccfg, f), d, 0, 0, 0, h }
+#define I(p, f, d, lo, hi, h)       { p, C_INT, offsetof(ccfg, f), NULL, d, lo, hi, h }
+#define L(p, f, d, h)               { p, C_LIST, offsetof(ccfg, f), d, 0, 0, 0, h }
+    S("kafka.brokers", brokers, "127.0.0.1:9092", "bootstrap servers, host:port[,host:port...]"),
+    S("kafka.group_id", group_id, "dhatu", "consumer group: members share the input partitions"),
+    S("kafka.group_instance_id", group_instance_id, "", "static membership id (empty: dynamic member)"),
+    S("kafka.assignor", assignor, "cooperative-sticky",
+      "partition.assignment.strategy: cooperative-sticky, or range / roundrobin (eager)"),
+    S("kafka.client_id", client_id, "dhatu-consumer", "client.id sent to the brokers"),
+    L("kafka.librdkafka", librdkafka, NULL, "extra librdkafka properties, \"key=value\" (also -X)"),
+    L("topics.input", input, "articles", "topics to consume articles from"),
+    S("topics.output", output, "dhatu-records", "topic for dhatu records"),
+    S("topics.dead_letter", dead_letter, "dhatu-dlq", "topic for messages that cannot be processed"),
+    S("engine.backend", backend, "auto", "cpu-ref, cpu, opencl, cuda, auto"),
+    S("engine.model", model, "lexicon", "lexicon or seed"),
+    S("engine.lexicon", lexicon, "", "lexicon file (empty: the built-in one)"),
+    I("engine.threads", threads, 0, 0, 1024, "cpu backend threads (0: every core)"),
+    I("engine.device", device, -1, -1, 64, "GPU device index (-1: first usable)"),
+    I("engine.max_article_bytes", max_article_bytes, 16 << 20, 1, (int64_t)1 << 30,
+      "larger articles are dead-lettered (too-large)"),
+    I("batch.max_articles", batch_articles, 1024, 1, 1 << 20, "a batch closes at this many articles"),
+    I("batch.max_bytes", batch_bytes, 8 << 20, 1024, (int64_t)1 << 31, "... or this many message bytes"),
+    I("batch.linger_ms", linger_ms, 20, 0, 60000, "... or when its first message is this old"),
+    I("batch.max_in_flight", max_in_flight, 4, 1, 64,
+      "batches handed to the engine and not yet produced; at the bound, partitions pause"),
+    I("batch.max_unacked", max_unacked, 65536, 16, 1 << 24,
+      "per partition: messages whose output is not yet acknowledged; at the bound, it pauses"),
+    S("delivery.mode", mode, "at-least-once", "at-least-once or exactly-once (transactions)"),
+    S("delivery.output_format", output_format, "avro", "avro (single-object encoding) or json"),
+    I("delivery.transaction_interval_ms", txn_interval_ms, 1000, 10, 600000,
+      "exactly-once: commit a transaction this often"),
+    I("delivery.transaction_timeout_ms", txn_timeout_ms, 60000, 1000, 900000,
+      "exactly-once: transaction.timeout.ms"),
+    I("lifecycle.shutdown_deadline_ms", shutdown_deadline_ms, 30000, 100, 3600000,
+      "SIGTERM/SIGINT: finish, flush and commit within this time"),
+    I("lifecycle.exit_idle_ms", exit_idle_ms, 0, 0, 86400000,
+      "exit once every assigned partition is drained and idle this long (0: never)"),
+    I("lifecycle.exit_after", exit_after, 0, 0, INT64_MAX, "exit after this many articles (0: never)"),
+#undef S
+#undef I
+#undef L
+};
+#define NSETTINGS (sizeof settings / sizeof settings[0])
+
+__attribute__((format(printf, 3, 4)))
+static int err(char *errstr, size_t n, const char *fmt, ...)
+{
+    if (errstr && n) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(errstr, n, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+static const struct setting *find(const char *path, size_t len)
+{
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (strlen(settings[i].path) == len && !strncmp(settings[i].path, path, len)) return &settings[i];
+    return NULL;
+}
+
+static char **str_at(ccfg *c, const struct setting *s) { return (char **)((char *)c + s->off); }
+static int64_t *int_at(ccfg *c, const struct setting *s) { return (int64_t *)((char *)c + s->off); }
+static ccfg_list *list_at(ccfg *c, const struct setting *s) { return (ccfg_list *)((char *)c + s->off); }
+
+static void list_clear(ccfg_list *l)
+{
+    for (int i = 0; i < l->n; i++) free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+static int list_push(ccfg_list *l, const char *s, size_t len)
+{
+    char **v = realloc(l->v, (size_t)(l->n + 1) * sizeof *v);
+    if (!v) return -1;
+    l->v = v;
+    if (!(v[l->n] = strndup(s, len))) return -1;
+    l->n++;
+    return 0;
+}
+
+/* Comma-separated items, blanks trimmed, empties skipped. */
+static int list_parse(ccfg_list *l, const char *s)
+{
+    list_clear(l);
+    while (s && *s) {
+        const char *e = strchr(s, ',');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        const char *a = s, *b = s + len;
+        while (a < b && isspace((unsigned char)*a)) a++;
+        while (b > a && isspace((unsigned char)b[-1])) b--;
+        if (b > a && list_push(l, a, (size_t)(b - a))) return -1;
+        s = e ? e + 1 : NULL;
+    }
+    return 0;
+}
+
+static int set_str(char **dst, const char *v)
+{
+    char *d = strdup(v);
+    if (!d) return -1;
+    free(*dst);
+    *dst = d;
+    return 0;
+}
+
+void ccfg_defaults(ccfg *c)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const struct setting *s = &settings[i];
+        if (s->type == C_STR) set_str(str_at(c, s), s->def ? s->def : "");
+        else if (s->type == C_INT) *int_at(c, s) = s->idef;
+        else list_parse(list_at(c, s), s->def);
+    }
+}
+
+static int set_int_checked(ccfg *c, const struct setting *s, int64_t v, char *errstr, size_t n,
+                           const char *where)
+{
+    if (v < s->min || v > s->max) {
+        if (errstr && n)
+            snprintf(errstr, n, "%s%s: %" PRId64 " is outside %" PRId64 "..%" PRId64, where, s->path,
+                     v, s->min, s->max);
+        return -1;
+    }
+    *int_at(c, s) = v;
+    return 0;
+}
+
+int ccfg_set(ccfg *c, const char *a, char *errstr, size_t n)
+{
+    const char *eq = strchr(a, '=');
+    if (!eq) return err(errstr, n, "-s %s: expected path=value", a);
+    const struct setting *s = find(a, (size_t)(eq - a));
+    if (!s) return err(errstr, n, "-s %s: unknown setting (dhatu-consumer --help lists them)", a);
+    const char *v = eq + 1;
+    if (s->type == C_STR) return set_str(str_at(c, s), v) ? err(errstr, n, "out of memory") : 0;
+    if (s->type == C_LIST) return list_parse(list_at(c, s), v) ? err(errstr, n, "out of memory") : 0;
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno || end == v || *end) return err(errstr, n, "-s %s: not an integer", a);
+    return set_int_checked(c, s, x, errstr, n, "-s ");
+}
+
+int ccfg_add_librdkafka(ccfg *c, const char *kv, char *errstr, size_t n)
+{
+    const char *eq = strchr(kv, '=');
+    if (!eq || eq == kv) return err(errstr, n, "-X %s: expected key=value", kv);
+    return list_push(&c->librdkafka, kv, strlen(kv)) ? err(errstr, n, "out of memory") : 0;
+}
+
+/* Walks a group of the file: every leaf must be a known setting of the
+ * right type. */
+static int load_group(ccfg *c, config_setting_t *g, const char *prefix, const char *file,
+                      char *errstr, size_t n)
+{
+    int len = config_setting_length(g);
+    for (int i = 0; i < len; i++) {
+        config_setting_t *e = config_setting_get_elem(g, (unsigned)i);
+        char path[256], where[512];
+        snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", config_setting_name(e));
+        snprintf(where, sizeof where, "%s:%d: ", file, config_setting_source_line(e));
+        if (config_setting_is_group(e)) {
+            if (load_group(c, e, path, file, errstr, n)) return -1;
+            continue;
+        }
+        const struct setting *s = find(path, strlen(path));
+        if (!s) return err(errstr, n, "%sunknown setting %s", where, path);
+        int t = config_setting_type(e);
+        if (s->type == C_STR) {
+            if (t != CONFIG_TYPE_STRING) return err(errstr, n, "%s%s must be a string", where, path);
+            if (set_str(str_at(c, s), config_setting_get_string(e))) return err(errstr, n, "out of memory");
+        } else if (s->type == C_INT) {
+            if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
+                return err(errstr, n, "%s%s must be an integer", where, path);
+            if (set_int_checked(c, s, config_setting_get_int64(e), errstr, n, where)) return -1;
+        } else {
+            if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
+                return err(errstr, n, "%s%s must be a list of strings [\"...\", ...]", where, path);
+            ccfg_list *l = list_at(c, s);
+            list_clear(l);
+            for (int k = 0; k < config_setting_length(e); k++) {
+                const char *v = config_setting_get_string_elem(e, k);
+                if (!v) return err(errstr, n, "%s%s must hold strings only", where, path);
+                if (list_push(l, v, strlen(v))) return err(errstr, n, "out of memory");
+            }
+        }
+    }
+    return 0;
+}
+
+int ccfg_load_file(ccfg *c, const char *path, char *errstr, size_t n)
+{
+    config_t cf;
+    config_init(&cf);
+    if (!config_read_file(&cf, path)) {
+        char line[32];
+        snprintf(line, sizeof line, "%d", config_error_line(&cf));
+        if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
+            err(errstr, n, "%s: cannot read the file", path);
+        else if (errstr && n)
+            snprintf(errstr, n, "%s:%s: %s", path, line, config_error_text(&cf));
+        config_destroy(&cf);
+        return -1;
+    }
+    int rc = load_group(c, config_root_setting(&cf), "", path, errstr, n);
+    config_destroy(&cf);
+    return rc;
+}
+
+static int one_of(const char *v, const char *const *set)
+{
+    for (int i = 0; set[i]; i++)
+        if (!strcmp(v, set[i])) return 1;
+    return 0;
+}
+
+/* host:port[,host:port...], optionally with a scheme (PLAINTEXT://, SSL://...). */
+static int brokers_ok(const char *s)
+{
+    if (!*s) return 0;
+    char *copy = strdup(s), *save = NULL;
+    int ok = copy != NULL;
+    for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok && ok; tok = strtok_r(NULL, ",", &save)) {
+        while (isspace((unsigned char)*tok)) tok++;
+        char *scheme = strstr(tok, "://");
+        if (scheme) tok = scheme + 3;
+        char *colon = strrchr(tok, ':');
+        if (!colon || colon == tok) { ok = 0; break; }
+        char *end;
+        long port = strtol(colon + 1, &end, 10);
+        while (isspace((unsigned char)*end)) end++;
+        ok = end != colon + 1 && !*end && port > 0 && port < 65536;
+    }
+    free(copy);
+    return ok;
+}
+
+int ccfg_validate(ccfg *c, char *errstr, size_t n)
+{
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (settings[i].type == C_STR && !*str_at(c, &settings[i]))
+            return err(errstr, n, "out of memory");
+    static const char *const modes[] = { "at-least-once", "exactly-once", NULL };
+    static const char *const formats[] = { "avro", "json", NULL };
+    static const char *const assignors[] = { "cooperative-sticky", "range", "roundrobin",
+                                             "range,roundrobin", NULL };
+    static const char *const models[] = { "lexicon", "seed", NULL };
+    if (!brokers_ok(c->brokers))
+        return err(errstr, n, "kafka.brokers \"%s\": expected host:port[,host:port...]", c->brokers);
+    if (!*c->group_id) return err(errstr, n, "kafka.group_id must not be empty");
+    if (!one_of(c->assignor, assignors))
+        return err(errstr, n, "kafka.assignor \"%s\": expected cooperative-sticky, range or roundrobin", c->assignor);
+    if (c->input.n == 0) return err(errstr, n, "topics.input: at least one topic");
+    if (!*c->output || !*c->dead_letter)
+        return err(errstr, n, "topics.output and topics.dead_letter must be set");
+    for (int i = 0; i < c->input.n; i++)
+        if (!strcmp(c->input.v[i], c->output) || !strcmp(c->input.v[i], c->dead_letter))
+            return err(errstr, n, "topic %s is both input and output", c->input.v[i]);
+    if (!one_of(c->model, models))
+        return err(errstr, n, "engine.model \"%s\": expected lexicon or seed", c->model);
+    if (!one_of(c->mode, modes))
+        return err(errstr, n, "delivery.mode \"%s\": expected at-least-once or exactly-once", c->mode);
+    if (!one_of(c->output_format, formats))
+        return err(errstr, n, "delivery.output_format \"%s\": expected avro or json", c->output_format);
+    for (int i = 0; i < c->librdkafka.n; i++)
+        if (!strchr(c->librdkafka.v[i], '=') || c->librdkafka.v[i][0] == '=')
+            return err(errstr, n, "kafka.librdkafka \"%s\": expected key=value", c->librdkafka.v[i]);
+    c->exactly_once = !strcmp(c->mode, "exactly-once");
+    c->json_output = !strcmp(c->output_format, "json");
+    return 0;
+}
+
+int ccfg_is_secret(const char *key)
+{
+    static const char *const words[] = { "password", "secret", "jaas", "ssl.key.pem",
+                                         "ssl_key", "token", "credential", NULL };
+    for (int i = 0; words[i]; i++)
+        if (strstr(key, words[i])) return 1;
+    return 0;
+}
+
+static void print_quoted(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') fputc('\\', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+void ccfg_print(const ccfg *c, FILE *f)
+{
+    const char *group = "";
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const struct setting *s = &settings[i];
+        const char *dot = strchr(s->path, '.');
+        size_t glen = (size_t)(dot - s->path);
+        if (strncmp(group, s->path, glen) || group[glen] != '.') {
+            if (*group) fputs("};\n", f);
+            fprintf(f, "%.*s = {\n", (int)glen, s->path);
+            group = s->path;
+        }
+        fprintf(f, "  %s = ", dot + 1);
+        ccfg *cc = (ccfg *)c;
+        if (s->type == C_STR) {
+            print_quoted(f, *str_at(cc, s));
+        } else if (s->type == C_INT) {
+            fprintf(f, "%" PRId64 "L", *int_at(cc, s));
+        } else {
+            const ccfg_list *l = list_at(cc, s);
+            fputc('[', f);
+            for (int k = 0; k < l->n; k++) {
+                if (k) fputs(", ", f);
+                const char *eq = strchr(l->v[k], '=');
+                if (eq && ccfg_is_secret(l->v[k]) && (size_t)(eq - l->v[k]) < 200) {
+                    char masked[256];
+                    snprintf(masked, sizeof masked, "%.*s=********", (int)(eq - l->v[k]), l->v[k]);
+                    print_quoted(f, masked);
+                } else {
+                    print_quoted(f, l->v[k]);
+                }
+            }
+            fputc(']', f);
+        }
+        fputs(";\n", f);
+    }
+    fputs("};\n", f);
+}
+
+void ccfg_print_help(FILE *f)
+{
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const struct setting *s = &settings[i];
+        char def[64];
+        if (s->type == C_INT) snprintf(def, sizeof def, "%" PRId64, s->idef);
+        else snprintf(def, sizeof def, "\"%s\"", s->def ? s->def : "");
+        fprintf(f, "  %-34s %-16s %s\n", s->path, def, s->help);
+    }
+}
+
+void ccfg_free(ccfg *c)
+{
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const struct setting *s = &settings[i];
+        if (s->type == C_STR) free(*str_at(c, s));
+        else if (s->type == C_LIST) list_clear(list_at(c, s));
+    }
+    memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,58 @@
+/* config.h -- dhatu-consumer's configuration: defaults, a libconfig file,
+ * command-line overrides, validation and printing (secrets masked).
+ *
+ * Every setting lives in one table in config.c (path, type, default, help);
+ * the struct below is what the rest of the consumer reads. A file may set
+ * any path of the table (see deploy/local/dhatu-consumer.conf, which lists
+ * them all); an unknown path, a wrong type or a bad value is an error that
+ * names the file and line. Precedence: defaults < file < command line.
+ *
+ * Ownership: ccfg_* allocate the strings and lists; ccfg_free releases them.
+ * Errors: 0 on success, -1 with a message in errstr.
+ */
+#ifndef CCFG_H
+#define CCFG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct ccfg_list { char **v; int n; } ccfg_list;
+
+typedef struct ccfg {
+    /* kafka */
+    char *brokers, *group_id, *group_instance_id, *assignor, *client_id;
+    ccfg_list librdkafka;                  /* "key=value" for consumer and producer */
+    /* topics */
+    ccfg_list input;
+    char *output, *dead_letter;
+    /* engine */
+    char *backend, *model, *lexicon;
+    int64_t threads, device, max_article_bytes;
+    /* batch */
+    int64_t batch_articles, batch_bytes, linger_ms, max_in_flight, max_unacked;
+    /* delivery */
+    char *mode, *output_format;
+    int64_t txn_interval_ms, txn_timeout_ms;
+    /* lifecycle */
+    int64_t shutdown_deadline_ms, exit_idle_ms, exit_after;
+    /* derived by ccfg_validate */
+    int exactly_once, json_output;
+} ccfg;
+
+void ccfg_defaults(ccfg *c);                     /* can fail only on memory: check ccfg_validate */
+int ccfg_load_file(ccfg *c, const char *path, char *errstr, size_t n);
+/* "path=value" for any path of the table (the -s option). */
+int ccfg_set(ccfg *c, const char *assignment, char *errstr, size_t n);
+/* Appends "key=value" to kafka.librdkafka (the -X option). */
+int ccfg_add_librdkafka(ccfg *c, const char *kv, char *errstr, size_t n);
+int ccfg_validate(ccfg *c, char *errstr, size_t n);
+/* Prints the effective configuration in the file's syntax, secrets masked. */
+void ccfg_print(const ccfg *c, FILE *f);
+/* One line per setting: path, default, help (for --help). */
+void ccfg_print_help(FILE *f);
+void ccfg_free(ccfg *c);
+
+/* 1 when a librdkafka property holds a secret (password, key, token...). */
+int ccfg_is_secret(const char *key);
+
+#endif

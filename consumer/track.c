@@ -1,0 +1,126 @@
+/* track.c -- see track.h. */
+#include "track.h"
+#include <stdlib.h>
+#include <string.h>
+
+/* Token layout: slot index (16 bits) | generation (16) | sequence (32).
+ * Token 0 is never issued (generations start at 1), so 0 means "none". */
+static uint64_t make_token(uint16_t idx, uint16_t gen, uint32_t seq)
+{
+    return (uint64_t)idx << 48 | (uint64_t)gen << 32 | seq;
+}
+
+int track_table_init(track_table *t, uint16_t max_parts, uint32_t ring_cap)
+{
+    memset(t, 0, sizeof *t);
+    t->parts = calloc(max_parts, sizeof *t->parts);
+    if (!t->parts) return -1;
+    t->cap = max_parts;
+    t->ring_cap = ring_cap ? ring_cap : 1;
+    return 0;
+}
+
+void track_table_free(track_table *t)
+{
+    for (uint16_t i = 0; i < t->nparts; i++) {
+        free(t->parts[i].topic);
+        free(t->parts[i].offs);
+        free(t->parts[i].done);
+    }
+    free(t->parts);
+    memset(t, 0, sizeof *t);
+}
+
+track_part *track_find(track_table *t, const char *topic, int32_t partition)
+{
+    for (uint16_t i = 0; i < t->nparts; i++) {
+        track_part *p = &t->parts[i];
+        if (p->in_use && p->partition == partition && !strcmp(p->topic, topic)) return p;
+    }
+    return NULL;
+}
+
+track_part *track_add(track_table *t, const char *topic, int32_t partition)
+{
+    track_part *p = track_find(t, topic, partition);
+    if (p) return p;
+    /* Reuse a free slot (its generation moves on), else take a new one. */
+    for (uint16_t i = 0; i < t->nparts && !p; i++)
+        if (!t->parts[i].in_use) p = &t->parts[i];
+    if (!p) {
+        if (t->nparts == t->cap) return NULL;
+        p = &t->parts[t->nparts++];
+        p->offs = malloc(t->ring_cap * sizeof *p->offs);
+        p->done = malloc(t->ring_cap);
+        p->cap = t->ring_cap;
+        if (!p->offs || !p->done) {
+            free(p->offs);
+            free(p->done);
+            t->nparts--;
+            memset(p, 0, sizeof *p);
+            return NULL;
+        }
+    }
+    char *name = strdup(topic);
+    if (!name) return NULL;
+    free(p->topic);
+    p->topic = name;
+    p->partition = partition;
+    p->gen = (uint16_t)(p->gen + 1 ? p->gen + 1 : 1);
+    p->in_use = 1;
+    p->eof = 0;
+    p->head_seq = p->tail_seq = 0;
+    p->next_store = -1;
+    p->last_pushed = -1;
+    return p;
+}
+
+void track_remove(track_table *t, track_part *p)
+{
+    (void)t;
+    p->in_use = 0;
+    p->gen = (uint16_t)(p->gen + 1 ? p->gen + 1 : 1);   /* stale from now on */
+    p->head_seq = p->tail_seq = 0;
+}
+
+uint64_t track_push(track_table *t, track_part *p, int64_t offset)
+{
+    if (track_full(p)) return 0;
+    uint32_t seq = p->tail_seq++, i = seq % p->cap;
+    p->offs[i] = offset;
+    p->done[i] = 0;
+    p->last_pushed = offset;
+    return make_token((uint16_t)(p - t->parts), p->gen, seq);
+}
+
+track_part *track_done(track_table *t, uint64_t token)
+{
+    uint16_t idx = (uint16_t)(token >> 48), gen = (uint16_t)(token >> 32);
+    uint32_t seq = (uint32_t)token;
+    if (token == 0 || idx >= t->nparts) return NULL;
+    track_part *p = &t->parts[idx];
+    if (!p->in_use || p->gen != gen) return NULL;
+    /* In flight means head <= seq < tail, in wrapping arithmetic. */
+    if (seq - p->head_seq >= track_count(p)) return NULL;
+    p->done[seq % p->cap] = 1;
+    return p;
+}
+
+int track_advance(track_part *p)
+{
+    int moved = 0;
+    while (p->head_seq != p->tail_seq && p->done[p->head_seq % p->cap]) {
+        p->next_store = p->offs[p->head_seq % p->cap] + 1;
+        p->head_seq++;
+        moved = 1;
+    }
+    return moved;
+}
+
+void track_clear(track_part *p)
+{
+    p->gen = (uint16_t)(p->gen + 1 ? p->gen + 1 : 1);
+    p->head_seq = p->tail_seq = 0;
+    p->last_pushed = -1;
+    p->eof = 0;
+}
