@@ -26,8 +26,10 @@ static const struct setting {
     S("kafka.brokers", brokers, "127.0.0.1:9092", "bootstrap servers, host:port[,host:port...]"),
     S("kafka.group_id", group_id, "dhatu", "consumer group: members share the input partitions"),
     S("kafka.group_instance_id", group_instance_id, "", "static membership id (empty: dynamic member)"),
-    S("kafka.assignor", assignor, "cooperative-sticky",
-      "partition.assignment.strategy: cooperative-sticky, or range / roundrobin (eager)"),
+    /* Eager by default: librdkafka before 2.10 loses assignments when a
+     * commit meets a cooperative rebalance (README "Rebalancing"). */
+    S("kafka.assignor", assignor, "range",
+      "partition.assignment.strategy: range or roundrobin (eager), cooperative-sticky"),
     S("kafka.client_id", client_id, "dhatu-consumer", "client.id sent to the brokers"),
     L("kafka.librdkafka", librdkafka, NULL, "extra librdkafka properties, \"key=value\" (also -X)"),
     L("topics.input", input, "articles", "topics to consume articles from"),
@@ -278,7 +280,7 @@ int ccfg_validate(ccfg *c, char *errstr, size_t n)
         return err(errstr, n, "kafka.brokers \"%s\": expected host:port[,host:port...]", c->brokers);
     if (!*c->group_id) return err(errstr, n, "kafka.group_id must not be empty");
     if (!one_of(c->assignor, assignors))
-        return err(errstr, n, "kafka.assignor \"%s\": expected cooperative-sticky, range or roundrobin", c->assignor);
+        return err(errstr, n, "kafka.assignor \"%s\": expected range, roundrobin or cooperative-sticky", c->assignor);
     if (c->input.n == 0) return err(errstr, n, "topics.input: at least one topic");
     if (!*c->output || !*c->dead_letter)
         return err(errstr, n, "topics.output and topics.dead_letter must be set");

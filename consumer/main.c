@@ -77,7 +77,7 @@ static struct {
     atomic_int fatal;               /* an EXIT_* status once something fatal happened */
     volatile sig_atomic_t stop;
     int64_t last_activity_ms, started_ms;
-    uint64_t rebalances, txn_commits, txn_aborts;
+    uint64_t rebalances, assignments, txn_commits, txn_aborts;
 } G;
 
 /* ---- small helpers */
@@ -577,6 +577,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             }
         }
         log_info("assigned %d partition(s)", parts->cnt);
+        G.assignments++;
         if (G.cooperative) e = rd_kafka_incremental_assign(rk, parts);
         else rd_kafka_assign(rk, parts);
         if (G.paused && parts->cnt) rd_kafka_pause_partitions(rk, parts);
@@ -670,8 +671,12 @@ static void flow_control(void)
     else if (G.paused && worst < G.tracks.ring_cap / 2) set_paused(0);
 }
 
+/* Drained: the group gave us an assignment (possibly empty: more members
+ * than partitions), every assigned partition reached its end, nothing is
+ * in flight, and nothing happened for exit_idle_ms. */
 static int drained(void)
 {
+    if (!G.assignments) return 0;       /* still joining the group */
     if (G.filling && G.filling->n) return 0;
     if (engine_in_flight() || rd_kafka_outq_len(G.producer) > 0) return 0;
     for (uint16_t i = 0; i < G.tracks.nparts; i++) {

@@ -1,0 +1,353 @@
+#!/usr/bin/env python3
+"""Integration tests of the streaming pipeline on a real Kafka broker.
+
+Usage: pipeline_test.py BUILD_DIR SCENARIO
+Scenarios: group1 group2 group3 dead-letter chaos-alo chaos-eos join-leave sigterm
+
+Each scenario makes its own topics and consumer group (names carry the
+scenario and the process id), feeds articles with dhatu-producer, runs
+dhatu-consumer processes, reads the output with dhatu-dump and checks it.
+The broker comes from the ctest fixture (tests/kafka/broker.sh); its address
+is in DHATU_TEST_BROKERS. Python's standard library only.
+"""
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.abspath(sys.argv[1])
+SCENARIO = sys.argv[2]
+BROKERS = os.environ.get("DHATU_TEST_BROKERS", "127.0.0.1:19092")
+KAFKA_SH = os.path.join(ROOT, "deploy", "local", "kafka.sh")
+PRODUCER = os.path.join(BUILD, "producer", "dhatu-producer")
+CONSUMER = os.path.join(BUILD, "consumer", "dhatu-consumer")
+DUMP = os.path.join(BUILD, "tools", "dhatu-dump")
+VECTORIZE = os.path.join(BUILD, "vectorize", "dhatu-vectorize")
+SAMPLE = os.path.join(ROOT, "data", "arxiv_sample_500.jsonl")
+TAG = "%s-%d" % (SCENARIO, os.getpid())
+WORK = os.path.join(BUILD, "tests", "kafka-work", TAG)
+os.makedirs(WORK, exist_ok=True)
+KENV = dict(os.environ, KAFKA_PORT=BROKERS.rsplit(":", 1)[1])
+CHILDREN = []
+# DHATU_TEST_ASSIGNOR overrides the consumer's default assignor (to show the
+# librdkafka 2.0.2 cooperative-sticky problem, README "Rebalancing").
+ASSIGNOR = ["-s", "kafka.assignor=" + os.environ["DHATU_TEST_ASSIGNOR"]] if os.environ.get("DHATU_TEST_ASSIGNOR") else []
+
+
+def log(*a):
+    print("[%s %.1fs]" % (SCENARIO, time.monotonic() - T0), *a, flush=True)
+
+
+def fail(msg):
+    log("FAIL:", msg)
+    for p in CHILDREN:
+        if p.poll() is None:
+            p.kill()
+    sys.exit(1)
+
+
+def topic(name, parts):
+    subprocess.run([KAFKA_SH, "topic", name, str(parts)], check=True, env=KENV)
+    return name
+
+
+def topics(parts=8):
+    return (topic("in-" + TAG, parts), topic("out-" + TAG, 8), topic("dlq-" + TAG, 1))
+
+
+def produce(tin, path, *extra, check=True):
+    r = subprocess.run([PRODUCER, "-q", "-b", BROKERS, "-t", tin, *extra, path],
+                       capture_output=True, text=True, timeout=300)
+    if check and r.returncode != 0:
+        fail("dhatu-producer exit %d: %s" % (r.returncode, r.stderr))
+    return r
+
+
+def consumer(tin, tout, tdlq, group, *extra, name="c"):
+    logf = open(os.path.join(WORK, "%s.log" % name), "a")
+    p = subprocess.Popen([CONSUMER, "-b", BROKERS, "-t", tin, "-o", tout, "-d", tdlq, "-g", group,
+                          "-B", "cpu", "-s", "engine.threads=1", *ASSIGNOR, *extra],
+                         stdout=logf, stderr=subprocess.STDOUT)
+    p.logname = logf.name
+    CHILDREN.append(p)
+    return p
+
+
+def wait_all(procs, timeout, expect=0):
+    end = time.monotonic() + timeout
+    for p in procs:
+        try:
+            rc = p.wait(max(1, end - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            fail("consumer %d did not exit within %ds; log %s" % (p.pid, timeout, p.logname))
+        if expect is not None and rc != expect:
+            fail("consumer exit %d (expected %d); log %s:\n%s" % (rc, expect, p.logname, open(p.logname).read()[-3000:]))
+
+
+def dump(t, *extra):
+    r = subprocess.run([DUMP, "-b", BROKERS, "-t", t, *extra], capture_output=True, text=True, timeout=180)
+    if r.returncode != 0:
+        fail("dhatu-dump %s: %s" % (t, r.stderr))
+    return [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+
+
+def articles(n, path):
+    """n articles: the shipped sample, repeated with distinct ids."""
+    src = [json.loads(l) for l in open(SAMPLE)]
+    with open(path, "w") as f:
+        for i in range(n):
+            a = dict(src[i % len(src)])
+            a["id"] = "%s#%d" % (a["id"], i // len(src))
+            f.write(json.dumps(a) + "\n")
+    return path
+
+
+def vectorized(path):
+    r = subprocess.run([VECTORIZE, "-q", path], capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        fail("dhatu-vectorize: %s" % r.stderr)
+    return {json.loads(l)["id"]: json.loads(l) for l in r.stdout.splitlines()}
+
+
+def check_records(records, tin, path, exact=True):
+    """Every article has a record equal to dhatu-vectorize's, whose lineage
+    names the input message that carried the article."""
+    expect = vectorized(path)
+    raw = {m["key"]: m for m in dump(tin, "--raw")}
+    seen = {}
+    for r in records:
+        lin = r.pop("lineage")
+        if r["id"] not in expect:
+            fail("record for unknown id %r" % r["id"])
+        if r != expect[r["id"]]:
+            fail("record differs from dhatu-vectorize for %r:\n%s\n%s" % (r["id"], r, expect[r["id"]]))
+        src = raw[r["id"]]
+        if (lin["topic"], lin["partition"], lin["offset"]) != (tin, src["partition"], src["offset"]):
+            fail("lineage %r does not match input %r" % (lin, (src["partition"], src["offset"])))
+        if lin["backend"] != "cpu" or not lin["processor"].startswith("dhatu-consumer ") or lin["timestamp"] is None:
+            fail("lineage fields: %r" % lin)
+        seen[r["id"]] = seen.get(r["id"], 0) + 1
+    missing = set(expect) - set(seen)
+    dups = sum(c - 1 for c in seen.values())
+    if missing:
+        fail("%d articles have no record (e.g. %s)" % (len(missing), sorted(missing)[:3]))
+    if exact and dups:
+        fail("%d duplicate records" % dups)
+    return dups
+
+
+def group_scenario(k):
+    tin, tout, tdlq = topics()
+    produce(tin, SAMPLE)
+    procs = [consumer(tin, tout, tdlq, "g-" + TAG, "--exit-idle", "4000", name="c%d" % i) for i in range(k)]
+    wait_all(procs, 120)
+    recs = dump(tout)
+    check_records(recs, tin, SAMPLE)
+    log("%d consumers: %d records, one per article, equal to dhatu-vectorize, lineage exact" % (k, len(recs)))
+
+
+def avro_article_bytes(fp_hex, body):
+    return b"\xc3\x01" + bytes.fromhex(fp_hex)[::-1] + body
+
+
+def dead_letter():
+    tin, tout, tdlq = topics(parts=2)
+    good = os.path.join(WORK, "good.jsonl")
+    articles(40, good)
+    produce(tin, good)
+    bad = {
+        "undecodable": [b"this is not an article", b"{\"id\": \"x\", \"text\": "],
+        "invalid-article": [b"{\"text\": \"no id\"}", b"{\"id\": \"no-text\"}", b"{\"id\": 5, \"text\": 7}",
+                            b"{\"id\": \"\", \"text\": \"empty id\"}"],
+        "schema-registry": [b"\x00\x00\x00\x00\x07\x02\x06abc"],
+        "wrong-schema": [avro_article_bytes("0123456789abcdef", b"\x02x")],
+        "too-large": [json.dumps({"id": "big", "text": "word " * 3000}).encode()],
+    }
+    # A corrupt datum with our own fingerprint: a string length beyond the end.
+    fp = [l.split()[1] for l in open(os.path.join(ROOT, "tests", "data", "avro_fingerprints.txt"))
+          if l.startswith("schemas/avro/article.avsc")][0]
+    bad["undecodable"].append(avro_article_bytes(fp, b"\x7f\x01"))
+    files = []
+    for cls, values in bad.items():
+        for i, v in enumerate(values):
+            path = os.path.join(WORK, "bad-%s-%d.bin" % (cls, i))
+            open(path, "wb").write(v)
+            files.append((cls, v, path))
+    # kcat sends each file as one message, byte for byte.
+    for cls, v, path in files:
+        subprocess.run(["kcat", "-b", BROKERS, "-P", "-t", tin, "-p", "0", "-k", "key-" + os.path.basename(path),
+                        path], check=True, timeout=60)
+    more = os.path.join(WORK, "more.jsonl")
+    with open(more, "w") as f:
+        for a in open(good):
+            a = json.loads(a)
+            a["id"] += "-after"
+            f.write(json.dumps(a) + "\n")
+    produce(tin, more)
+    p = consumer(tin, tout, tdlq, "g-" + TAG, "--exit-idle", "3000", "-s", "engine.max_article_bytes=10000")
+    wait_all([p], 120)
+    recs = dump(tout)
+    if len(recs) != 80 or len({r["id"] for r in recs}) != 80:
+        fail("expected 80 good records, got %d" % len(recs))
+    dl = dump(tdlq, "--raw")
+    raw_in = {m["key"]: m for m in dump(tin, "--raw")}
+    if len(dl) != len(files):
+        fail("expected %d dead letters, got %d" % (len(files), len(dl)))
+    for cls, v, path in files:
+        key = "key-" + os.path.basename(path)
+        m = [d for d in dl if d["key"] == key]
+        if len(m) != 1:
+            fail("dead letter for %s: %d found" % (key, len(m)))
+        h = m[0]["headers"]
+        src = raw_in[key]
+        if h.get("dhatu.error.class") != cls:
+            fail("%s: class %r, expected %r (%s)" % (key, h.get("dhatu.error.class"), cls, h))
+        if (h["dhatu.original.topic"], int(h["dhatu.original.partition"]), int(h["dhatu.original.offset"])) != \
+                (tin, src["partition"], src["offset"]):
+            fail("%s: headers do not name the original message: %s" % (key, h))
+        if m[0]["value"] != src["value"] or not h.get("dhatu.error.message"):
+            fail("%s: value not kept or no message" % key)
+    log("%d good records; %d dead letters, each with its class, message, origin and original value"
+        % (len(recs), len(dl)))
+    for d in dl:
+        log("  %-16s %s" % (d["headers"]["dhatu.error.class"], d["headers"]["dhatu.error.message"][:90]))
+
+
+def chaos(eos):
+    n = 6000
+    tin, tout, tdlq = topics()
+    path = articles(n, os.path.join(WORK, "chaos.jsonl"))
+    # A killed member stays in the group until its session times out: the
+    # broker's minimum (6 s) keeps the test short.
+    extra = ["-s", "batch.max_articles=64", "-s", "batch.linger_ms=5",
+             "-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=1000"]
+    if eos:
+        extra += ["--exactly-once", "-s", "delivery.transaction_interval_ms=200",
+                  "-s", "delivery.transaction_timeout_ms=15000"]
+    prod = subprocess.Popen([PRODUCER, "-q", "-b", BROKERS, "-t", tin, "--rate", "800", path])
+    CHILDREN.append(prod)
+    rng = random.Random(int(os.environ.get("DHATU_CHAOS_SEED", os.getpid())))
+    group = "g-" + TAG
+
+    def start(slot):
+        # Static membership in exactly-once mode: a restarted member keeps its
+        # transactional id, which fences and aborts its killed predecessor.
+        ex = extra + (["-s", "kafka.group_instance_id=slot%d" % slot] if eos else [])
+        return consumer(tin, tout, tdlq, group, *ex, name="slot%d" % slot)
+
+    slots = [start(i) for i in range(3)]
+    kills = 0
+    end = time.monotonic() + 9
+    while time.monotonic() < end:
+        time.sleep(rng.uniform(0.3, 1.2))
+        i = rng.randrange(3)
+        slots[i].send_signal(signal.SIGKILL)
+        slots[i].wait()
+        kills += 1
+        slots[i] = start(i)
+    if prod.wait(120) != 0:
+        fail("producer failed")
+    for p in slots:     # a last kill of every member, then drain to the end
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    kills += 3
+    final = []
+    for i in range(3):
+        ex = extra + (["-s", "kafka.group_instance_id=slot%d" % i] if eos else [])
+        final.append(consumer(tin, tout, tdlq, group, "--exit-idle", "5000", *ex, name="final%d" % i))
+    wait_all(final, 240)
+    recs = dump(tout, "--committed") if eos else dump(tout)
+    ids = [r["id"] for r in recs]
+    dups = len(ids) - len(set(ids))
+    missing = n - len(set(ids))
+    log("%s: %d articles, %d SIGKILLs, %d records, %d lost, %d duplicates"
+        % ("exactly-once" if eos else "at-least-once", n, kills, len(recs), missing, dups))
+    check_records(recs, tin, path, exact=eos)
+
+
+def join_leave():
+    """A member joins and another leaves (SIGTERM) while articles flow."""
+    n = 4000
+    tin, tout, tdlq = topics()
+    path = articles(n, os.path.join(WORK, "jl.jsonl"))
+    prod = subprocess.Popen([PRODUCER, "-q", "-b", BROKERS, "-t", tin, "--rate", "800", path])
+    CHILDREN.append(prod)
+    group = "g-" + TAG
+    a = consumer(tin, tout, tdlq, group, "-s", "batch.max_articles=64", name="a")
+    time.sleep(2)
+    b = consumer(tin, tout, tdlq, group, "-s", "batch.max_articles=64", name="b")
+    time.sleep(2)
+    a.send_signal(signal.SIGTERM)
+    wait_all([a], 60)
+    time.sleep(1)
+    c = consumer(tin, tout, tdlq, group, "-s", "batch.max_articles=64", "--exit-idle", "4000", name="c")
+    if prod.wait(120) != 0:
+        fail("producer failed")
+    wait_all([c], 120)
+    b.send_signal(signal.SIGTERM)
+    wait_all([b], 60)
+    recs = dump(tout)
+    dups = check_records(recs, tin, path, exact=False)
+    log("join and leave: %d articles, %d records, 0 lost, %d duplicates" % (n, len(recs), dups))
+    if dups:
+        fail("a graceful leave (SIGTERM, commit on revoke) must not cause duplicates: %d" % dups)
+
+
+def sigterm():
+    """SIGTERM mid-stream: the consumer commits exactly what it produced."""
+    n = 20000
+    tin, tout, tdlq = topics()
+    path = articles(n, os.path.join(WORK, "st.jsonl"))
+    produce(tin, path)
+    group = "g-" + TAG
+    a = consumer(tin, tout, tdlq, group, "-s", "batch.max_articles=32", "-s", "batch.max_in_flight=1",
+                 "-s", "engine.model=seed", name="a")
+    time.sleep(1.5)
+    a.send_signal(signal.SIGTERM)
+    wait_all([a], 60)
+    first = dump(tout)
+    r = subprocess.run([KAFKA_SH, "groups", "--describe", "--group", group], capture_output=True, text=True, env=KENV)
+    committed = 0
+    for line in r.stdout.splitlines():
+        f = line.split()
+        if len(f) >= 4 and f[1] == tin and f[3].isdigit():
+            committed += int(f[3])
+    log("after SIGTERM: %d records produced, committed offsets sum to %d" % (len(first), committed))
+    if committed != len(first):
+        fail("committed %d != produced %d" % (committed, len(first)))
+    if len(first) >= n:
+        log("note: the consumer had finished before SIGTERM; the commit check still holds")
+    b = consumer(tin, tout, tdlq, group, "--exit-idle", "3000", "-s", "engine.model=seed", name="b")
+    wait_all([b], 120)
+    recs = dump(tout)
+    ids = [r["id"] for r in recs]
+    if len(ids) != n or len(set(ids)) != n:
+        fail("after restart: %d records, %d distinct, expected %d" % (len(ids), len(set(ids)), n))
+    log("restart finished the rest: %d records, no duplicates" % len(recs))
+
+
+T0 = time.monotonic()
+try:
+    if SCENARIO.startswith("group"):
+        group_scenario(int(SCENARIO[5:]))
+    elif SCENARIO == "dead-letter":
+        dead_letter()
+    elif SCENARIO == "chaos-alo":
+        chaos(False)
+    elif SCENARIO == "chaos-eos":
+        chaos(True)
+    elif SCENARIO == "join-leave":
+        join_leave()
+    elif SCENARIO == "sigterm":
+        sigterm()
+    else:
+        fail("unknown scenario")
+finally:
+    for p in CHILDREN:
+        if p.poll() is None:
+            p.kill()
+log("PASS")
