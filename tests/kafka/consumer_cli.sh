@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# consumer_cli.sh BUILD_DIR -- dhatu-consumer's start-up contract, no broker
+# needed: unusable configuration fails fast with exit status 1 and a clear
+# message; --print-config shows the effective configuration, secrets masked.
+set -u
+C="$1/consumer/dhatu-consumer"
+fails=0
+expect() {  # expect STATUS PATTERN -- ARGS...
+  local want=$1 pat=$2; shift 3
+  local out; out=$(timeout 60 "$C" "$@" 2>&1); local rc=$?
+  if [ "$rc" != "$want" ] || ! grep -q -- "$pat" <<<"$out"; then
+    echo "FAIL: dhatu-consumer $* -> status $rc (want $want), output:"; echo "$out" | tail -5; fails=$((fails+1))
+  else
+    echo "ok: $* -> $rc: $(grep -m1 -- "$pat" <<<"$out")"
+  fi
+}
+conf=$(mktemp); trap 'rm -f "$conf"' EXIT
+printf 'engine = {\n  backend = "cpu";\n  modle = "seed";\n};\n' >"$conf"
+expect 1 ":3: unknown setting engine.modle" -- -c "$conf"
+expect 1 "kafka.brokers" -- -b "no-port-here"
+expect 1 "unknown setting" -- -s batch.size=3
+expect 1 "No such configuration property" -- -X not.a.property=1 -b 127.0.0.1:1
+expect 1 "opencl" -- -B opencl -b 127.0.0.1:1
+expect 1 "cannot reach the brokers" -- -B cpu -b 127.0.0.1:1 -X socket.connection.setup.timeout.ms=1000 -X topic.metadata.refresh.interval.ms=1000
+expect 0 'sasl.password=\*\*\*\*\*\*\*\*' -- --print-config -X sasl.password=hunter2
+out=$("$C" --print-config -X sasl.password=hunter2 2>&1)
+if grep -q hunter2 <<<"$out"; then echo "FAIL: a secret was printed"; fails=$((fails+1)); fi
+expect 0 "assignor = \"range\"" -- --print-config
+expect 0 "Exit status" -- --help
+[ $fails -eq 0 ] && echo "consumer_cli: all passed" || { echo "consumer_cli: $fails failed"; exit 1; }
