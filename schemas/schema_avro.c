@@ -287,6 +287,81 @@ static void put_header(unsigned char *p, uint64_t fp)
     for (int i = 0; i < 8; i++) p[2 + i] = (unsigned char)(fp >> (8 * i));
 }
 
+/* ---- validation before Avro C sees a datum.
+ * Avro C allocates a string's buffer from the length the message claims,
+ * before checking that the bytes are there: a negative or huge length makes
+ * it ask for up to 2^63 bytes (a failed allocation at best, an abort under
+ * a sanitizer). This walk checks every length, union branch and enum index
+ * against the schema and the bytes actually present first, so a hostile
+ * message costs at most its own size. */
+
+static int read_varint(const unsigned char **p, const unsigned char *end, int64_t *v)
+{
+    uint64_t u = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (*p >= end) return -1;
+        unsigned char b = *(*p)++;
+        u |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *v = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);     /* zig-zag */
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int skip(const unsigned char **p, const unsigned char *end, int64_t n)
+{
+    if (n < 0 || n > end - *p) return -1;
+    *p += n;
+    return 0;
+}
+
+static int avro_check(avro_schema_t s, const unsigned char **p, const unsigned char *end, int depth)
+{
+    int64_t v;
+    if (depth > 32) return -1;
+    switch (avro_typeof(s)) {
+    case AVRO_NULL: return 0;
+    case AVRO_BOOLEAN: return skip(p, end, 1);
+    case AVRO_FLOAT: return skip(p, end, 4);
+    case AVRO_DOUBLE: return skip(p, end, 8);
+    case AVRO_INT32:
+    case AVRO_INT64: return read_varint(p, end, &v);
+    case AVRO_STRING:
+    case AVRO_BYTES: return read_varint(p, end, &v) || skip(p, end, v);
+    case AVRO_FIXED: return skip(p, end, avro_schema_fixed_size(s));
+    case AVRO_ENUM:
+        return read_varint(p, end, &v) || v < 0 || v >= avro_schema_enum_number_of_symbols(s) ? -1 : 0;
+    case AVRO_UNION:
+        if (read_varint(p, end, &v) || v < 0 || (size_t)v >= avro_schema_union_size(s)) return -1;
+        return avro_check(avro_schema_union_branch(s, (int)v), p, end, depth + 1);
+    case AVRO_RECORD:
+        for (size_t i = 0; i < avro_schema_record_size(s); i++)
+            if (avro_check(avro_schema_record_field_get_by_index(s, (int)i), p, end, depth + 1)) return -1;
+        return 0;
+    case AVRO_ARRAY:
+    case AVRO_MAP:
+        for (;;) {      /* blocks: count (negative: followed by a byte size), items */
+            int64_t count;
+            if (read_varint(p, end, &count)) return -1;
+            if (count == 0) return 0;
+            if (count < 0) {
+                if (read_varint(p, end, &v) || count == INT64_MIN) return -1;
+                count = -count;
+            }
+            if (count > end - *p) return -1;        /* every item takes at least a byte... */
+            for (int64_t i = 0; i < count; i++) {
+                if (avro_typeof(s) == AVRO_MAP && (read_varint(p, end, &v) || skip(p, end, v))) return -1;
+                avro_schema_t item = avro_typeof(s) == AVRO_MAP ? avro_schema_map_values(s) : avro_schema_array_items(s);
+                if (avro_check(item, p, end, depth + 1)) return -1;
+            }
+        }
+    case AVRO_LINK: return avro_check(avro_schema_link_target(s), p, end, depth + 1);
+    default: return -1;
+    }
+}
+
 /* Reads one datum of type t from buf[SO_HEADER..len), requiring the header's
  * fingerprint to be t's and no trailing bytes. */
 static schema_fail read_single_object(schema_codec *c, struct avro_type *t, const char *what,
@@ -302,6 +377,15 @@ static schema_fail read_single_object(schema_codec *c, struct avro_type *t, cons
             snprintf(errstr, n, "Avro fingerprint %016llx is not %s (%016llx)",
                      (unsigned long long)fp, what, (unsigned long long)t->fingerprint);
         return SCHEMA_FAIL_SCHEMA;
+    }
+    const unsigned char *p = buf + SO_HEADER, *end = buf + len;
+    if (avro_check(t->schema, &p, end, 0)) {
+        fail(errstr, n, "corrupt Avro datum: a length, branch or index does not fit the %zu bytes", len);
+        return SCHEMA_FAIL_UNDECODABLE;
+    }
+    if (p != end) {
+        fail(errstr, n, "trailing bytes after the Avro datum");
+        return SCHEMA_FAIL_UNDECODABLE;
     }
     avro_value_reset(&t->value);
     avro_reader_memory_set_source(c->reader, (const char *)buf + SO_HEADER,

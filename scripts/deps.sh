@@ -10,7 +10,18 @@ PKGS=(
   libssl-dev        # libcrypto: SHA-256 of the seed model
   libjansson-dev    # JSON Lines input and JSON records
   check             # unit test framework
+  librdkafka-dev    # Kafka client: producer, consumer groups, transactions
+  libavro-dev       # Avro C: article and record encoding
+  libconfig-dev     # dhatu-consumer's configuration file
+  libcsv-dev        # CSV input of dhatu-producer
+  kcat              # the local broker's readiness probe; raw messages in tests
+  python3           # integration-test driver (standard library only)
 )
+# The local Kafka broker runs on a JVM and is fetched by Maven
+# (deploy/local/kafka.sh): install them only when the machine has none, since
+# a JDK may come from elsewhere (Temurin, SDKMAN).
+command -v java >/dev/null 2>&1 || PKGS+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || PKGS+=(maven)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

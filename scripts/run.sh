@@ -1,18 +1,62 @@
 #!/usr/bin/env bash
 # run.sh -- the main job on a fresh machine: installs dependencies, builds,
-# and vectorizes the shipped sample corpus (data/arxiv_sample_500.jsonl),
-# printing a few records and a throughput summary.
+# starts the local Kafka broker (deploy/local/kafka.sh; reused if running),
+# creates this run's input (8 partitions), output and dead-letter topics,
+# feeds the shipped sample corpus with dhatu-producer, drains it with two
+# dhatu-consumer processes in one group, prints a few records and a summary,
+# and stops what it started (topics included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 scripts/build.sh build >/dev/null
-V=build/vectorize/dhatu-vectorize
+B=build
+K=deploy/local/kafka.sh
 SAMPLE=data/arxiv_sample_500.jsonl
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-echo "== dhatu-vectorize $SAMPLE (model lexicon, backend cpu): first 3 of the records"
-"$V" "$SAMPLE" >"$out"
-head -n 3 "$out"
-echo "== $(wc -l <"$out") records written"
-echo "== throughput on the sample (engine only, both models)"
-"$V" --bench --rounds 5 -m seed,lexicon -B cpu "$SAMPLE" | grep -v '^{'
+run=run-$(date +%s)
+tin=$run-articles tout=$run-records tdlq=$run-dlq
+logs=$(mktemp -d)
+started=0
+"$K" status >/dev/null 2>&1 || started=1
+cleanup() {
+  for t in "$tin" "$tout" "$tdlq"; do "$K" delete-topic "$t" 2>/dev/null || true; done
+  [ $started = 1 ] && "$K" stop
+  rm -rf "$logs"
+}
+echo "== starting Kafka (deploy/local/kafka.sh)"
+brokers=$("$K" start | tail -n 1)
+trap cleanup EXIT
+"$K" topic "$tin" 8
+"$K" topic "$tout" 8
+"$K" topic "$tdlq" 1
+echo "== broker $brokers; topics $tin (8 partitions), $tout, $tdlq"
+echo "== dhatu-producer $SAMPLE -> $tin"
+"$B/producer/dhatu-producer" -b "$brokers" -t "$tin" "$SAMPLE"
+echo "== two dhatu-consumer processes in group $run (model lexicon, backend auto), until drained"
+for i in 1 2; do
+  "$B/consumer/dhatu-consumer" -b "$brokers" -t "$tin" -o "$tout" -d "$tdlq" -g "$run" \
+    --exit-idle 3000 >"$logs/c$i.log" 2>&1 &
+  pids[$i]=$!
+done
+status=0
+for i in 1 2; do wait "${pids[$i]}" || status=$?; done
+for i in 1 2; do grep -E "INFO: backend|assigned|dhatu-consumer:" "$logs/c$i.log" | sed "s/^/  consumer $i: /"; done
+[ $status = 0 ] || { echo "a consumer failed (status $status)"; cat "$logs"/*.log; exit 1; }
+"$B/tools/dhatu-dump" -b "$brokers" -t "$tout" >"$logs/records.jsonl"
+echo "== first 3 of the records on $tout"
+head -n 3 "$logs/records.jsonl"
+ndl=$("$B/tools/dhatu-dump" -b "$brokers" -t "$tdlq" --raw | wc -l)
+python3 - "$logs/records.jsonl" "$ndl" "$logs" <<'PY'
+import json, re, sys, glob
+recs = [json.loads(l) for l in open(sys.argv[1])]
+ids = {r["id"] for r in recs}
+lat = sorted(r["lineage"]["processed_at"] - r["lineage"]["timestamp"] for r in recs)
+rates = []
+for f in glob.glob(sys.argv[3] + "/c*.log"):
+    m = re.search(r"(\d+) articles consumed.*?([\d.]+) s, (\d+) articles/s", open(f).read())
+    if m: rates.append((int(m.group(1)), float(m.group(2))))
+backends = sorted({r["lineage"]["backend"] for r in recs})
+print("== summary: %d records for %d distinct articles, %s dead-lettered; backend %s; "
+      "per consumer (articles, seconds incl. group join and idle exit): %s; "
+      "produce-to-processed latency p50 %d ms, max %d ms"
+      % (len(recs), len(ids), sys.argv[2], ",".join(backends), rates, lat[len(lat) // 2], lat[-1]))
+PY

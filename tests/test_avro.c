@@ -186,6 +186,15 @@ START_TEST(undecodable_messages_are_classified)
         ck_assert_msg(f == cases[i].want, "case %zu: got %s (%s)", i, schema_fail_name(f), err);
         ck_assert_msg(strstr(err, cases[i].msg), "case %zu: message %s", i, err);
     }
+    /* Hostile lengths with our own fingerprint: negative, and far past the end. */
+    static const unsigned char lens[][6] = { { 2, 0x7f, 0x01 }, { 5, 0xfe, 0xff, 0xff, 0xff, 0x0f } };
+    for (int k = 0; k < 2; k++) {
+        memcpy(buf, ok.data, 10);
+        memcpy(buf + 10, lens[k] + 1, lens[k][0]);
+        ck_assert_int_eq(schema_codec_decode_article(c, buf, 10 + lens[k][0], &a, err, sizeof err),
+                         SCHEMA_FAIL_UNDECODABLE);
+        ck_assert_ptr_nonnull(strstr(err, "does not fit"));
+    }
     memcpy(buf, ok.data, ok.len);
     buf[ok.len] = 0;
     ck_assert_int_eq(schema_codec_decode_article(c, buf, ok.len + 1, &a, err, sizeof err), SCHEMA_FAIL_UNDECODABLE);
@@ -193,6 +202,56 @@ START_TEST(undecodable_messages_are_classified)
     ck_assert_int_eq(schema_codec_decode_article(c, ok.data, ok.len, &a, err, sizeof err), SCHEMA_OK);
     ck_assert_str_eq(schema_fail_name(SCHEMA_FAIL_REGISTRY), "schema-registry");
     schema_buf_free(&ok);
+    schema_codec_destroy(c);
+}
+END_TEST
+
+/* Random byte flips, truncations and extensions of valid messages never
+ * crash the decoder (run under ASan/UBSan in CI), and never yield an
+ * article without an id and a text. */
+START_TEST(mutated_messages_never_crash)
+{
+    char err[256];
+    schema_codec *c = schema_codec_create(err, sizeof err);
+    schema_article good, a;
+    memset(&good, 0, sizeof good);
+    good.id = "mutant";
+    good.id_len = 6;
+    good.text = "It is possible that the cause was decided.";
+    good.text_len = strlen(good.text);
+    good.title = "t";
+    good.title_len = 1;
+    good.lang = "en";
+    schema_buf msg[2] = { { 0 }, { 0 } }, json = { 0 };
+    ck_assert_int_eq(schema_codec_encode_article(c, SCHEMA_FMT_AVRO, &good, &msg[0], err, sizeof err), 0);
+    ck_assert_int_eq(schema_codec_encode_article(c, SCHEMA_FMT_JSON, &good, &msg[1], err, sizeof err), 0);
+    unsigned char buf[512];
+    unsigned seed = 12345;
+    int decoded = 0;
+    for (int iter = 0; iter < 40000; iter++) {
+        const schema_buf *m = &msg[iter & 1];
+        size_t len = m->len;
+        memcpy(buf, m->data, len);
+        int flips = 1 + (int)((seed = seed * 1103515245u + 12345u) >> 16) % 4;
+        for (int f = 0; f < flips; f++) {
+            seed = seed * 1103515245u + 12345u;
+            size_t at = 2 + (seed >> 8) % (len - 2);       /* keep the format's first bytes */
+            buf[at] = (unsigned char)(seed >> 20);
+        }
+        seed = seed * 1103515245u + 12345u;
+        if ((seed >> 16) % 5 == 0) len = 2 + (seed >> 4) % (len - 2);
+        if (schema_codec_decode_article(c, buf, len, &a, err, sizeof err) == SCHEMA_OK) {
+            ck_assert_ptr_nonnull(a.id);
+            ck_assert_ptr_nonnull(a.text);
+            ck_assert_uint_gt(a.id_len, 0);
+            decoded++;
+            schema_article_clear(&a);
+        }
+    }
+    ck_assert_int_gt(decoded, 0);          /* some mutations stay valid (text bytes) */
+    schema_buf_free(&msg[0]);
+    schema_buf_free(&msg[1]);
+    schema_buf_free(&json);
     schema_codec_destroy(c);
 }
 END_TEST
@@ -220,6 +279,7 @@ int main(void)
     tcase_add_test(tc, articles_round_trip_in_both_formats);
     tcase_add_test(tc, records_in_avro_decode_to_the_json_form);
     tcase_add_test(tc, undecodable_messages_are_classified);
+    tcase_add_test(tc, mutated_messages_never_crash);
     tcase_add_test(tc, rfc3339_times);
     suite_add_tcase(s, tc);
     return tl_run(s);

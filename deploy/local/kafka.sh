@@ -9,6 +9,7 @@
 #   kafka.sh stop             stop it cleanly (SIGTERM, then SIGKILL after 30 s)
 #   kafka.sh status           exit 0 and print the address if it answers
 #   kafka.sh topic NAME [PARTITIONS]   create a topic if it does not exist
+#   kafka.sh delete-topic NAME        delete a topic
 #   kafka.sh groups ARGS...   kafka-consumer-groups (e.g. --describe --group G)
 #   kafka.sh wipe             stop, then delete the data directory
 #
@@ -43,7 +44,13 @@ kjava() { java -Xmx256m -cp "$lib/*" -Dlog4j2.configurationFile="$here/log4j2.xm
 answers() { kcat -b "$bootstrap" -L -m 3 -t __probe_none >/dev/null 2>&1 ||
             kcat -b "$bootstrap" -L -m 3 2>/dev/null | grep -q 'broker'; }
 
-running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+# The broker of this state directory (its command line names its config).
+broker_pid() { pgrep -f "kafka.Kafka $state/server.properties" | head -n 1; }
+running() {
+  local pid; pid=$(broker_pid)
+  [ -n "$pid" ] && echo "$pid" >"$pidfile"
+  [ -n "$pid" ]
+}
 
 write_config() {
   mkdir -p "$state/data"
@@ -74,7 +81,7 @@ EOF
 
 start() {
   if running && answers; then echo "$bootstrap"; return 0; fi
-  running && die "a broker (pid $(cat "$pidfile")) is running but does not answer on $bootstrap; see $log"
+  running && die "a broker (pid $(broker_pid)) is running but does not answer on $bootstrap; see $log"
   jars
   write_config
   if [ ! -f "$state/data/meta.properties" ]; then
@@ -87,7 +94,6 @@ start() {
   setsid java -Xms"$KAFKA_HEAP" -Xmx"$KAFKA_HEAP" -XX:+UseG1GC -cp "$lib/*" \
     -Dlog4j2.configurationFile="$here/log4j2.xml" -Dkafka.logs.dir="$state" \
     kafka.Kafka "$state/server.properties" >>"$log" 2>&1 </dev/null &
-  echo $! >"$pidfile"
   local i
   for i in $(seq 1 120); do
     answers && break
@@ -103,15 +109,21 @@ start() {
 
 topic() {
   local name=$1 parts=${2:-1}
-  running || die "no broker running (kafka.sh start)"
-  kjava org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" --create \
-    --if-not-exists --topic "$name" --partitions "$parts" --replication-factor 1 >/dev/null ||
-    die "creating topic $name failed"
+  answers || die "no broker answers on $bootstrap (kafka.sh start)"
+  local try
+  for try in 1 2 3; do
+    kjava org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" --create \
+      --if-not-exists --topic "$name" --partitions "$parts" --replication-factor 1 >"$state/topic.log" 2>&1 &&
+      return 0
+    sleep 1
+  done
+  cat "$state/topic.log" >&2
+  die "creating topic $name failed"
 }
 
 stop() {
   running || { rm -f "$pidfile"; return 0; }
-  local pid; pid=$(cat "$pidfile")
+  local pid; pid=$(broker_pid)
   kill -TERM "$pid" 2>/dev/null || true
   local i
   for i in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
@@ -127,8 +139,10 @@ case "${1:-}" in
   stop)   stop ;;
   status) if running && answers; then echo "$bootstrap"; else echo "kafka.sh: not running" >&2; exit 1; fi ;;
   topic)  shift; [ $# -ge 1 ] || die "usage: kafka.sh topic NAME [PARTITIONS]"; topic "$@" ;;
+  delete-topic) shift; answers || die "no broker answers on $bootstrap"
+          kjava org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" --delete --if-exists --topic "$1" >/dev/null ;;
   groups) shift; running || die "no broker running"
           kjava org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstrap-server "$bootstrap" "$@" ;;
   wipe)   stop; rm -rf "$state" ;;
-  *)      sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *)      sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -27,4 +27,6 @@ out=$("$C" --print-config -X sasl.password=hunter2 2>&1)
 if grep -q hunter2 <<<"$out"; then echo "FAIL: a secret was printed"; fails=$((fails+1)); fi
 expect 0 "assignor = \"range\"" -- --print-config
 expect 0 "Exit status" -- --help
+root=$(cd "$(dirname "$0")/../.." && pwd)
+expect 0 'group_id = "dhatu"' -- -c "$root/deploy/local/dhatu-consumer.conf" --print-config
 [ $fails -eq 0 ] && echo "consumer_cli: all passed" || { echo "consumer_cli: $fails failed"; exit 1; }
