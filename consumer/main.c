@@ -77,7 +77,11 @@ static struct {
     atomic_int fatal;               /* an EXIT_* status once something fatal happened */
     volatile sig_atomic_t stop;
     int64_t last_activity_ms, started_ms;
+    int64_t first_msg_ms;                   /* first article consumed (polling thread) */
+    _Atomic int64_t last_ack_ms;            /* last acknowledgement (polling thread) */
+    int passthrough;                        /* benchmark: everything but the engine */
     uint64_t rebalances, assignments, txn_commits, txn_aborts;
+    uint64_t txn_msgs;                      /* articles consumed into the open transaction */
 } G;
 
 /* ---- small helpers */
@@ -192,7 +196,9 @@ static void run_batch(work *w)
     size_t nb = dhatu_batch_count(G.batch);
     if (nb == 0) return;
     char err[512];
-    dhatu_status st = dhatu_engine_vectorize(G.engine, G.batch, G.records, err, sizeof err);
+    dhatu_status st = DHATU_OK;
+    if (G.passthrough) memset(G.records, 0, nb * sizeof *G.records);    /* a minimal record */
+    else st = dhatu_engine_vectorize(G.engine, G.batch, G.records, err, sizeof err);
     if (st != DHATU_OK) {
         /* Not the articles' fault: their offsets stay unstored, so they are
          * processed again after a restart. */
@@ -392,6 +398,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         return;
     }
     atomic_fetch_add(&G.delivered, 1);
+    atomic_store(&G.last_ack_ms, now_ms());
     track_done(&G.tracks, token);
 }
 
@@ -462,6 +469,7 @@ static void abort_and_rewind(void)
     }
     G.txn_open = 0;
     G.txn_aborts++;
+    G.txn_msgs = 0;
     rd_kafka_topic_partition_list_t *a = NULL;
     if (rd_kafka_assignment(G.consumer, &a) == 0 && a && a->cnt) {
         rd_kafka_resp_err_t err = rd_kafka_committed(G.consumer, a, 30000);
@@ -486,7 +494,7 @@ static void abort_and_rewind(void)
  * has been produced inside it; its input offsets go with it. */
 static void commit_txn(int64_t deadline)
 {
-    if (!G.txn_open) return;
+    if (!G.txn_open || G.txn_msgs == 0) return;     /* no empty transactions when idle */
     submit();
     if (wait_engine_idle(deadline)) {
         log_error("engine did not finish in time; aborting the transaction");
@@ -510,6 +518,7 @@ static void commit_txn(int64_t deadline)
         if (!e) {
             G.txn_open = 0;
             G.txn_commits++;
+            G.txn_msgs = 0;
             break;
         }
         if (rd_kafka_error_txn_requires_abort(e)) {
@@ -647,6 +656,8 @@ static void intake(rd_kafka_message_t *m)
     uint64_t token = track_push(&G.tracks, p, m->offset);
     p->eof = 0;
     if (w->n == 0) w->opened_ms = now_ms();
+    if (!G.first_msg_ms) G.first_msg_ms = now_ms();
+    G.txn_msgs++;
     w->msgs[w->n] = m;
     w->tokens[w->n] = token;
     w->n++;
@@ -887,6 +898,8 @@ static void usage(FILE *f)
         "      --exit-idle MS        lifecycle.exit_idle_ms: exit once drained and idle\n"
         "      --exit-after N        lifecycle.exit_after: exit after N articles\n"
         "      --print-config        print the effective configuration (secrets masked) and exit\n"
+        "      --passthrough         benchmark baseline: decode, encode an empty record, produce,\n"
+        "                            commit; the engine is skipped (records are NOT dhatu vectors)\n"
         "  -q, --quiet               warnings and errors only\n"
         "  -h, --help                this help;  -V, --version\n\n"
         "Exit status: 0 clean, 1 configuration or start-up error, 2 shutdown deadline passed with\n"
@@ -894,7 +907,7 @@ static void usage(FILE *f)
     ccfg_print_help(f);
 }
 
-enum { O_EOS = 256, O_FORMAT, O_EXIT_IDLE, O_EXIT_AFTER, O_PRINT };
+enum { O_EOS = 256, O_FORMAT, O_EXIT_IDLE, O_EXIT_AFTER, O_PRINT, O_PASSTHROUGH };
 static const struct option longopts[] = {
     { "config", required_argument, 0, 'c' },      { "brokers", required_argument, 0, 'b' },
     { "group", required_argument, 0, 'g' },       { "input", required_argument, 0, 't' },
@@ -904,6 +917,7 @@ static const struct option longopts[] = {
     { "exit-idle", required_argument, 0, O_EXIT_IDLE }, { "exit-after", required_argument, 0, O_EXIT_AFTER },
     { "print-config", no_argument, 0, O_PRINT },  { "quiet", no_argument, 0, 'q' },
     { "help", no_argument, 0, 'h' },              { "version", no_argument, 0, 'V' },
+    { "passthrough", no_argument, 0, O_PASSTHROUGH },
     { 0, 0, 0, 0 }
 };
 #define SHORTOPTS "c:b:g:t:o:d:B:m:X:s:qhV"
@@ -946,6 +960,7 @@ static int parse_args(int argc, char **argv, int *print)
             if (ccfg_set(&G.cfg, optarg, err, sizeof err)) goto bad;
             continue;
         case O_PRINT: *print = 1; continue;
+        case O_PASSTHROUGH: G.passthrough = 1; continue;
         case 'q': G.quiet = 1; continue;
         case 'h': usage(stdout); return EXIT_CLEAN;
         case 'V':
@@ -967,10 +982,24 @@ bad:
     return EXIT_CONFIG;
 }
 
+/* Peak resident memory, from /proc (Linux), in MiB; -1 when unknown. */
+static long peak_rss_mib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[128];
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6)) kb = strtol(line + 6, NULL, 10);
+    if (f) fclose(f);
+    return kb < 0 ? -1 : kb / 1024;
+}
+
 static void summary(int status)
 {
     double secs = (double)(now_ms() - G.started_ms) / 1000.0;
     uint64_t n = atomic_load(&G.consumed);
+    int64_t busy_ms = G.first_msg_ms && atomic_load(&G.last_ack_ms) > G.first_msg_ms
+                          ? atomic_load(&G.last_ack_ms) - G.first_msg_ms : 0;
     fprintf(stderr,
             PROG ": %s: %" PRIu64 " articles consumed, %" PRIu64 " records, %" PRIu64
             " dead-lettered, %" PRIu64 " acknowledged, %" PRIu64 " delivery failures; %.1f s, "
@@ -980,6 +1009,11 @@ static void summary(int status)
             atomic_load(&G.delivery_failed), secs, secs > 0 ? (double)n / secs : 0.0,
             secs > 0 ? (double)atomic_load(&G.in_bytes) / secs / 1e6 : 0.0,
             G.engine ? dhatu_engine_backend(G.engine) : "-", G.cfg.model, G.cfg.mode, G.rebalances);
+    if (busy_ms > 0)
+        fprintf(stderr, "; first article to last acknowledgement %.3f s: %.0f articles/s, %.2f MB/s",
+                busy_ms / 1e3, (double)n * 1e3 / (double)busy_ms,
+                (double)atomic_load(&G.in_bytes) / 1e3 / (double)busy_ms);
+    fprintf(stderr, "; peak RSS %ld MiB%s", peak_rss_mib(), G.passthrough ? "; PASSTHROUGH (no engine)" : "");
     if (G.cfg.exactly_once)
         fprintf(stderr, "; %" PRIu64 " transactions committed, %" PRIu64 " aborted", G.txn_commits, G.txn_aborts);
     fputc('\n', stderr);

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# pipeline.sh [CORPUS] -- end-to-end benchmark of dhatu-consumer on a local
+# broker (its own: port 29092, state under build/bench-kafka, wiped after).
+# Pre-loads an 8-partition topic with the corpus (Avro, via dhatu-producer),
+# then drains it, one consumer at a time, with a fresh group and output topic:
+#   (a) --passthrough: decode, encode a minimal record, produce, commit (no engine)
+#   (b) dhatu-consumer, model lexicon and seed, backend cpu
+# Rates are first article to last acknowledgement (group join and idle exit
+# excluded), as the consumer's summary line prints them. Draining a backlog
+# is also the lag-recovery rate. Prints one line per run; run it twice and
+# compare ratios within one run (shared, noisy machines).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CORPUS=${1:-../shared/corpora/arxiv_abstracts_en.jsonl}
+B=build
+export KAFKA_PORT=29092 KAFKA_STATE_DIR=$PWD/build/bench-kafka
+K=deploy/local/kafka.sh
+brokers=$("$K" start | tail -n 1)
+trap '"$K" wipe' EXIT
+tin=bench-in-$$
+"$K" topic "$tin" 8
+"$B/producer/dhatu-producer" -q -b "$brokers" -t "$tin" "$CORPUS" || true
+echo "corpus $CORPUS: $(wc -l <"$CORPUS") lines, $(du -m "$CORPUS" | cut -f1) MB; machine $(nproc) cores, $(uname -r)"
+run() {  # name, consumer args...
+  local name=$1; shift
+  local tout=bench-out-$name-$$
+  "$K" topic "$tout" 8
+  local line
+  line=$("$B/consumer/dhatu-consumer" -q -b "$brokers" -t "$tin" -o "$tout" -d bench-dlq-$$ -g "bench-$name-$$" \
+         --exit-idle 2000 "$@" 2>&1 | grep "dhatu-consumer: " | tail -n 1)
+  echo "$name: ${line#dhatu-consumer: }"
+  "$K" delete-topic "$tout"
+}
+"$K" topic bench-dlq-$$ 1
+for round in 1 2; do
+  run "passthrough-r$round" -B cpu --passthrough
+  run "lexicon-cpu-r$round" -B cpu -m lexicon
+  run "seed-cpu-r$round" -B cpu -m seed
+done
