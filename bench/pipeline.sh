@@ -19,8 +19,9 @@ brokers=$("$K" start | tail -n 1)
 trap '"$K" wipe' EXIT
 tin=bench-in-$$
 "$K" topic "$tin" 8
-"$B/producer/dhatu-producer" -q -b "$brokers" -t "$tin" "$CORPUS" || true
-echo "corpus $CORPUS: $(wc -l <"$CORPUS") lines, $(du -m "$CORPUS" | cut -f1) MB; machine $(nproc) cores, $(uname -r)"
+# Four copies of the corpus: a backlog long enough to time (same ids: keys repeat).
+"$B/producer/dhatu-producer" -q -b "$brokers" -t "$tin" "$CORPUS" "$CORPUS" "$CORPUS" "$CORPUS" || true
+echo "corpus 4 x $CORPUS: 4 x $(wc -l <"$CORPUS") lines, $(du -m "$CORPUS" | cut -f1) MB; machine $(nproc) cores, $(uname -r)"
 run() {  # name, consumer args...
   local name=$1; shift
   local tout=bench-out-$name-$$
