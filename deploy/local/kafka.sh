@@ -38,8 +38,9 @@ jars() {
   touch "$lib/.complete"
 }
 
+# The admin tools (storage format, topics, groups) log beside, not into, the broker's log.
 kjava() { java -Xmx256m -cp "$lib/*" -Dlog4j2.configurationFile="$here/log4j2.xml" \
-  -Dkafka.logs.dir="$state" "$@"; }
+  -Dkafka.logs.dir="$state/tools" "$@"; }
 
 answers() { kcat -b "$bootstrap" -L -m 3 -t __probe_none >/dev/null 2>&1 ||
             kcat -b "$bootstrap" -L -m 3 2>/dev/null | grep -q 'broker'; }
@@ -110,14 +111,13 @@ start() {
 topic() {
   local name=$1 parts=${2:-1}
   answers || die "no broker answers on $bootstrap (kafka.sh start)"
-  local try
+  local try out
   for try in 1 2 3; do
-    kjava org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" --create \
-      --if-not-exists --topic "$name" --partitions "$parts" --replication-factor 1 >"$state/topic.log" 2>&1 &&
-      return 0
+    out=$(kjava org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" --create \
+      --if-not-exists --topic "$name" --partitions "$parts" --replication-factor 1 2>&1) && return 0
     sleep 1
   done
-  cat "$state/topic.log" >&2
+  echo "$out" >&2
   die "creating topic $name failed"
 }
 

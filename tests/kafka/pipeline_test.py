@@ -2,7 +2,7 @@
 """Integration tests of the streaming pipeline on a real Kafka broker.
 
 Usage: pipeline_test.py BUILD_DIR SCENARIO
-Scenarios: group1 group2 group3 dead-letter chaos-alo chaos-eos join-leave sigterm
+Scenarios: group1 group2 group3 dead-letter chaos-alo chaos-eos join-leave sigterm producer
 
 Each scenario makes its own topics and consumer group (names carry the
 scenario and the process id), feeds articles with dhatu-producer, runs
@@ -32,6 +32,8 @@ TAG = "%s-%d" % (SCENARIO, os.getpid())
 WORK = os.path.join(BUILD, "tests", "kafka-work", TAG)
 os.makedirs(WORK, exist_ok=True)
 KENV = dict(os.environ, KAFKA_PORT=BROKERS.rsplit(":", 1)[1])
+if os.environ.get("DHATU_TEST_KAFKA_DIR"):
+    KENV["KAFKA_STATE_DIR"] = os.environ["DHATU_TEST_KAFKA_DIR"]
 CHILDREN = []
 # DHATU_TEST_ASSIGNOR overrides the consumer's default assignor (to show the
 # librdkafka 2.0.2 cooperative-sticky problem, README "Rebalancing").
@@ -333,6 +335,51 @@ def sigterm():
     log("restart finished the rest: %d records, no duplicates" % len(recs))
 
 
+def producer_inputs():
+    """dhatu-producer: CSV with a header (quoted fields across lines), JSON
+    Lines with bad lines, both wire formats; bad lines are reported with
+    their line number and skipped; the exit status says so."""
+    tin = topic("in-" + TAG, 2)
+    csv = os.path.join(WORK, "a.csv")
+    with open(csv, "w") as f:
+        f.write('url,id,text,title,published\n')
+        f.write('https://e.org/1,c1,"It is possible, they said.\nA second line.",T1,2024-05-01T12:00:00Z\n')
+        f.write('https://e.org/2,,missing id,T2,\n')
+        f.write('https://e.org/3,c3,"He said ""no"".",,1714564800000\n')
+        f.write('https://e.org/4,c4,bad time,,yesterday\n')
+    r = produce(tin, csv, check=False)
+    if r.returncode != 1:
+        fail("CSV with bad rows: exit %d, expected 1: %s" % (r.returncode, r.stderr))
+    for want in ("a.csv:4: offset", "missing id", "a.csv:6: offset", "RFC 3339"):
+        if want not in r.stderr:
+            fail("CSV error report lacks %r: %s" % (want, r.stderr))
+    jl = os.path.join(WORK, "a.jsonl")
+    with open(jl, "w") as f:
+        f.write('{"id": "j1", "text": "fine", "lang": "en"}\n')
+        f.write('{"id": "j2", "text": \n')
+        f.write('\n')
+        f.write('{"id": 3, "text": "integer id", "source": "s"}\n')
+    r = produce(tin, jl, "-f", "json", check=False)
+    if r.returncode != 1 or "a.jsonl:2: offset 43: invalid JSON" not in r.stderr:
+        fail("JSON Lines bad line: exit %d: %s" % (r.returncode, r.stderr))
+    r = produce("no-such-topic-" + TAG, jl, check=False)
+    if r.returncode != 2 or "no-such-topic" not in r.stderr:
+        fail("unknown topic: exit %d: %s" % (r.returncode, r.stderr))
+    msgs = {m["key"]: m for m in dump(tin, "--raw")}
+    if sorted(msgs) != ["3", "c1", "c3", "j1"]:
+        fail("produced keys %s" % sorted(msgs))
+    if not msgs["c1"]["value"].startswith("hex:c301") or not msgs["j1"]["value"].startswith("{"):
+        fail("wire formats: Avro single-object by default, JSON with -f json")
+    tout, tdlq = topic("out-" + TAG, 1), topic("dlq-" + TAG, 1)
+    p = consumer(tin, tout, tdlq, "g-" + TAG, "--exit-idle", "2000", "--format", "json")
+    wait_all([p], 60)
+    out = {r["id"]: r for r in dump(tout)}
+    if sorted(out) != ["3", "c1", "c3", "j1"] or out["c1"]["positive"][1] < 1:
+        fail("records from CSV and JSON input: %s" % sorted(out))
+    log("CSV and JSON Lines: 4 articles produced in both wire formats, 3 bad lines reported "
+        "with file:line: offset, exit statuses 1 and 2 as documented")
+
+
 T0 = time.monotonic()
 try:
     if SCENARIO.startswith("group"):
@@ -347,6 +394,8 @@ try:
         join_leave()
     elif SCENARIO == "sigterm":
         sigterm()
+    elif SCENARIO == "producer":
+        producer_inputs()
     else:
         fail("unknown scenario")
 finally:
