@@ -90,6 +90,31 @@ def wait_all(procs, timeout, expect=0):
             fail("consumer exit %d (expected %d); log %s:\n%s" % (rc, expect, p.logname, open(p.logname).read()[-3000:]))
 
 
+def group_describe(group, tin):
+    """(active members?, total lag over tin's partitions or None if any
+    partition has no committed offset) from kafka-consumer-groups."""
+    r = subprocess.run([KAFKA_SH, "groups", "--describe", "--group", group], capture_output=True, text=True,
+                       env=KENV, timeout=120)
+    empty = "has no active members" in r.stdout + r.stderr
+    lag, parts = 0, 0
+    for line in r.stdout.splitlines():
+        f = line.split()
+        if len(f) >= 6 and f[1] == tin:
+            parts += 1
+            lag = None if lag is None or not f[5].isdigit() else lag + int(f[5])
+    return not empty, (lag if parts else None)
+
+
+def wait_group_empty(group, tin, timeout=60):
+    """Killed members stay in the group until their session times out; a
+    drain started before that leaves their partitions to nobody."""
+    end = time.monotonic() + timeout
+    while group_describe(group, tin)[0]:
+        if time.monotonic() > end:
+            fail("group %s still has members after %ds" % (group, timeout))
+        time.sleep(1)
+
+
 def dump(t, *extra):
     r = subprocess.run([DUMP, "-b", BROKERS, "-t", t, *extra], capture_output=True, text=True, timeout=180)
     if r.returncode != 0:
@@ -257,11 +282,22 @@ def chaos(eos):
         p.send_signal(signal.SIGKILL)
         p.wait()
     kills += 3
-    final = []
-    for i in range(3):
-        ex = extra + (["-s", "kafka.group_instance_id=slot%d" % i] if eos else [])
-        final.append(consumer(tin, tout, tdlq, group, "--exit-idle", "5000", *ex, name="final%d" % i))
-    wait_all(final, 240)
+    # Drain with fresh members once the killed ones have left the group, and
+    # again while the group's committed offsets are short of the end.
+    for attempt in range(3):
+        if not eos:
+            wait_group_empty(group, tin)
+        final = []
+        for i in range(3):
+            ex = extra + (["-s", "kafka.group_instance_id=slot%d" % i] if eos else [])
+            final.append(consumer(tin, tout, tdlq, group, "--exit-idle", "5000", *ex, name="final%d" % i))
+        wait_all(final, 240)
+        lag = group_describe(group, tin)[1]
+        log("drain %d: group lag %s" % (attempt + 1, lag))
+        if lag == 0:
+            break
+    if lag != 0:
+        fail("the group's committed offsets never reached the end (lag %s)" % lag)
     recs = dump(tout, "--committed") if eos else dump(tout)
     ids = [r["id"] for r in recs]
     dups = len(ids) - len(set(ids))
