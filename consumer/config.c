@@ -26,7 +26,8 @@ static const struct setting {
     S("kafka.brokers", brokers, "127.0.0.1:9092", "bootstrap servers, host:port[,host:port...]"),
     S("kafka.group_id", group_id, "dhatu", "consumer group: members share the input partitions"),
     S("kafka.group_instance_id", group_instance_id, "", "static membership id (empty: dynamic member)"),
-    /* Eager by default: librdkafka before 2.10 loses assignments when a
+    /* Eager by default: librdkafka without the fix of PR #4908 (2025; Debian
+     * has 2.0.2) loses assignments when a
      * commit meets a cooperative rebalance (README "Rebalancing"). */
     S("kafka.assignor", assignor, "range",
       "partition.assignment.strategy: range or roundrobin (eager), cooperative-sticky"),
