@@ -28,7 +28,7 @@ run() {  # name, consumer args...
   "$K" topic "$tout" 8
   local line
   line=$("$B/consumer/dhatu-consumer" -q -b "$brokers" -t "$tin" -o "$tout" -d bench-dlq-$$ -g "bench-$name-$$" \
-         --exit-idle 2000 "$@" 2>&1 | grep "dhatu-consumer: " | tail -n 1)
+         --exit-idle 2000 -s http.port=0 "$@" 2>&1 | grep "dhatu-consumer: " | tail -n 1)
   echo "$name: ${line#dhatu-consumer: }"
   "$K" delete-topic "$tout"
 }

@@ -33,6 +33,9 @@ typedef struct ccfg {
     /* delivery */
     char *mode, *output_format;
     int64_t txn_interval_ms, txn_timeout_ms;
+    /* http */
+    char *http_address;
+    int64_t http_port, stats_interval_ms;
     /* lifecycle */
     int64_t shutdown_deadline_ms, exit_idle_ms, exit_after;
     /* derived by ccfg_validate */

@@ -29,8 +29,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include "config.h"
 #include "dhatu.h"
+#include "http.h"
+#include "metrics.h"
 #include "schema_avro.h"
 #include "track.h"
 
@@ -80,6 +83,19 @@ static struct {
     int64_t first_msg_ms;                   /* first article consumed (polling thread) */
     _Atomic int64_t last_ack_ms;            /* last acknowledgement (polling thread) */
     int passthrough;                        /* benchmark: everything but the engine */
+
+    /* metrics: written on the hot path with atomics, read by scrapes */
+    http_server *http;
+    double start_wall_s;
+    atomic_uint_fast64_t dead_by[8];        /* by schema_fail / extra classes, see DL_* */
+    atomic_uint_fast64_t produced_out_bytes_acked;
+    atomic_int m_assigned, m_paused_parts, m_inflight;
+    atomic_llong heartbeat_ms;              /* the polling loop turned */
+    atomic_llong engine_busy_since_ms;      /* 0 when idle */
+    atomic_int ready;
+    metrics_hist h_batch_articles, h_stage[3], h_produce_ack, h_e2e;
+    pthread_mutex_t stats_mu;               /* guards stats_text only: copied, never held long */
+    metrics_buf stats_text;                 /* per-partition series from librdkafka statistics */
     uint64_t rebalances, assignments, txn_commits, txn_aborts;
     uint64_t txn_msgs;                      /* articles consumed into the open transaction */
 } G;
@@ -91,6 +107,13 @@ static int64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static int64_t wall_ms(void)
@@ -136,20 +159,32 @@ static void on_signal(int sig)
  * queue is full: the polling thread keeps serving delivery reports, which
  * is what empties it. On failure the headers are freed. */
 static rd_kafka_resp_err_t produce(const char *topic, const void *key, size_t klen, const void *val,
-                                   size_t vlen, rd_kafka_headers_t *hdrs, uint64_t token)
+                                   size_t vlen, rd_kafka_headers_t *hdrs, uint64_t token, int64_t ts)
 {
     for (;;) {
+        /* The output inherits the input's timestamp (as Kafka Streams does):
+         * acknowledgement time minus it is the end-to-end latency. */
         rd_kafka_resp_err_t err = rd_kafka_producev(
-            G.producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, klen),
+            G.producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_TIMESTAMP(ts > 0 ? ts : 0),
             RD_KAFKA_V_VALUE((void *)val, vlen), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)token), RD_KAFKA_V_END);
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || atomic_load(&G.fatal)) {
             if (err && hdrs) rd_kafka_headers_destroy(hdrs);
             return err;
         }
-        struct timespec ts = { 0, 1000000 };
-        nanosleep(&ts, NULL);
+        struct timespec pause_1ms = { 0, 1000000 };
+        nanosleep(&pause_1ms, NULL);
     }
+}
+
+/* Dead-letter reasons, for the metric's label. */
+static const char *const dl_names[] = { "undecodable", "wrong-schema", "schema-registry", "invalid-article",
+                                        "too-large", "invalid-for-model", "encode-error", "other" };
+static void count_dead(const char *cls)
+{
+    int i = 0;
+    while (i < 7 && strcmp(dl_names[i], cls)) i++;
+    atomic_fetch_add(&G.dead_by[i], 1);
 }
 
 /* Sends a message that cannot be processed to the dead-letter topic, with
@@ -175,7 +210,7 @@ static void dead_letter(const rd_kafka_message_t *m, uint64_t token, const char 
         rd_kafka_header_add(h, "dhatu.processor", -1, PROG " " DHATU_VERSION_STRING, -1);
         if (dropped) rd_kafka_header_add(h, "dhatu.value.dropped", -1, "too-large-for-the-dead-letter-topic", -1);
         rd_kafka_resp_err_t err = produce(G.cfg.dead_letter, m->key, m->key_len,
-                                          dropped ? NULL : m->payload, dropped ? 0 : m->len, h, token);
+                                          dropped ? NULL : m->payload, dropped ? 0 : m->len, h, token, t);
         if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && !dropped) {
             dropped = 1;    /* keep the headers at least: the offset says where the value is */
             continue;
@@ -185,6 +220,7 @@ static void dead_letter(const rd_kafka_message_t *m, uint64_t token, const char 
             set_fatal(EXIT_FATAL);
         } else {
             atomic_fetch_add(&G.dead, 1);
+            count_dead(cls);
         }
         return;
     }
@@ -197,8 +233,12 @@ static void run_batch(work *w)
     if (nb == 0) return;
     char err[512];
     dhatu_status st = DHATU_OK;
+    int64_t t0 = now_ns();
     if (G.passthrough) memset(G.records, 0, nb * sizeof *G.records);    /* a minimal record */
     else st = dhatu_engine_vectorize(G.engine, G.batch, G.records, err, sizeof err);
+    int64_t t1 = now_ns();
+    metrics_hist_observe(&G.h_stage[1], (uint64_t)(t1 - t0));
+    metrics_hist_observe(&G.h_batch_articles, nb);
     if (st != DHATU_OK) {
         /* Not the articles' fault: their offsets stay unstored, so they are
          * processed again after a restart. */
@@ -226,7 +266,8 @@ static void run_batch(work *w)
             dead_letter(m, token, "encode-error", err);
             continue;
         }
-        rd_kafka_resp_err_t e = produce(G.cfg.output, id, G.id_len[j], G.out.data, G.out.len, NULL, token);
+        rd_kafka_resp_err_t e = produce(G.cfg.output, id, G.id_len[j], G.out.data, G.out.len, NULL, token,
+                                        lin.timestamp);
         if (e) {
             log_error("cannot produce to %s: %s", G.cfg.output, rd_kafka_err2str(e));
             set_fatal(EXIT_FATAL);
@@ -235,6 +276,7 @@ static void run_batch(work *w)
         atomic_fetch_add(&G.produced, 1);
         atomic_fetch_add(&G.out_bytes, G.out.len);
     }
+    metrics_hist_observe(&G.h_stage[2], (uint64_t)(now_ns() - t1));
     dhatu_batch_reset(G.batch);
     G.ids_len = 0;
 }
@@ -259,6 +301,7 @@ static int keep_id(size_t j, const char *id, size_t len)
 static void process(work *w)
 {
     char err[512];
+    int64_t decode_ns = 0, t = now_ns();
     for (size_t i = 0; i < w->n && !atomic_load(&G.fatal); i++) {
         rd_kafka_message_t *m = w->msgs[i];
         schema_article a;
@@ -276,7 +319,9 @@ static void process(work *w)
         dhatu_status st = dhatu_batch_add(G.batch, a.title, a.title_len, a.text, a.text_len, a.lang,
                                           err, sizeof err);
         if (st == DHATU_ERR_FULL) {
+            decode_ns += now_ns() - t;
             run_batch(w);
+            t = now_ns();
             st = dhatu_batch_add(G.batch, a.title, a.title_len, a.text, a.text_len, a.lang, err, sizeof err);
         }
         if (st == DHATU_OK && keep_id(dhatu_batch_count(G.batch) - 1, a.id, a.id_len)) st = DHATU_ERR_NOMEM;
@@ -292,6 +337,8 @@ static void process(work *w)
         }
         schema_article_clear(&a);
     }
+    decode_ns += now_ns() - t;
+    metrics_hist_observe(&G.h_stage[0], (uint64_t)decode_ns);
     run_batch(w);
     for (size_t i = 0; i < w->n; i++) rd_kafka_message_destroy(w->msgs[i]);
     w->n = 0;
@@ -309,7 +356,9 @@ static void *engine_main(void *arg)
         G.queue_head = w->next;
         if (!G.queue_head) G.queue_tail = NULL;
         pthread_mutex_unlock(&G.mu);
+        atomic_store(&G.engine_busy_since_ms, now_ms());
         process(w);
+        atomic_store(&G.engine_busy_since_ms, 0);
         pthread_mutex_lock(&G.mu);
         w->next = G.free_list;
         G.free_list = w;
@@ -399,6 +448,12 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     }
     atomic_fetch_add(&G.delivered, 1);
     atomic_store(&G.last_ack_ms, now_ms());
+    atomic_fetch_add(&G.produced_out_bytes_acked, m->len);
+    int64_t lat_us = rd_kafka_message_latency(m);
+    if (lat_us >= 0) metrics_hist_observe(&G.h_produce_ack, (uint64_t)lat_us * 1000);
+    rd_kafka_timestamp_type_t tstype;
+    int64_t ts = rd_kafka_message_timestamp(m, &tstype), e2e = wall_ms() - ts;
+    if (ts > 0 && e2e >= 0) metrics_hist_observe(&G.h_e2e, (uint64_t)e2e * 1000000);
     track_done(&G.tracks, token);
 }
 
@@ -695,6 +750,17 @@ static void flow_control(void)
     else if (G.paused && worst < G.tracks.ring_cap / 2) set_paused(0);
 }
 
+/* Values owned by the polling thread, published for scrapes. */
+static void publish_gauges(void)
+{
+    int assigned = 0;
+    for (uint16_t i = 0; i < G.tracks.nparts; i++) assigned += G.tracks.parts[i].in_use;
+    atomic_store(&G.m_assigned, assigned);
+    atomic_store(&G.m_paused_parts, G.paused ? assigned : 0);
+    atomic_store(&G.m_inflight, (int)engine_in_flight());
+    atomic_store(&G.ready, G.assignments > 0 && !G.stop);
+}
+
 /* Drained: the group gave us an assignment (possibly empty: more members
  * than partitions), every assigned partition reached its end, nothing is
  * in flight, and nothing happened for exit_idle_ms. */
@@ -708,6 +774,151 @@ static int drained(void)
         if (p->in_use && (!p->eof || track_count(p))) return 0;
     }
     return now_ms() - G.last_activity_ms >= G.cfg.exit_idle_ms;
+}
+
+/* ---- metrics and HTTP */
+
+/* librdkafka statistics (polling thread, every http.stats_interval_ms):
+ * per-partition lag and offsets and the group state, rendered once here so
+ * that a scrape only copies text under the lock. Unknown values (librdkafka
+ * reports -1 or -1001) are left out rather than exported as numbers. */
+static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    json_error_t je;
+    json_t *root = json_loadb(json, len, 0, &je), *topics, *t, *parts, *p, *cgrp;
+    if (!root) return 0;
+    metrics_buf b = { 0 };
+    static const char *const fam[3][3] = {
+        { "dhatu_consumer_lag", "consumer_lag", "Messages between the consumer's position (or committed offset) and the partition's end." },
+        { "dhatu_committed_offset", "committed_offset", "Last committed offset of the partition (absent: none yet)." },
+        { "dhatu_stored_offset", "stored_offset", "Offset stored for the next commit (absent: none yet)." } };
+    for (int k = 0; k < 3; k++) {
+        metrics_family(&b, fam[k][0], "gauge", fam[k][2]);
+        const char *tname;
+        if ((topics = json_object_get(root, "topics"))) json_object_foreach(topics, tname, t) {
+            const char *pname;
+            if ((parts = json_object_get(t, "partitions"))) json_object_foreach(parts, pname, p) {
+                json_t *v = json_object_get(p, fam[k][1]);
+                /* -1 is librdkafka's internal unassigned partition; skip
+                 * partitions we do not consume (the producer's, or revoked). */
+                if (!strcmp(pname, "-1") || !json_is_integer(v) || json_integer_value(v) < 0) continue;
+                const char *fs = json_string_value(json_object_get(p, "fetch_state"));
+                if (!fs || !strcmp(fs, "none")) continue;
+                const char *labels[] = { "topic", tname, "partition", pname, NULL };
+                metrics_sample(&b, fam[k][0], labels, (double)json_integer_value(v));
+            }
+        }
+    }
+    if ((cgrp = json_object_get(root, "cgrp"))) {
+        const char *st = json_string_value(json_object_get(cgrp, "state"));
+        const char *js = json_string_value(json_object_get(cgrp, "join_state"));
+        metrics_family(&b, "dhatu_group_state", "gauge", "Consumer group state as librdkafka reports it (value 1).");
+        const char *labels[] = { "group", G.cfg.group_id, "state", st ? st : "unknown", "join_state",
+                                 js ? js : "unknown", NULL };
+        metrics_sample(&b, "dhatu_group_state", labels, 1);
+    }
+    json_decref(root);
+    pthread_mutex_lock(&G.stats_mu);
+    metrics_buf old = G.stats_text;
+    G.stats_text = b;
+    pthread_mutex_unlock(&G.stats_mu);
+    metrics_buf_free(&old);
+    return 0;
+}
+
+static void render_metrics(metrics_buf *b)
+{
+    const char *model = dhatu_engine_model_id(G.engine), *backend = dhatu_engine_backend(G.engine);
+    const char *mb[] = { "model", model, "backend", backend, NULL };
+    const char *grp[] = { "group", G.cfg.group_id, NULL };
+    metrics_family(b, "dhatu_texts_processed_total", "counter", "Articles vectorized and produced as records.");
+    metrics_sample(b, "dhatu_texts_processed_total", mb, (double)atomic_load(&G.produced));
+    metrics_family(b, "dhatu_articles_consumed_total", "counter", "Messages consumed from the input topics.");
+    metrics_sample(b, "dhatu_articles_consumed_total", grp, (double)atomic_load(&G.consumed));
+    metrics_family(b, "dhatu_records_acknowledged_total", "counter",
+                   "Output and dead-letter messages acknowledged by the brokers.");
+    metrics_sample(b, "dhatu_records_acknowledged_total", NULL, (double)atomic_load(&G.delivered));
+    metrics_family(b, "dhatu_dead_letters_total", "counter", "Articles sent to the dead-letter topic, by reason.");
+    for (int i = 0; i < 8; i++) {
+        const char *l[] = { "reason", dl_names[i], NULL };
+        metrics_sample(b, "dhatu_dead_letters_total", l, (double)atomic_load(&G.dead_by[i]));
+    }
+    metrics_family(b, "dhatu_delivery_errors_total", "counter", "Messages the producer could not deliver.");
+    metrics_sample(b, "dhatu_delivery_errors_total", NULL, (double)atomic_load(&G.delivery_failed));
+    metrics_family(b, "dhatu_input_bytes_total", "counter", "Bytes of consumed message values.");
+    metrics_sample(b, "dhatu_input_bytes_total", NULL, (double)atomic_load(&G.in_bytes));
+    metrics_family(b, "dhatu_output_bytes_total", "counter", "Bytes of produced record values.");
+    metrics_sample(b, "dhatu_output_bytes_total", NULL, (double)atomic_load(&G.out_bytes));
+    metrics_family(b, "dhatu_batch_articles", "histogram", "Articles per engine batch.");
+    metrics_histogram(b, "dhatu_batch_articles", NULL, &G.h_batch_articles);
+    static const char *const stages[3] = { "decode", "engine", "encode_produce" };
+    metrics_family(b, "dhatu_batch_stage_seconds", "histogram", "Time per batch in each stage of the engine thread.");
+    for (int i = 0; i < 3; i++) {
+        const char *l[] = { "stage", stages[i], NULL };
+        metrics_histogram(b, "dhatu_batch_stage_seconds", l, &G.h_stage[i]);
+    }
+    metrics_family(b, "dhatu_produce_ack_seconds", "histogram", "Time from produce to broker acknowledgement, per record.");
+    metrics_histogram(b, "dhatu_produce_ack_seconds", NULL, &G.h_produce_ack);
+    metrics_family(b, "dhatu_end_to_end_seconds", "histogram",
+                   "Time from the input message's timestamp to the acknowledgement of its output.");
+    metrics_histogram(b, "dhatu_end_to_end_seconds", NULL, &G.h_e2e);
+    metrics_family(b, "dhatu_assigned_partitions", "gauge", "Input partitions assigned to this member.");
+    metrics_sample(b, "dhatu_assigned_partitions", grp, atomic_load(&G.m_assigned));
+    metrics_family(b, "dhatu_paused_partitions", "gauge", "Assigned partitions paused by backpressure.");
+    metrics_sample(b, "dhatu_paused_partitions", NULL, atomic_load(&G.m_paused_parts));
+    metrics_family(b, "dhatu_rebalances_total", "counter", "Rebalance callbacks (assign and revoke).");
+    metrics_sample(b, "dhatu_rebalances_total", grp, (double)G.rebalances);
+    metrics_family(b, "dhatu_inflight_batches", "gauge", "Batches handed to the engine and not yet produced.");
+    metrics_sample(b, "dhatu_inflight_batches", NULL, atomic_load(&G.m_inflight));
+    metrics_family(b, "dhatu_producer_queue_messages", "gauge", "Messages in the producer's queue, not yet acknowledged.");
+    metrics_sample(b, "dhatu_producer_queue_messages", NULL, rd_kafka_outq_len(G.producer));
+    metrics_family(b, "dhatu_backend_info", "gauge", "The engine backend, its device and the model (value 1).");
+    const char *bi[] = { "backend", backend, "device", dhatu_engine_describe(G.engine), "model", model, NULL };
+    metrics_sample(b, "dhatu_backend_info", bi, 1);
+    metrics_family(b, "dhatu_build_info", "gauge", "Version of dhatu-consumer and librdkafka (value 1).");
+    const char *vi[] = { "version", DHATU_VERSION_STRING, "librdkafka", rd_kafka_version_str(), NULL };
+    metrics_sample(b, "dhatu_build_info", vi, 1);
+    metrics_process(b, G.start_wall_s);
+    pthread_mutex_lock(&G.stats_mu);
+    if (G.stats_text.data) metrics_text(b, G.stats_text.data, G.stats_text.len);
+    pthread_mutex_unlock(&G.stats_mu);
+}
+
+static int on_http(const char *path, metrics_buf *b, const char **ctype, void *arg)
+{
+    (void)arg;
+    int64_t t = now_ms();
+    if (!strcmp(path, "/metrics")) {
+        *ctype = "text/plain; version=0.0.4; charset=utf-8";
+        render_metrics(b);
+        return 200;
+    }
+    if (!strcmp(path, "/health")) {
+        /* Alive: the polling loop turned recently and no batch is stuck. */
+        int64_t hb = t - atomic_load(&G.heartbeat_ms), busy = atomic_load(&G.engine_busy_since_ms);
+        char msg[160];
+        int bad = hb > 10000 || (busy && t - busy > 60000);
+        if (busy)
+            snprintf(msg, sizeof msg, "%s: polling loop turned %lld ms ago; engine busy for %lld ms\n",
+                     bad ? "unhealthy" : "ok", (long long)hb, (long long)(t - busy));
+        else
+            snprintf(msg, sizeof msg, "%s: polling loop turned %lld ms ago; engine idle\n", bad ? "unhealthy" : "ok",
+                     (long long)hb);
+        metrics_text(b, msg, strlen(msg));
+        return bad ? 503 : 200;
+    }
+    if (!strcmp(path, "/ready")) {
+        /* Ready: the engine is up and the member joined its group (an
+         * assignment arrived, possibly empty), and it is not shutting down. */
+        int ready = atomic_load(&G.ready);
+        const char *msg = ready ? "ready\n" : "not ready: joining the group or shutting down\n";
+        metrics_text(b, msg, strlen(msg));
+        return ready ? 200 : 503;
+    }
+    metrics_text(b, "not found: /metrics, /health, /ready\n", 36);
+    return 404;
 }
 
 /* ---- set-up */
@@ -769,7 +980,8 @@ static rd_kafka_t *make_producer(void)
 static rd_kafka_t *make_consumer(void)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    char err[512];
+    char err[512], stats[24];
+    snprintf(stats, sizeof stats, "%" PRId64, G.cfg.stats_interval_ms);
     int bad = conf_set(conf, "bootstrap.servers", G.cfg.brokers, "consumer") ||
               conf_set(conf, "client.id", G.cfg.client_id, "consumer") ||
               conf_set(conf, "group.id", G.cfg.group_id, "consumer") ||
@@ -779,11 +991,13 @@ static rd_kafka_t *make_consumer(void)
               /* Offsets are stored by us, after the output is acknowledged. */
               conf_set(conf, "enable.auto.offset.store", "false", "consumer") ||
               conf_set(conf, "enable.auto.commit", G.cfg.exactly_once ? "false" : "true", "consumer") ||
-              conf_set(conf, "isolation.level", "read_committed", "consumer");
+              conf_set(conf, "isolation.level", "read_committed", "consumer") ||
+              conf_set(conf, "statistics.interval.ms", stats, "consumer");
     if (!bad && *G.cfg.group_instance_id)
         bad = conf_set(conf, "group.instance.id", G.cfg.group_instance_id, "consumer");
     if (bad || conf_user(conf, "consumer")) { rd_kafka_conf_destroy(conf); return NULL; }
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_conf_set_stats_cb(conf, on_stats);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
     if (!rk) { fprintf(stderr, PROG ": consumer: %s\n", err); rd_kafka_conf_destroy(conf); }
     return rk;
@@ -886,6 +1100,7 @@ static void teardown(void)
     dhatu_batch_destroy(G.batch);
     dhatu_engine_destroy(G.engine);
     track_table_free(&G.tracks);
+    metrics_buf_free(&G.stats_text);
     ccfg_free(&G.cfg);
 }
 
@@ -1043,6 +1258,16 @@ int main(int argc, char **argv)
         return EXIT_CLEAN;
     }
     G.started_ms = G.last_activity_ms = now_ms();
+    G.start_wall_s = (double)wall_ms() / 1000.0;
+    atomic_store(&G.heartbeat_ms, now_ms());
+    pthread_mutex_init(&G.stats_mu, NULL);
+    static const double size_b[] = { 1, 4, 16, 64, 128, 256, 512, 1024, 2048, 4096 };
+    static const double sec_b[] = { 0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
+    static const double e2e_b[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800 };
+    metrics_hist_init(&G.h_batch_articles, size_b, 10, 1);
+    for (int i = 0; i < 3; i++) metrics_hist_init(&G.h_stage[i], sec_b, 15, 1e-9);
+    metrics_hist_init(&G.h_produce_ack, sec_b, 15, 1e-9);
+    metrics_hist_init(&G.h_e2e, e2e_b, 15, 1e-9);
     pthread_mutex_init(&G.mu, NULL);
     pthread_cond_init(&G.cv_work, NULL);
     pthread_cond_init(&G.cv_idle, NULL);
@@ -1061,6 +1286,18 @@ int main(int argc, char **argv)
     log_info("backend %s (%s), model %s, %s, output %s", dhatu_engine_backend(G.engine),
              dhatu_engine_describe(G.engine), dhatu_engine_model_id(G.engine), G.cfg.mode, G.cfg.output_format);
     G.cooperative = !strcmp(G.cfg.assignor, "cooperative-sticky");
+    if (G.cfg.http_port >= 0) {
+        char herr[256];
+        if (!(G.http = http_start(G.cfg.http_address, (int)G.cfg.http_port, on_http, NULL, herr, sizeof herr))) {
+            fprintf(stderr, PROG ": http: %s\n", herr);
+            rd_kafka_destroy(G.consumer);
+            rd_kafka_destroy(G.producer);
+            teardown();
+            return EXIT_CONFIG;
+        }
+        log_info("metrics and probes on http://%s:%d/metrics, /health, /ready", G.cfg.http_address,
+                 http_port(G.http));
+    }
     if (G.cfg.exactly_once) {
         rd_kafka_error_t *e = rd_kafka_init_transactions(G.producer, 60000);
         if (e) {
@@ -1097,6 +1334,7 @@ int main(int argc, char **argv)
         rd_kafka_message_t *m = rd_kafka_consumer_poll(G.consumer, (int)wait);
         if (m) intake(m);
         serve_producer(0);
+        atomic_store(&G.heartbeat_ms, now_ms());
         w = G.filling;
         t = now_ms();
         if (w && w->n && ((int64_t)w->n >= G.cfg.batch_articles || (int64_t)w->bytes >= G.cfg.batch_bytes ||
@@ -1106,6 +1344,7 @@ int main(int argc, char **argv)
             if (engine_in_flight() < G.cfg.max_in_flight) submit();
         }
         flow_control();
+        publish_gauges();
         if (G.cfg.exactly_once && t >= next_txn) {
             commit_txn(t + G.cfg.shutdown_deadline_ms);
             next_txn = now_ms() + G.cfg.txn_interval_ms;
@@ -1118,6 +1357,7 @@ int main(int argc, char **argv)
     int64_t deadline = now_ms() + G.cfg.shutdown_deadline_ms;
     int status = atomic_load(&G.fatal);
     log_info("shutting down%s", G.stop ? " (signal)" : "");
+    atomic_store(&G.ready, 0);
     if (!status) {
         submit();
         if (wait_engine_idle(deadline)) status = EXIT_UNCLEAN;
@@ -1153,6 +1393,7 @@ int main(int argc, char **argv)
     if (!status && rd_kafka_outq_len(G.producer) > 0) status = EXIT_UNCLEAN;
     rd_kafka_destroy(G.consumer);
     rd_kafka_destroy(G.producer);
+    http_stop(G.http);
     if (!status) status = atomic_load(&G.fatal);
     summary(status);
     teardown();

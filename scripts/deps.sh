@@ -14,6 +14,8 @@ PKGS=(
   libavro-dev       # Avro C: article and record encoding
   libconfig-dev     # dhatu-consumer's configuration file
   libcsv-dev        # CSV input of dhatu-producer
+  libmicrohttpd-dev # dhatu-consumer's /metrics, /health, /ready
+  prometheus        # promtool checks and the real-Prometheus test (no service is started)
   kcat              # the local broker's readiness probe; raw messages in tests
   python3           # integration-test driver (standard library only)
 )

@@ -72,7 +72,7 @@ def produce(tin, path, *extra, check=True):
 def consumer(tin, tout, tdlq, group, *extra, name="c"):
     logf = open(os.path.join(WORK, "%s.log" % name), "a")
     p = subprocess.Popen([CONSUMER, "-b", BROKERS, "-t", tin, "-o", tout, "-d", tdlq, "-g", group,
-                          "-B", "cpu", "-s", "engine.threads=1", *ASSIGNOR, *extra],
+                          "-B", "cpu", "-s", "engine.threads=1", "-s", "http.port=0", *ASSIGNOR, *extra],
                          stdout=logf, stderr=subprocess.STDOUT)
     p.logname = logf.name
     CHILDREN.append(p)
