@@ -76,7 +76,7 @@ static struct {
     schema_buf out;
 
     /* state and counters (read by the summary; atomics where two threads write) */
-    atomic_uint_fast64_t consumed, produced, dead, delivered, delivery_failed, in_bytes, out_bytes;
+    atomic_uint_fast64_t consumed, produced, delivered, delivery_failed, in_bytes, out_bytes;
     atomic_int fatal;               /* an EXIT_* status once something fatal happened */
     volatile sig_atomic_t stop;
     int64_t last_activity_ms, started_ms;
@@ -88,7 +88,6 @@ static struct {
     http_server *http;
     double start_wall_s;
     atomic_uint_fast64_t dead_by[8];        /* by schema_fail / extra classes, see DL_* */
-    atomic_uint_fast64_t produced_out_bytes_acked;
     atomic_int m_assigned, m_paused_parts, m_inflight;
     atomic_llong heartbeat_ms;              /* the polling loop turned */
     atomic_llong engine_busy_since_ms;      /* 0 when idle */
@@ -96,7 +95,8 @@ static struct {
     metrics_hist h_batch_articles, h_stage[3], h_produce_ack, h_e2e;
     pthread_mutex_t stats_mu;               /* guards stats_text only: copied, never held long */
     metrics_buf stats_text;                 /* per-partition series from librdkafka statistics */
-    uint64_t rebalances, assignments, txn_commits, txn_aborts;
+    atomic_uint_fast64_t rebalances;        /* also read by scrapes */
+    uint64_t assignments, txn_commits, txn_aborts;
     uint64_t txn_msgs;                      /* articles consumed into the open transaction */
 } G;
 
@@ -219,7 +219,6 @@ static void dead_letter(const rd_kafka_message_t *m, uint64_t token, const char 
             log_error("cannot produce to dead-letter topic %s: %s", G.cfg.dead_letter, rd_kafka_err2str(err));
             set_fatal(EXIT_FATAL);
         } else {
-            atomic_fetch_add(&G.dead, 1);
             count_dead(cls);
         }
         return;
@@ -448,7 +447,6 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     }
     atomic_fetch_add(&G.delivered, 1);
     atomic_store(&G.last_ack_ms, now_ms());
-    atomic_fetch_add(&G.produced_out_bytes_acked, m->len);
     int64_t lat_us = rd_kafka_message_latency(m);
     if (lat_us >= 0) metrics_hist_observe(&G.h_produce_ack, (uint64_t)lat_us * 1000);
     rd_kafka_timestamp_type_t tstype;
@@ -629,7 +627,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     (void)opaque;
-    G.rebalances++;
+    atomic_fetch_add(&G.rebalances, 1);
     G.last_activity_ms = now_ms();
     rd_kafka_error_t *e = NULL;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
@@ -869,7 +867,7 @@ static void render_metrics(metrics_buf *b)
     metrics_family(b, "dhatu_paused_partitions", "gauge", "Assigned partitions paused by backpressure.");
     metrics_sample(b, "dhatu_paused_partitions", NULL, atomic_load(&G.m_paused_parts));
     metrics_family(b, "dhatu_rebalances_total", "counter", "Rebalance callbacks (assign and revoke).");
-    metrics_sample(b, "dhatu_rebalances_total", grp, (double)G.rebalances);
+    metrics_sample(b, "dhatu_rebalances_total", grp, (double)atomic_load(&G.rebalances));
     metrics_family(b, "dhatu_inflight_batches", "gauge", "Batches handed to the engine and not yet produced.");
     metrics_sample(b, "dhatu_inflight_batches", NULL, atomic_load(&G.m_inflight));
     metrics_family(b, "dhatu_producer_queue_messages", "gauge", "Messages in the producer's queue, not yet acknowledged.");
@@ -1222,6 +1220,13 @@ static long peak_rss_mib(void)
     return kb < 0 ? -1 : kb / 1024;
 }
 
+static uint64_t dead_total(void)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < 8; i++) n += atomic_load(&G.dead_by[i]);
+    return n;
+}
+
 static void summary(int status)
 {
     double secs = (double)(now_ms() - G.started_ms) / 1000.0;
@@ -1233,10 +1238,10 @@ static void summary(int status)
             " dead-lettered, %" PRIu64 " acknowledged, %" PRIu64 " delivery failures; %.1f s, "
             "%.0f articles/s, %.2f MB/s in; backend %s, model %s, %s; %" PRIu64 " rebalances",
             status == EXIT_CLEAN ? "clean exit" : status == EXIT_UNCLEAN ? "UNCLEAN exit" : "FAILED",
-            n, atomic_load(&G.produced), atomic_load(&G.dead), atomic_load(&G.delivered),
+            n, atomic_load(&G.produced), dead_total(), atomic_load(&G.delivered),
             atomic_load(&G.delivery_failed), secs, secs > 0 ? (double)n / secs : 0.0,
             secs > 0 ? (double)atomic_load(&G.in_bytes) / secs / 1e6 : 0.0,
-            G.engine ? dhatu_engine_backend(G.engine) : "-", G.cfg.model, G.cfg.mode, G.rebalances);
+            G.engine ? dhatu_engine_backend(G.engine) : "-", G.cfg.model, G.cfg.mode, (uint64_t)atomic_load(&G.rebalances));
     if (busy_ms > 0)
         fprintf(stderr, "; first article to last acknowledgement %.3f s: %.0f articles/s, %.2f MB/s",
                 busy_ms / 1e3, (double)n * 1e3 / (double)busy_ms,
@@ -1391,9 +1396,9 @@ int main(int argc, char **argv)
     pthread_join(G.engine_thread, NULL);
     rd_kafka_flush(G.producer, 5000);
     if (!status && rd_kafka_outq_len(G.producer) > 0) status = EXIT_UNCLEAN;
+    http_stop(G.http);          /* before the handles a scrape reads */
     rd_kafka_destroy(G.consumer);
     rd_kafka_destroy(G.producer);
-    http_stop(G.http);
     if (!status) status = atomic_load(&G.fatal);
     summary(status);
     teardown();
