@@ -47,7 +47,7 @@ static const struct setting {
     I("batch.max_bytes", batch_bytes, 8 << 20, 1024, (int64_t)1 << 31, "... or this many message bytes"),
     I("batch.linger_ms", linger_ms, 20, 0, 60000, "... or when its first message is this old"),
     I("batch.max_in_flight", max_in_flight, 4, 1, 64,
-      "batches handed to the engine and not yet produced; at the bound, partitions pause"),
+      "batches handed to the engine and not yet produced; at the bound, wait, then pause"),
     I("batch.max_unacked", max_unacked, 65536, 16, 1 << 24,
       "per partition: messages whose output is not yet acknowledged; at the bound, it pauses"),
     S("delivery.mode", mode, "at-least-once", "at-least-once or exactly-once (transactions)"),

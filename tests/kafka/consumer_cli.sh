@@ -29,4 +29,11 @@ expect 0 "assignor = \"range\"" -- --print-config
 expect 0 "Exit status" -- --help
 root=$(cd "$(dirname "$0")/../.." && pwd)
 expect 0 'group_id = "dhatu"' -- -c "$root/deploy/local/dhatu-consumer.conf" --print-config
+# The shipped example lists every setting (it is the reference users read).
+if ! diff <("$C" --print-config | grep -E '^[a-z]|^  [a-z_]+ =' | sed 's/ = .*//') \
+          <(grep -E '^[a-z]|^  [a-z_]+ =' "$root/deploy/local/dhatu-consumer.conf" | sed 's/ = .*//') >/dev/null; then
+  echo "FAIL: deploy/local/dhatu-consumer.conf does not list every setting"; fails=$((fails+1))
+else
+  echo "ok: the example configuration lists every setting"
+fi
 [ $fails -eq 0 ] && echo "consumer_cli: all passed" || { echo "consumer_cli: $fails failed"; exit 1; }
