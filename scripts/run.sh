@@ -34,7 +34,7 @@ echo "== dhatu-producer $SAMPLE -> $tin"
 echo "== two dhatu-consumer processes in group $run (model lexicon, backend auto), until drained"
 for i in 1 2; do
   "$B/consumer/dhatu-consumer" -b "$brokers" -t "$tin" -o "$tout" -d "$tdlq" -g "$run" \
-    --exit-idle 3000 -s http.port=$((8079 + i)) >"$logs/c$i.log" 2>&1 &
+    --exit-idle 3000 -s http.port=0 >"$logs/c$i.log" 2>&1 &
   pids[$i]=$!
 done
 status=0
