@@ -261,20 +261,44 @@ def chaos(eos):
     group = "g-" + TAG
 
     def start(slot):
-        # Static membership in exactly-once mode: a restarted member keeps its
-        # transactional id, which fences and aborts its killed predecessor.
-        ex = extra + (["-s", "kafka.group_instance_id=slot%d" % slot] if eos else [])
+        # Static membership: a restarted member takes its partitions back at
+        # once instead of waiting for the killed one's session to expire (in
+        # exactly-once mode it also keeps its transactional id, which fences
+        # and aborts the killed predecessor). At-least-once keeps one dynamic
+        # member, so both kinds are killed.
+        static = eos or slot < 2
+        ex = extra + (["-s", "kafka.group_instance_id=slot%d" % slot] if static else [])
         return consumer(tin, tout, tdlq, group, *ex, name="slot%d" % slot)
 
+    def consumed_so_far(p):
+        """The victim's dhatu_articles_consumed_total, from its /metrics (its
+        port is in its log), or None when it is not listening yet."""
+        import re
+        import urllib.request
+        ports = re.findall(r"\[%d\] INFO: metrics and probes on http://[0-9.]+:(\d+)/" % p.pid, open(p.logname).read())
+        if not ports:
+            return None
+        try:
+            body = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % ports[-1], timeout=2).read().decode()
+        except OSError:
+            return None
+        m = re.search(r"^dhatu_articles_consumed_total\{[^}]*\} (\d+)", body, re.M)
+        return int(m.group(1)) if m else None
+
     slots = [start(i) for i in range(3)]
-    kills = 0
+    kills = busy_kills = 0
     end = time.monotonic() + 9
     while time.monotonic() < end:
         time.sleep(rng.uniform(0.3, 1.2))
-        i = rng.randrange(3)
+        # Prefer a member that is processing: a kill matters most there.
+        counts = [consumed_so_far(p) for p in slots]
+        busy = [k for k in range(3) if counts[k]]
+        i = rng.choice(busy) if busy and rng.random() < 0.8 else rng.randrange(3)
+        seen = counts[i]
         slots[i].send_signal(signal.SIGKILL)
         slots[i].wait()
         kills += 1
+        busy_kills += bool(seen)
         slots[i] = start(i)
     if prod.wait(120) != 0:
         fail("producer failed")
@@ -302,9 +326,11 @@ def chaos(eos):
     ids = [r["id"] for r in recs]
     dups = len(ids) - len(set(ids))
     missing = n - len(set(ids))
-    log("%s: %d articles, %d SIGKILLs, %d records, %d lost, %d duplicates"
-        % ("exactly-once" if eos else "at-least-once", n, kills, len(recs), missing, dups))
+    log("%s: %d articles, %d SIGKILLs (%d of members that had consumed articles), %d records, %d lost, %d duplicates"
+        % ("exactly-once" if eos else "at-least-once", n, kills, busy_kills, len(recs), missing, dups))
     check_records(recs, tin, path, exact=eos)
+    if busy_kills == 0:
+        fail("no kill hit a member while it was processing: the scenario tested nothing")
 
 
 def join_leave():
