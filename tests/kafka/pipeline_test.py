@@ -69,6 +69,14 @@ def produce(tin, path, *extra, check=True):
     return r
 
 
+def produce_streaming(tin, path, rate):
+    """dhatu-producer in the background at rate articles/s: articles arrive
+    while the consumers run."""
+    p = subprocess.Popen([PRODUCER, "-q", "-b", BROKERS, "-t", tin, "--rate", str(rate), path])
+    CHILDREN.append(p)
+    return p
+
+
 def consumer(tin, tout, tdlq, group, *extra, name="c"):
     logf = open(os.path.join(WORK, "%s.log" % name), "a")
     p = subprocess.Popen([CONSUMER, "-b", BROKERS, "-t", tin, "-o", tout, "-d", tdlq, "-g", group,
@@ -255,8 +263,7 @@ def chaos(eos):
     if eos:
         extra += ["--exactly-once", "-s", "delivery.transaction_interval_ms=200",
                   "-s", "delivery.transaction_timeout_ms=15000"]
-    prod = subprocess.Popen([PRODUCER, "-q", "-b", BROKERS, "-t", tin, "--rate", "800", path])
-    CHILDREN.append(prod)
+    prod = produce_streaming(tin, path, 800)
     rng = random.Random(int(os.environ.get("DHATU_CHAOS_SEED", os.getpid())))
     group = "g-" + TAG
 
@@ -338,8 +345,7 @@ def join_leave():
     n = 4000
     tin, tout, tdlq = topics()
     path = articles(n, os.path.join(WORK, "jl.jsonl"))
-    prod = subprocess.Popen([PRODUCER, "-q", "-b", BROKERS, "-t", tin, "--rate", "800", path])
-    CHILDREN.append(prod)
+    prod = produce_streaming(tin, path, 800)
     group = "g-" + TAG
     a = consumer(tin, tout, tdlq, group, "-s", "batch.max_articles=64", name="a")
     time.sleep(2)
@@ -367,8 +373,7 @@ def sigterm():
     tin, tout, tdlq = topics()
     path = articles(n, os.path.join(WORK, "st.jsonl"))
     # Articles arrive while the consumer runs, so the SIGTERM lands mid-stream.
-    prod = subprocess.Popen([PRODUCER, "-q", "-b", BROKERS, "-t", tin, "--rate", "2000", path])
-    CHILDREN.append(prod)
+    prod = produce_streaming(tin, path, 2000)
     group = "g-" + TAG
     a = consumer(tin, tout, tdlq, group, "-s", "batch.max_articles=32", name="a")
     time.sleep(2.5)
@@ -452,8 +457,7 @@ def prometheus():
     import urllib.request
     tin, tout, tdlq = topics()
     path = articles(6000, os.path.join(WORK, "prom.jsonl"))
-    prod = subprocess.Popen([PRODUCER, "-q", "-b", BROKERS, "-t", tin, "--rate", "300", path])
-    CHILDREN.append(prod)
+    prod = produce_streaming(tin, path, 300)
     group = "g-" + TAG
     cons = [consumer(tin, tout, tdlq, group, "-s", "http.stats_interval_ms=1000", "--exit-idle", "30000",
                      name="m%d" % i) for i in range(2)]
