@@ -624,26 +624,29 @@ int schema_codec_encode_record(schema_codec *c, schema_format fmt, const char *i
 
 /* ---- records back to JSON (tools and tests) */
 
+/* The array field idx of rec, required to hold exactly k items. */
+static int get_array(avro_value_t *rec, int idx, int k, avro_value_t *arr)
+{
+    size_t size = 0;
+    if (avro_value_get_by_index(rec, (size_t)idx, arr, NULL) || avro_value_get_size(arr, &size)) return -1;
+    return size == (size_t)k ? 0 : -1;
+}
+
 static int get_doubles(avro_value_t *rec, int idx, double *x, int k)
 {
     avro_value_t arr, e;
-    size_t size = 0;
-    if (avro_value_get_by_index(rec, (size_t)idx, &arr, NULL) || avro_value_get_size(&arr, &size) ||
-        size != (size_t)k)
-        return -1;
+    if (get_array(rec, idx, k, &arr)) return -1;
     for (int i = 0; i < k; i++)
         if (avro_value_get_by_index(&arr, (size_t)i, &e, NULL) || avro_value_get_double(&e, &x[i]))
             return -1;
     return 0;
 }
 
+/* Ints or enum indexes (polarity). */
 static int get_ints(avro_value_t *rec, int idx, int32_t *x, int k)
 {
     avro_value_t arr, e;
-    size_t size = 0;
-    if (avro_value_get_by_index(rec, (size_t)idx, &arr, NULL) || avro_value_get_size(&arr, &size) ||
-        size != (size_t)k)
-        return -1;
+    if (get_array(rec, idx, k, &arr)) return -1;
     for (int i = 0; i < k; i++)
         if (avro_value_get_by_index(&arr, (size_t)i, &e, NULL)) return -1;
         else if (avro_value_get_type(&e) == AVRO_ENUM ? avro_value_get_enum(&e, (int *)&x[i])

@@ -100,17 +100,19 @@ def wait_all(procs, timeout, expect=0):
 
 def group_describe(group, tin):
     """(active members?, total lag over tin's partitions or None if any
-    partition has no committed offset) from kafka-consumer-groups."""
+    partition has no committed offset, sum of committed offsets) from
+    kafka-consumer-groups."""
     r = subprocess.run([KAFKA_SH, "groups", "--describe", "--group", group], capture_output=True, text=True,
                        env=KENV, timeout=120)
     empty = "has no active members" in r.stdout + r.stderr
-    lag, parts = 0, 0
+    lag, parts, committed = 0, 0, 0
     for line in r.stdout.splitlines():
         f = line.split()
         if len(f) >= 6 and f[1] == tin:
             parts += 1
             lag = None if lag is None or not f[5].isdigit() else lag + int(f[5])
-    return not empty, (lag if parts else None)
+            committed += int(f[3]) if f[3].isdigit() else 0
+    return not empty, (lag if parts else None), committed
 
 
 def wait_group_empty(group, tin, timeout=60):
@@ -380,12 +382,7 @@ def sigterm():
     a.send_signal(signal.SIGTERM)
     wait_all([a], 60)
     first = dump(tout)
-    r = subprocess.run([KAFKA_SH, "groups", "--describe", "--group", group], capture_output=True, text=True, env=KENV)
-    committed = 0
-    for line in r.stdout.splitlines():
-        f = line.split()
-        if len(f) >= 4 and f[1] == tin and f[3].isdigit():
-            committed += int(f[3])
+    committed = group_describe(group, tin)[2]
     log("after SIGTERM: %d records produced, committed offsets sum to %d" % (len(first), committed))
     if committed != len(first):
         fail("committed %d != produced %d" % (committed, len(first)))
