@@ -101,7 +101,12 @@ typedef struct dhatu_config {
     size_t batch_max_articles;  /* batch capacity in articles; default 4096 */
     size_t batch_max_bytes;     /* batch capacity in text bytes; default 32 MiB */
     int threads;                /* "cpu" workers; 0 = every online core */
-    int device_index;           /* GPU backends: which device; -1 = first usable */
+    int device_index;           /* GPU backends: which device (of device_type, counted across
+                                   platforms); -1 = the first, GPUs before other kinds */
+    int platform_index;         /* opencl: only this platform; -1 = any */
+    const char *device_type;    /* opencl: "gpu", "accelerator", "cpu" or "any" (default) */
+    size_t device_memory;       /* GPU backends: device bytes for batches in flight;
+                                   0 = a quarter of the device's memory (as needed) */
 } dhatu_config;
 
 typedef struct dhatu_engine dhatu_engine;

@@ -32,6 +32,8 @@ typedef struct dhatu_backend_params {
     dhatu_model_kind model;
     const dhatu_lexicon *lexicon; /* NULL for the seed model; borrowed for the engine's life */
     const dhatu_config *cfg;      /* effective configuration; borrowed likewise */
+    int auto_pick;                /* 1: "auto" is asking; decline (DHATU_ERR_UNAVAILABLE, with
+                                     the reason) where another backend would do better */
 } dhatu_backend_params;
 
 struct dhatu_backend_i {
@@ -58,5 +60,7 @@ typedef struct dhatu_backend {
 
 extern const struct dhatu_backend_i dhatu_backend_cpu_ref_i;
 extern const struct dhatu_backend_i dhatu_backend_cpu_i;
+extern const struct dhatu_backend_i dhatu_backend_opencl_i; /* when DHATU_HAVE_OPENCL */
+extern const struct dhatu_backend_i dhatu_backend_cuda_i;   /* when DHATU_HAVE_CUDA */
 
 #endif

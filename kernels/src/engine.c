@@ -14,6 +14,7 @@ struct dhatu_engine {
     dhatu_config cfg;           /* strings below point into owned copies */
     char backend_name[16];
     char model_name[16];
+    char device_type[16];
     char *lexicon_path;
     dhatu_model_kind model;
     dhatu_lexicon *lexicon;     /* lexicon model only */
@@ -30,15 +31,21 @@ struct dhatu_batch {
     uint32_t *langmask;
 };
 
-/* Compiled backends, best first: "auto" takes the first one that starts.
- * GPU backends join the front of this table when they are built. */
+/* Compiled backends, best first: "auto" takes the first one that starts
+ * (GPU backends decline it when their only device is a CPU). */
 static const struct dhatu_backend_i *const registry[] = {
+#ifdef DHATU_HAVE_CUDA
+    &dhatu_backend_cuda_i,
+#endif
+#ifdef DHATU_HAVE_OPENCL
+    &dhatu_backend_opencl_i,
+#endif
     &dhatu_backend_cpu_i,
     &dhatu_backend_cpu_ref_i,
 };
 #define NREGISTRY (sizeof registry / sizeof registry[0])
-/* The backends "auto" may pick: never the slow oracle. */
-#define NAUTO 1
+/* The backends "auto" may pick: all but the slow oracle, the last. */
+#define NAUTO (NREGISTRY - 1)
 
 void dhatu_config_init(dhatu_config *cfg)
 {
@@ -51,6 +58,9 @@ void dhatu_config_init(dhatu_config *cfg)
     cfg->batch_max_bytes = (size_t)32 << 20;
     cfg->threads = 0;
     cfg->device_index = -1;
+    cfg->platform_index = -1;
+    cfg->device_type = "any";
+    cfg->device_memory = 0;
 }
 
 const char *const *dhatu_backend_names(void)
@@ -61,10 +71,10 @@ const char *const *dhatu_backend_names(void)
     return names;
 }
 
-static dhatu_status start_backend(dhatu_engine *e, const struct dhatu_backend_i *iface,
+static dhatu_status start_backend(dhatu_engine *e, const struct dhatu_backend_i *iface, int auto_pick,
                                   char *errstr, size_t n)
 {
-    dhatu_backend_params p = { e->model, e->lexicon, &e->cfg };
+    dhatu_backend_params p = { e->model, e->lexicon, &e->cfg, auto_pick };
     void *ctx = NULL;
     dhatu_status st = iface->init(&p, &ctx, errstr, n);
     if (st) return st;
@@ -80,29 +90,29 @@ static dhatu_status choose_backend(dhatu_engine *e, const char *want, char *errs
 {
     if (!strcmp(want, "auto")) {
         /* Try each candidate in order and say why the better ones were passed over. */
-        char why[192] = "";
+        char why[sizeof e->describe] = "";
         size_t used = 0;
         for (size_t i = 0; i < NAUTO; i++) {
-            char err[160] = "";
-            if (start_backend(e, registry[i], err, sizeof err) == DHATU_OK) {
+            char err[192] = "";
+            if (start_backend(e, registry[i], 1, err, sizeof err) == DHATU_OK) {
                 char d[sizeof e->describe];
                 memcpy(d, e->describe, sizeof d);
-                snprintf(e->describe, sizeof e->describe, "auto chose %s (%.96s)%s%.96s", e->backend_name, d,
-                         used ? "; passed over: " : "; no GPU backend is built in", why);
+                snprintf(e->describe, sizeof e->describe, "auto chose %s (%.100s)%s%s", e->backend_name, d,
+                         used ? "; passed over: " : NAUTO == 1 ? "; no GPU backend is built in" : "", why);
                 return DHATU_OK;
             }
             if (used < sizeof why)
-                used += (size_t)snprintf(why + used, sizeof why - used, "%s%s: %s", used ? "; " : "",
-                                         registry[i]->get_name(), err);
+                used += (size_t)snprintf(why + used, sizeof why - used, "%s%s", used ? "; " : "", err);
         }
         return dhatu_set_error(errstr, n, DHATU_ERR_UNAVAILABLE, "auto: no backend could start: %s", why);
     }
     for (size_t i = 0; i < NREGISTRY; i++) {
-        if (!strcmp(want, registry[i]->get_name())) return start_backend(e, registry[i], errstr, n);
+        if (!strcmp(want, registry[i]->get_name())) return start_backend(e, registry[i], 0, errstr, n);
     }
     if (!strcmp(want, "cuda") || !strcmp(want, "opencl"))
         return dhatu_set_error(errstr, n, DHATU_ERR_UNAVAILABLE,
-                               "backend '%s' is not built into this binary", want);
+                               "backend '%s' is not built into this binary (its toolkit was not found at build time)",
+                               want);
     return dhatu_set_error(errstr, n, DHATU_ERR_ARG,
                            "unknown backend '%s' (expected cpu-ref, cpu, opencl, cuda or auto)", want);
 }
@@ -124,6 +134,12 @@ dhatu_status dhatu_engine_create(const dhatu_config *cfg, dhatu_engine **out,
         return dhatu_set_error(errstr, n, DHATU_ERR_ARG, "max_article_bytes is absurdly large");
     if (cfg->threads < 0 || cfg->threads > 4096)
         return dhatu_set_error(errstr, n, DHATU_ERR_ARG, "threads must be 0 (all cores) .. 4096");
+    if (cfg->device_index < -1 || cfg->platform_index < -1)
+        return dhatu_set_error(errstr, n, DHATU_ERR_ARG, "device_index and platform_index must be -1 (any) or more");
+    const char *dtype = cfg->device_type ? cfg->device_type : "any";
+    if (strcmp(dtype, "any") && strcmp(dtype, "gpu") && strcmp(dtype, "cpu") && strcmp(dtype, "accelerator"))
+        return dhatu_set_error(errstr, n, DHATU_ERR_ARG, "unknown device type '%s' (expected gpu, accelerator, cpu or any)",
+                               dtype);
 
     dhatu_engine *e = dhatu_calloc(1, sizeof *e);
     if (!e) return dhatu_set_error(errstr, n, DHATU_ERR_NOMEM, "engine: out of memory");
@@ -131,6 +147,8 @@ dhatu_status dhatu_engine_create(const dhatu_config *cfg, dhatu_engine **out,
     e->cfg = *cfg;
     snprintf(e->model_name, sizeof e->model_name, "%s", model);
     e->cfg.model = e->model_name;
+    snprintf(e->device_type, sizeof e->device_type, "%s", dtype);
+    e->cfg.device_type = e->device_type;
     e->model = strcmp(model, "seed") ? DHATU_MODEL_LEXICON : DHATU_MODEL_SEED;
     if (cfg->lexicon_path) {
         size_t len = strlen(cfg->lexicon_path);

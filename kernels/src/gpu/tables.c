@@ -1,0 +1,85 @@
+/* gpu/tables.c -- see gpu/tables.h. */
+#include "gpu/tables.h"
+#include "gpu/layout.h"
+#include "alloc.h"
+#include "error.h"
+#include "unicode.h"
+#include <string.h>
+
+dhatu_status dhatu_gpu_tables_build(const dhatu_lexicon *lex, uint32_t **words, size_t *nwords,
+                                    char *errstr, size_t n)
+{
+    const dhatu_unicode_tables *u = dhatu_unicode_get_tables();
+    /* The seed model counts tokens only: a one-node lexicon that matches nothing. */
+    uint32_t nnodes = lex ? lex->nnodes : 2, ncls = lex ? lex->nclasses : 1;
+    uint32_t nterms = lex ? lex->nterms : 0, ncues = lex ? lex->ncues : 0;
+    uint64_t total = T_HEADER_WORDS + 2 * (uint64_t)u->direct + 2 * (uint64_t)u->nranges + 2 * (uint64_t)u->nfolds +
+                     256 + (uint64_t)nnodes * ncls + 2 * (uint64_t)nnodes + 3 * (uint64_t)nterms + 2 * (uint64_t)ncues;
+    if (total > UINT32_MAX)
+        return dhatu_set_error(errstr, n, DHATU_ERR_LEXICON, "gpu: the lexicon's tables exceed 4 G words");
+    uint32_t *t = dhatu_calloc((size_t)total, sizeof *t);
+    if (!t) return dhatu_set_error(errstr, n, DHATU_ERR_NOMEM, "gpu: out of memory for the device tables");
+    uint32_t w = T_HEADER_WORDS;
+#define SECTION(idx, count) (t[idx] = w, w += (uint32_t)(count), t + t[idx])
+    uint32_t *cd = SECTION(T_CLASS_DIRECT, u->direct);
+    uint32_t *fd = SECTION(T_FOLD_DIRECT, u->direct);
+    for (size_t i = 0; i < u->direct; i++) { cd[i] = u->class_direct[i]; fd[i] = u->fold_direct[i]; }
+    t[T_DIRECT] = (uint32_t)u->direct;
+    uint32_t *rs = SECTION(T_RANGE_START, u->nranges);
+    uint32_t *rc = SECTION(T_RANGE_CLASS, u->nranges);
+    for (size_t i = 0; i < u->nranges; i++) { rs[i] = u->range_start[i]; rc[i] = u->range_class[i]; }
+    t[T_NRANGES] = (uint32_t)u->nranges;
+    uint32_t *ff = SECTION(T_FOLD_FROM, u->nfolds);
+    uint32_t *ft = SECTION(T_FOLD_TO, u->nfolds);
+    for (size_t i = 0; i < u->nfolds; i++) { ff[i] = u->fold_from[i]; ft[i] = u->fold_to[i]; }
+    t[T_NFOLDS] = (uint32_t)u->nfolds;
+    uint32_t *bc = SECTION(T_BYTE_CLASS, 256);
+    t[T_NCLASSES] = ncls;
+    t[T_SEP_CLASS] = lex ? lex->sep_class : 0;
+    uint32_t *next = SECTION(T_NEXT, (uint64_t)nnodes * ncls);
+    uint32_t *exact = SECTION(T_EXACT, nnodes);
+    uint32_t *stem = SECTION(T_STEM, nnodes);
+    uint32_t *live = SECTION(T_TERM_LIVE, nterms);
+    uint32_t *cue0 = SECTION(T_TERM_CUE0, nterms);
+    uint32_t *ncue = SECTION(T_TERM_NCUE, nterms);
+    uint32_t *cmask = SECTION(T_CUE_MASK, ncues);
+    uint32_t *ccode = SECTION(T_CUE_CODE, ncues);
+#undef SECTION
+    if (lex) {
+        for (int b = 0; b < 256; b++) bc[b] = lex->byte_class[b];
+        memcpy(next, lex->next, (size_t)nnodes * ncls * sizeof *next);
+        for (uint32_t i = 0; i < nnodes; i++) {
+            exact[i] = (uint32_t)lex->exact[i]; /* -1 becomes NO_TERM (all ones) */
+            stem[i] = (uint32_t)lex->stem[i];
+        }
+        for (uint32_t i = 0; i < nterms; i++) {
+            live[i] = lex->terms[i].livemask;
+            cue0[i] = lex->terms[i].cue_first;
+            ncue[i] = lex->terms[i].cue_count;
+        }
+        for (uint32_t i = 0; i < ncues; i++) {
+            cmask[i] = lex->cues[i].langmask;
+            ccode[i] = lex->cues[i].dhatu | (uint32_t)lex->cues[i].negative << 8;
+        }
+    } else {
+        for (uint32_t i = 0; i < nnodes; i++) exact[i] = stem[i] = 0xFFFFFFFFu;
+    }
+    *words = t;
+    *nwords = w;
+    return DHATU_OK;
+}
+
+size_t dhatu_gpu_chunk_end(const dhatu_batch_view *b, size_t first, size_t max_articles, size_t max_bytes)
+{
+    size_t last = first + 1; /* one article always fits */
+    while (last < b->n && last - first < max_articles && b->offsets[last + 1] - b->offsets[first] <= max_bytes)
+        last++;
+    return last;
+}
+
+size_t dhatu_gpu_chunk_target(const dhatu_batch_view *b, size_t min_bytes, size_t slot_bytes)
+{
+    size_t bytes = (size_t)b->offsets[b->n];
+    size_t target = bytes / 4 > min_bytes ? bytes / 4 : min_bytes;
+    return target < slot_bytes ? target : slot_bytes;
+}
