@@ -52,8 +52,22 @@ check "lines around it kept" test "$(wc -l <"$T/out")" -eq 2
 "$V" --model word2vec "$SAMPLE" >/dev/null 2>"$T/err"; rc=$?
 check "unknown model exit 2" test "$rc" -eq 2
 check "unknown model message" grep -q "unknown model 'word2vec'" "$T/err"
-"$V" -B cuda "$SAMPLE" >/dev/null 2>"$T/err"; rc=$?
-check "unavailable backend exit 2 ($rc)" test "$rc" -eq 2
+# GPU backends: equal records where they run; exit 2 and the reason where not.
+"$V" -q "$SAMPLE" >"$T/cpu"
+"$V" -q -m seed "$SAMPLE" >"$T/cpu_seed"
+for b in opencl cuda auto; do
+  "$V" -q -B "$b" "$SAMPLE" >"$T/gpu" 2>"$T/err"; rc=$?
+  if [ "$rc" -eq 0 ]; then
+    check "-B $b lexicon equals cpu" cmp -s "$T/gpu" "$T/cpu"
+    "$V" -q -B "$b" -m seed "$SAMPLE" >"$T/gpu"; check "-B $b seed equals cpu" cmp -s "$T/gpu" "$T/cpu_seed"
+    echo "cli: -B $b ran"
+  else
+    check "-B $b unavailable: exit 2 ($rc)" test "$rc" -eq 2
+    check "-B $b unavailable: says why" grep -q "$b" "$T/err"
+    echo "cli: -B $b unavailable here: $(cat "$T/err")"
+  fi
+done
+"$V" -B auto "$SAMPLE" 2>&1 >/dev/null | grep -q 'auto chose'; check "auto says what it chose" test $? -eq 0
 "$V" /nonexistent.jsonl >/dev/null 2>"$T/err"; rc=$?
 check "missing file exit 2" test "$rc" -eq 2
 check "missing file message" grep -q "/nonexistent.jsonl: No such file" "$T/err"
@@ -61,7 +75,7 @@ check "missing file message" grep -q "/nonexistent.jsonl: No such file" "$T/err"
 check "missing lexicon exit 2" test "$rc" -eq 2
 "$V" --bogus >/dev/null 2>&1; rc=$?; check "bad option exit 2" test "$rc" -eq 2
 "$V" --help | grep -q -- '--bench'; check "--help" test $? -eq 0
-"$V" --version | grep -q 'backends: cpu cpu-ref auto'; check "--version lists backends" test $? -eq 0
+"$V" --version | grep -q 'backends:.*cpu cpu-ref auto'; check "--version lists backends" test $? -eq 0
 
 # A user lexicon: the model id follows its name and version.
 printf '!name mine\n!version 7\nen FEEL + possible\n' >"$T/lex.txt"

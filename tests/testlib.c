@@ -1,4 +1,5 @@
 #include "testlib.h"
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,38 @@ void tl_vec(dhatu_engine *e, const char *title, const char *text, size_t len, co
 void tl_vec_s(dhatu_engine *e, const char *text, dhatu_record *out)
 {
     tl_vec(e, NULL, text, strlen(text), NULL, out);
+}
+
+int tl_backend_probe(const char *backend, char *why, size_t n)
+{
+    int fds[2];
+    if (pipe(fds)) { snprintf(why, n, "pipe failed"); return -1; }
+    pid_t pid = fork();
+    if (pid < 0) { snprintf(why, n, "fork failed"); return -1; }
+    if (pid == 0) {
+        dhatu_config cfg;
+        dhatu_config_init(&cfg);
+        cfg.backend = backend;
+        dhatu_engine *e = NULL;
+        char err[512] = "";
+        dhatu_status st = dhatu_engine_create(&cfg, &e, err, sizeof err);
+        const char *msg = st ? err : dhatu_engine_describe(e);
+        ssize_t w = write(fds[1], msg, strlen(msg));
+        (void)w;
+        _exit(st == DHATU_OK ? 0 : st == DHATU_ERR_UNAVAILABLE ? 1 : 2);
+    }
+    close(fds[1]);
+    size_t got = 0;
+    ssize_t r;
+    while (got + 1 < n && (r = read(fds[0], why + got, n - 1 - got)) > 0) got += (size_t)r;
+    if (n) why[got] = 0;
+    close(fds[0]);
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
+        snprintf(why + got, n - got, " (the probe of %s crashed)", backend);
+        return -1;
+    }
+    return WEXITSTATUS(status) == 0 ? 1 : WEXITSTATUS(status) == 1 ? 0 : -1;
 }
 
 int tl_run(Suite *s)

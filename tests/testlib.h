@@ -17,6 +17,12 @@ void tl_vec(dhatu_engine *e, const char *title, const char *text, size_t len, co
 /* Shorthand: NUL-terminated text, no title, no lang. */
 void tl_vec_s(dhatu_engine *e, const char *text, dhatu_record *out);
 
+/* Can backend start here? Tries in a child process, since GPU runtimes
+ * (PoCL's thread pool among them) do not survive the fork of each Check
+ * test. Returns 1 (why: its description), 0 (unavailable, why: the reason)
+ * or -1 (another error, why: the message). */
+int tl_backend_probe(const char *backend, char *why, size_t why_size);
+
 /* Runs a suite; returns the process exit status. */
 int tl_run(Suite *s);
 

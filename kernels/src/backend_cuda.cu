@@ -148,9 +148,10 @@ static dhatu_status cu_init(const dhatu_backend_params *p, void **out, char *err
             }
         }
     }
-    snprintf(c->describe, sizeof c->describe, "cuda: %s (sm_%d%d, %d SMs, %.1f GiB), %d slots of %.0f MiB", prop.name,
+    snprintf(c->describe, sizeof c->describe, "cuda: %s (sm_%d%d, %d SMs, %.1f GiB), %d slots of %.0f %s", prop.name,
              prop.major, prop.minor, prop.multiProcessorCount, (double)total_mem / (1 << 30), NSLOTS,
-             (double)c->slot_bytes / (1 << 20));
+             (double)c->slot_bytes / (c->slot_bytes >= (1 << 20) ? 1 << 20 : 1 << 10),
+             c->slot_bytes >= (1 << 20) ? "MiB" : "KiB");
     *out = c;
     return DHATU_OK;
 err:

@@ -294,9 +294,10 @@ static dhatu_status ocl_init(const dhatu_backend_params *p, void **out, char *er
     dhatu_free(words);
     if (rc) { st = CL_FAIL("clCreateBuffer (tables)", rc); goto err; }
     if ((st = alloc_slots(c, p->cfg, errstr, n))) goto err;
-    snprintf(c->describe, sizeof c->describe, "opencl: %s (%s, %s, %u compute units, %.1f GiB), %d slots of %.0f MiB",
+    snprintf(c->describe, sizeof c->describe, "opencl: %s (%s, %s, %u compute units, %.1f GiB), %d slots of %.0f %s",
              name, pname, type_name(kind), cus, (double)global / (1 << 30), NSLOTS,
-             (double)c->slot_bytes / (1 << 20));
+             (double)c->slot_bytes / (c->slot_bytes >= (1 << 20) ? 1 << 20 : 1 << 10),
+             c->slot_bytes >= (1 << 20) ? "MiB" : "KiB");
     *out = c;
     return DHATU_OK;
 err:

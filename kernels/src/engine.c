@@ -19,7 +19,7 @@ struct dhatu_engine {
     dhatu_model_kind model;
     dhatu_lexicon *lexicon;     /* lexicon model only */
     dhatu_backend backend;
-    char describe[256];
+    char describe[512];
 };
 
 struct dhatu_batch {
@@ -93,11 +93,11 @@ static dhatu_status choose_backend(dhatu_engine *e, const char *want, char *errs
         char why[sizeof e->describe] = "";
         size_t used = 0;
         for (size_t i = 0; i < NAUTO; i++) {
-            char err[192] = "";
+            char err[256] = "";
             if (start_backend(e, registry[i], 1, err, sizeof err) == DHATU_OK) {
                 char d[sizeof e->describe];
                 memcpy(d, e->describe, sizeof d);
-                snprintf(e->describe, sizeof e->describe, "auto chose %s (%.100s)%s%s", e->backend_name, d,
+                snprintf(e->describe, sizeof e->describe, "auto chose %s (%.160s)%s%s", e->backend_name, d,
                          used ? "; passed over: " : NAUTO == 1 ? "; no GPU backend is built in" : "", why);
                 return DHATU_OK;
             }
