@@ -40,7 +40,11 @@ static const struct setting {
     S("engine.model", model, "lexicon", "lexicon or seed"),
     S("engine.lexicon", lexicon, "", "lexicon file (empty: the built-in one)"),
     I("engine.threads", threads, 0, 0, 1024, "cpu backend threads (0: every core)"),
-    I("engine.device", device, -1, -1, 64, "GPU device index (-1: first usable)"),
+    I("engine.device", device, -1, -1, 63, "GPU device index (-1: the first, GPUs before other kinds)"),
+    I("engine.platform", platform, -1, -1, 15, "opencl: platform index (-1: any)"),
+    S("engine.device_type", device_type, "any", "opencl: gpu, accelerator, cpu or any"),
+    I("engine.device_memory", device_memory, 0, 0, (int64_t)1 << 40,
+      "GPU device bytes for batches in flight (0: a quarter of the device's memory)"),
     I("engine.max_article_bytes", max_article_bytes, 16 << 20, 1, (int64_t)1 << 30,
       "larger articles are dead-lettered (too-large)"),
     I("batch.max_articles", batch_articles, 1024, 1, 1 << 20, "a batch closes at this many articles"),
@@ -281,6 +285,7 @@ int ccfg_validate(ccfg *c, char *errstr, size_t n)
     static const char *const assignors[] = { "cooperative-sticky", "range", "roundrobin",
                                              "range,roundrobin", NULL };
     static const char *const models[] = { "lexicon", "seed", NULL };
+    static const char *const device_types[] = { "any", "gpu", "accelerator", "cpu", NULL };
     if (!brokers_ok(c->brokers))
         return err(errstr, n, "kafka.brokers \"%s\": expected host:port[,host:port...]", c->brokers);
     if (!*c->group_id) return err(errstr, n, "kafka.group_id must not be empty");
@@ -294,6 +299,8 @@ int ccfg_validate(ccfg *c, char *errstr, size_t n)
             return err(errstr, n, "topic %s is both input and output", c->input.v[i]);
     if (!one_of(c->model, models))
         return err(errstr, n, "engine.model \"%s\": expected lexicon or seed", c->model);
+    if (!one_of(c->device_type, device_types))
+        return err(errstr, n, "engine.device_type \"%s\": expected gpu, accelerator, cpu or any", c->device_type);
     if (!one_of(c->mode, modes))
         return err(errstr, n, "delivery.mode \"%s\": expected at-least-once or exactly-once", c->mode);
     if (!one_of(c->output_format, formats))

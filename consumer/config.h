@@ -26,8 +26,8 @@ typedef struct ccfg {
     ccfg_list input;
     char *output, *dead_letter;
     /* engine */
-    char *backend, *model, *lexicon;
-    int64_t threads, device, max_article_bytes;
+    char *backend, *model, *lexicon, *device_type;
+    int64_t threads, device, platform, device_memory, max_article_bytes;
     /* batch */
     int64_t batch_articles, batch_bytes, linger_ms, max_in_flight, max_unacked;
     /* delivery */

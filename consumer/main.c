@@ -1043,6 +1043,9 @@ static int setup_engine(void)
     ec.lexicon_path = *G.cfg.lexicon ? G.cfg.lexicon : NULL;
     ec.threads = (int)G.cfg.threads;
     ec.device_index = (int)G.cfg.device;
+    ec.platform_index = (int)G.cfg.platform;
+    ec.device_type = G.cfg.device_type;
+    ec.device_memory = (size_t)G.cfg.device_memory;
     ec.max_article_bytes = (size_t)G.cfg.max_article_bytes;
     ec.batch_max_articles = (size_t)G.cfg.batch_articles;
     if (dhatu_engine_create(&ec, &G.engine, err, sizeof err) ||

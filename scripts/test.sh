@@ -14,5 +14,7 @@ scripts/build.sh build -DDHATU_WERROR=ON
 
 echo "== sanitizer build (ASan + UBSan, -Werror)"
 scripts/build.sh build-asan -DDHATU_WERROR=ON -DDHATU_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+supp="$PWD/tests/lsan.supp" # third-party leaks only (PoCL's in-process LLVM), see the file
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  LSAN_OPTIONS=suppressions="$supp":print_suppressions=0 \
   DHATU_CONFORMANCE_LIMIT=2000 CK_TIMEOUT_MULTIPLIER=10 ctest -j"$jobs" --output-on-failure --timeout 3000)

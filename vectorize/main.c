@@ -26,6 +26,11 @@ typedef struct options {
     size_t batch;
     int threads;
     size_t max_article;
+    size_t batch_bytes;      /* 0: the engine's default */
+    int device, platform;
+    const char *device_type;
+    size_t device_memory;
+    int profile;
     int bench;
     int rounds;
     long synthetic;
@@ -52,6 +57,14 @@ static void usage(FILE *f)
         "  -n, --batch N             articles per engine batch (default 1024)\n"
         "  -j, --threads N           cpu backend worker threads, 0 = all cores (default 0)\n"
         "      --max-article-bytes N reject longer articles (default 16777216)\n"
+        "      --batch-bytes N       text bytes per engine batch (default 33554432)\n"
+        "      --device N            GPU backends: device index (default -1: the first,\n"
+        "                            GPUs before other kinds)\n"
+        "      --platform N          opencl: platform index (default -1: any)\n"
+        "      --device-type T       opencl: gpu | accelerator | cpu | any (default any)\n"
+        "      --device-memory N     GPU backends: device bytes for batches in flight\n"
+        "                            (default 0: a quarter of the device's memory)\n"
+        "      --profile             --bench: also time copies and kernels on the device\n"
         "      --bench               time the engine over the input instead of printing\n"
         "                            records; -m and -B then take comma lists\n"
         "      --rounds N            timed rounds per backend and model (default 5)\n"
@@ -319,6 +332,12 @@ static int make_engine(const options *o, const char *backend, const char *model,
     cfg.threads = o->threads;
     cfg.max_article_bytes = o->max_article;
     cfg.batch_max_articles = o->batch;
+    if (o->batch_bytes) cfg.batch_max_bytes = o->batch_bytes;
+    cfg.device_index = o->device;
+    cfg.platform_index = o->platform;
+    cfg.device_type = o->device_type;
+    cfg.device_memory = o->device_memory;
+    cfg.profile = o->profile;
     if (dhatu_engine_create(&cfg, e, err, sizeof err)) {
         fprintf(stderr, PROG ": %s\n", err);
         return -1;
@@ -434,8 +453,9 @@ static int bench_one(const options *o, const article_set *s, const char *backend
         articles += dhatu_batch_count(batches[b]);
         bytes += dhatu_batch_bytes(batches[b]);
     }
-    double total = 0;
+    double total = 0, dev0[3] = { 0, 0, 0 }, dev1[3] = { 0, 0, 0 };
     for (int round = -1; rc == 0 && round < o->rounds; round++) { /* round -1 warms up */
+        if (round == 0) dhatu_engine_device_times(e, &dev0[0], &dev0[1], &dev0[2]);
         for (size_t b = 0; b < nb; b++) {
             double t = now_s();
             if (dhatu_engine_vectorize(e, batches[b], out, err, sizeof err)) {
@@ -462,6 +482,21 @@ static int bench_one(const options *o, const article_set *s, const char *backend
                "\"batch_ms_p99\":%.4f}\n",
                dhatu_engine_backend(e), model, o->threads, o->batch, articles, bytes, o->rounds, total,
                aps, mbps, mean, p50, p99);
+        dhatu_engine_device_times(e, &dev1[0], &dev1[1], &dev1[2]);
+        double in_s = dev1[0] - dev0[0], k_s = dev1[1] - dev0[1], out_s = dev1[2] - dev0[2];
+        if (o->profile && k_s > 0) {
+            /* Device time summed over chunks: with several chunks in flight
+             * the sum can exceed the wall time, which is the point. */
+            double gb = (double)bytes * o->rounds / 1e9;
+            printf("%-8s %-8s device: copy-in %.3f s (%.2f GB/s), kernels %.3f s (%.2f GB/s, %.0f articles/s), "
+                   "copy-out %.3f s; end to end %.2f GB/s\n",
+                   backend, model, in_s, in_s > 0 ? gb / in_s : 0.0, k_s, gb / k_s,
+                   (double)articles * o->rounds / k_s, out_s, gb / total);
+            printf("{\"bench\":\"dhatu-vectorize-device\",\"backend\":\"%s\",\"model\":\"%s\",\"batch\":%zu,"
+                   "\"copy_in_s\":%.6f,\"kernel_s\":%.6f,\"copy_out_s\":%.6f,\"wall_s\":%.6f,"
+                   "\"kernel_gb_per_s\":%.4f,\"end_to_end_gb_per_s\":%.4f}\n",
+                   dhatu_engine_backend(e), model, o->batch, in_s, k_s, out_s, total, gb / k_s, gb / total);
+        }
         fflush(stdout);
     }
     for (size_t b = 0; batches && b < nb; b++) dhatu_batch_destroy(batches[b]);
@@ -506,7 +541,16 @@ static int parse_size(const char *s, size_t *out, size_t min)
 
 int main(int argc, char **argv)
 {
-    options o = { "lexicon", "cpu", NULL, 1024, 0, (size_t)16 << 20, 0, 5, 0, 0, 0 };
+    options o;
+    memset(&o, 0, sizeof o);
+    o.models = "lexicon";
+    o.backends = "cpu";
+    o.batch = 1024;
+    o.max_article = (size_t)16 << 20;
+    o.rounds = 5;
+    o.device = -1;
+    o.platform = -1;
+    o.device_type = "any";
     static const struct option longopts[] = {
         { "model", required_argument, 0, 'm' },   { "backend", required_argument, 0, 'B' },
         { "lexicon", required_argument, 0, 'l' }, { "batch", required_argument, 0, 'n' },
@@ -514,6 +558,9 @@ int main(int argc, char **argv)
         { "bench", no_argument, 0, 2 },           { "rounds", required_argument, 0, 3 },
         { "synthetic", required_argument, 0, 4 }, { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },          { "version", no_argument, 0, 'V' },
+        { "batch-bytes", required_argument, 0, 5 }, { "device", required_argument, 0, 6 },
+        { "platform", required_argument, 0, 7 },  { "device-type", required_argument, 0, 8 },
+        { "device-memory", required_argument, 0, 9 }, { "profile", no_argument, 0, 10 },
         { 0, 0, 0, 0 }
     };
     int c;
@@ -545,6 +592,22 @@ int main(int argc, char **argv)
             if (parse_size(optarg, &v, 1) || v > 100000000) { fprintf(stderr, PROG ": bad --synthetic\n"); return 2; }
             o.synthetic = (long)v;
             break;
+        case 5:
+            if (parse_size(optarg, &o.batch_bytes, 1)) { fprintf(stderr, PROG ": bad --batch-bytes\n"); return 2; }
+            break;
+        case 6:
+        case 7:
+            if (parse_size(optarg, &v, 0) || v > 63) {
+                fprintf(stderr, PROG ": --%s must be 0..63\n", c == 6 ? "device" : "platform");
+                return 2;
+            }
+            if (c == 6) o.device = (int)v; else o.platform = (int)v;
+            break;
+        case 8: o.device_type = optarg; break;
+        case 9:
+            if (parse_size(optarg, &o.device_memory, 1)) { fprintf(stderr, PROG ": bad --device-memory\n"); return 2; }
+            break;
+        case 10: o.profile = 1; break;
         case 'q': o.quiet = 1; break;
         case 'h': usage(stdout); return 0;
         case 'V': {

@@ -107,6 +107,8 @@ typedef struct dhatu_config {
     const char *device_type;    /* opencl: "gpu", "accelerator", "cpu" or "any" (default) */
     size_t device_memory;       /* GPU backends: device bytes for batches in flight;
                                    0 = a quarter of the device's memory (as needed) */
+    int profile;                /* GPU backends: time copies and kernels on the device
+                                   (dhatu_engine_device_times); costs a little; default 0 */
 } dhatu_config;
 
 typedef struct dhatu_engine dhatu_engine;
@@ -139,6 +141,10 @@ const char *dhatu_engine_backend(const dhatu_engine *e);
 /* One line on the backend: threads or device, and for "auto" why it was
  * chosen. Can't fail. */
 const char *dhatu_engine_describe(const dhatu_engine *e);
+/* Device time spent since the engine was created, in seconds, summed over
+ * chunks: copies to the device, kernels, copies back. All 0 unless the
+ * backend is a GPU one and cfg.profile was set. Can't fail. */
+void dhatu_engine_device_times(const dhatu_engine *e, double *copy_in_s, double *compute_s, double *copy_out_s);
 /* Model name and version as records carry it, e.g. "lexicon-1". Can't fail. */
 const char *dhatu_engine_model_id(const dhatu_engine *e);
 /* The effective configuration (defaults applied). Can't fail. */

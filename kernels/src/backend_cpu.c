@@ -417,4 +417,5 @@ const struct dhatu_backend_i dhatu_backend_cpu_i = {
     /* .describe        = */ cpu_describe,
     /* .host_alloc      = */ NULL,
     /* .host_free       = */ NULL,
+    /* .device_times    = */ NULL,
 };

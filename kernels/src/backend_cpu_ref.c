@@ -152,4 +152,5 @@ const struct dhatu_backend_i dhatu_backend_cpu_ref_i = {
     /* .describe        = */ NULL,
     /* .host_alloc      = */ NULL,
     /* .host_free       = */ NULL,
+    /* .device_times    = */ NULL,
 };

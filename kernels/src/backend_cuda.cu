@@ -45,6 +45,7 @@ typedef struct cu_slot {
     dhatu_record *out;
     dhatu_record *staged;       /* pinned host copy of out */
     size_t first, count;        /* the chunk it holds, count 0: none */
+    cudaEvent_t ev[4];          /* profiling: before copy-in, kernels, copy-out, after */
 } cu_slot;
 
 typedef struct cu_ctx {
@@ -53,6 +54,8 @@ typedef struct cu_ctx {
     uint32_t *tables;
     cu_slot slot[NSLOTS];
     size_t slot_bytes, slot_articles, min_chunk;
+    int profile;
+    double times[3];            /* device seconds: copy-in, kernels, copy-out */
     char describe[256];
 } cu_ctx;
 
@@ -78,6 +81,7 @@ static void cu_free(void *ctx)
         cudaFree(sl->raw);
         cudaFree(sl->out);
         cudaFreeHost(sl->staged);
+        for (int e = 0; e < 4; e++) if (sl->ev[e]) cudaEventDestroy(sl->ev[e]);
         if (sl->stream) cudaStreamDestroy(sl->stream);
     }
     cudaFree(c->tables);
@@ -146,7 +150,14 @@ static dhatu_status cu_init(const dhatu_backend_params *p, void **out, char *err
                 st = cu_fail(errstr, n, "allocating the device slots", rc);
                 goto err;
             }
+            for (int e = 0; cfg->profile && e < 4; e++) {
+                if ((rc = cudaEventCreate(&sl->ev[e]))) {
+                    st = cu_fail(errstr, n, "cudaEventCreate", rc);
+                    goto err;
+                }
+            }
         }
+        c->profile = cfg->profile;
     }
     snprintf(c->describe, sizeof c->describe, "cuda: %s (sm_%d%d, %d SMs, %.1f GiB), %d slots of %.0f %s", prop.name,
              prop.major, prop.minor, prop.multiProcessorCount, (double)total_mem / (1 << 30), NSLOTS,
@@ -162,13 +173,22 @@ err:
 static unsigned blocks(size_t items) { return (unsigned)((items + THREADS - 1) / THREADS); }
 
 /* Waits for slot s and moves its records to out. */
-static cudaError_t collect(cu_slot *s, dhatu_record *out)
+static cudaError_t collect(cu_ctx *c, cu_slot *s, dhatu_record *out)
 {
     if (!s->count) return cudaSuccess;
     cudaError_t rc = cudaStreamSynchronize(s->stream);
     if (!rc) memcpy(out + s->first, s->staged, s->count * sizeof *out);
+    for (int e = 0; !rc && c->profile && e < 3; e++) {
+        float ms = 0;
+        if (cudaEventElapsedTime(&ms, s->ev[e], s->ev[e + 1]) == cudaSuccess) c->times[e] += ms * 1e-3;
+    }
     s->count = 0;
     return rc;
+}
+
+static void cu_device_times(void *ctx, double t[3])
+{
+    memcpy(t, ((cu_ctx *)ctx)->times, 3 * sizeof(double));
 }
 
 static dhatu_status cu_vectorize(void *ctx, const dhatu_batch_view *b, dhatu_record *out, char *errstr, size_t n)
@@ -180,16 +200,18 @@ static dhatu_status cu_vectorize(void *ctx, const dhatu_batch_view *b, dhatu_rec
     for (; !rc && a < b->n; k++) {
         cu_slot *s = &c->slot[k % NSLOTS];
         what = "cudaStreamSynchronize";
-        if ((rc = collect(s, out))) break;
+        if ((rc = collect(c, s, out))) break;
         size_t z = dhatu_gpu_chunk_end(b, a, c->slot_articles, target);
         uint32_t cnt = (uint32_t)(z - a);
         size_t base = (size_t)b->offsets[a], bytes = (size_t)b->offsets[z] - base;
         what = "cudaMemcpyAsync (to the device)";
+        if (c->profile) cudaEventRecord(s->ev[0], s->stream);
         rc = cudaMemcpyAsync(s->offsets, b->offsets + a, (cnt + 1) * 8, cudaMemcpyHostToDevice, s->stream);
         if (!rc && bytes) rc = cudaMemcpyAsync(s->text, b->text + base, bytes, cudaMemcpyHostToDevice, s->stream);
         if (!rc && c->model == DHATU_MODEL_LEXICON)
             rc = cudaMemcpyAsync(s->langmask, b->langmask + a, cnt * 4, cudaMemcpyHostToDevice, s->stream);
         if (rc) break;
+        if (c->profile) cudaEventRecord(s->ev[1], s->stream);
         if (c->model == DHATU_MODEL_LEXICON) {
             dhatu_k_lexicon<<<blocks(cnt), THREADS, 0, s->stream>>>(c->tables, s->text, s->offsets, s->langmask, cnt,
                                                                    s->out);
@@ -201,15 +223,17 @@ static dhatu_status cu_vectorize(void *ctx, const dhatu_batch_view *b, dhatu_rec
         what = "a kernel launch";
         if ((rc = cudaGetLastError())) break;
         what = "cudaMemcpyAsync (to the host)";
+        if (c->profile) cudaEventRecord(s->ev[2], s->stream);
         if ((rc = cudaMemcpyAsync(s->staged, s->out, cnt * sizeof(dhatu_record), cudaMemcpyDeviceToHost, s->stream)))
             break;
+        if (c->profile) cudaEventRecord(s->ev[3], s->stream);
         s->first = a;
         s->count = cnt;
         a = z;
     }
     /* Drain every slot, also after an error: nothing may run on after we return. */
     for (int s = 0; s < NSLOTS; s++) {
-        cudaError_t r2 = collect(&c->slot[s], out);
+        cudaError_t r2 = collect(c, &c->slot[s], out);
         if (r2 && !rc) { rc = r2; what = "cudaStreamSynchronize"; }
     }
     if (rc) return dhatu_set_error(errstr, n, DHATU_ERR_DEVICE, "cuda: %s failed near article %zu: %s (%s)", what, a,
@@ -262,4 +286,5 @@ extern "C" const struct dhatu_backend_i dhatu_backend_cuda_i = {
     /* .describe        = */ cu_describe,
     /* .host_alloc      = */ cu_host_alloc,
     /* .host_free       = */ cu_host_free,
+    /* .device_times    = */ cu_device_times,
 };

@@ -49,6 +49,12 @@ typedef struct ocl_ctx {
     ocl_slot slot[NSLOTS];
     size_t slot_bytes, slot_articles;
     size_t min_chunk;       /* bytes that keep the device busy */
+    /* Profiling (cfg.profile): the events of one call, sized at init for the
+     * most chunks a batch can make, and the device seconds summed so far. */
+    cl_event *ev;
+    unsigned char *ev_kind; /* 0 copy-in, 1 kernel, 2 copy-out */
+    size_t nev, cap_ev;
+    double times[3];
     char describe[256];
 } ocl_ctx;
 
@@ -238,6 +244,8 @@ static void ocl_free(void *ctx)
     for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) if (ks[i]) clReleaseKernel(ks[i]);
     if (c->prog) clReleaseProgram(c->prog);
     if (c->cx) clReleaseContext(c->cx);
+    dhatu_free(c->ev);
+    dhatu_free(c->ev_kind);
     dhatu_free(c);
 }
 
@@ -281,7 +289,7 @@ static dhatu_status ocl_init(const dhatu_backend_params *p, void **out, char *er
     c->cx = clCreateContext(props, 1, &dev, NULL, NULL, &rc);
     if (rc) { st = CL_FAIL("clCreateContext", rc); goto err; }
     for (int s = 0; s < NSLOTS; s++) {
-        c->slot[s].q = clCreateCommandQueue(c->cx, dev, 0, &rc);
+        c->slot[s].q = clCreateCommandQueue(c->cx, dev, p->cfg->profile ? CL_QUEUE_PROFILING_ENABLE : 0, &rc);
         if (rc) { st = CL_FAIL("clCreateCommandQueue", rc); goto err; }
     }
     if ((st = build_program(c, errstr, n)) || (st = check_abi(c, errstr, n))) goto err;
@@ -294,6 +302,12 @@ static dhatu_status ocl_init(const dhatu_backend_params *p, void **out, char *er
     dhatu_free(words);
     if (rc) { st = CL_FAIL("clCreateBuffer (tables)", rc); goto err; }
     if ((st = alloc_slots(c, p->cfg, errstr, n))) goto err;
+    if (p->cfg->profile) {
+        c->cap_ev = 6 * (p->cfg->batch_max_articles + 1); /* at most 6 commands per chunk */
+        c->ev = dhatu_calloc(c->cap_ev, sizeof *c->ev);
+        c->ev_kind = dhatu_calloc(c->cap_ev, 1);
+        if (!c->ev || !c->ev_kind) { st = dhatu_set_error(errstr, n, DHATU_ERR_NOMEM, "opencl: out of memory"); goto err; }
+    }
     snprintf(c->describe, sizeof c->describe, "opencl: %s (%s, %s, %u compute units, %.1f GiB), %d slots of %.0f %s",
              name, pname, type_name(kind), cus, (double)global / (1 << 30), NSLOTS,
              (double)c->slot_bytes / (c->slot_bytes >= (1 << 20) ? 1 << 20 : 1 << 10),
@@ -305,6 +319,33 @@ err:
     return st;
 }
 
+/* Where the next command's event goes (NULL: not profiling). */
+static cl_event *next_event(ocl_ctx *c, int kind)
+{
+    if (!c->ev || c->nev == c->cap_ev) return NULL;
+    c->ev_kind[c->nev] = (unsigned char)kind;
+    return &c->ev[c->nev++];
+}
+
+/* Adds the device time of the call's events to c->times; releases them. */
+static void account_events(ocl_ctx *c)
+{
+    for (size_t i = 0; i < c->nev; i++) {
+        cl_ulong t0 = 0, t1 = 0;
+        if (!clGetEventProfilingInfo(c->ev[i], CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL) &&
+            !clGetEventProfilingInfo(c->ev[i], CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL) && t1 > t0)
+            c->times[c->ev_kind[i]] += (double)(t1 - t0) * 1e-9;
+        clReleaseEvent(c->ev[i]);
+    }
+    c->nev = 0;
+}
+
+static void ocl_device_times(void *ctx, double t[3])
+{
+    ocl_ctx *c = ctx;
+    memcpy(t, c->times, sizeof c->times);
+}
+
 static cl_int set_args(cl_kernel k, int nargs, const void *const *vals, const size_t *sizes)
 {
     cl_int rc = CL_SUCCESS;
@@ -312,10 +353,10 @@ static cl_int set_args(cl_kernel k, int nargs, const void *const *vals, const si
     return rc;
 }
 
-static cl_int launch(cl_command_queue q, cl_kernel k, size_t items)
+static cl_int launch(cl_command_queue q, cl_kernel k, size_t items, cl_event *ev)
 {
     size_t global = (items + LOCAL - 1) / LOCAL * LOCAL;
-    return clEnqueueNDRangeKernel(q, k, 1, NULL, &global, NULL, 0, NULL, NULL);
+    return clEnqueueNDRangeKernel(q, k, 1, NULL, &global, NULL, 0, NULL, ev);
 }
 
 /* Enqueues chunk [a, z) of b on slot s: copy-in, kernels, records copied to out[a..z). */
@@ -326,29 +367,33 @@ static cl_int enqueue_chunk(ocl_ctx *c, ocl_slot *s, const dhatu_batch_view *b, 
     size_t base = (size_t)b->offsets[a], bytes = (size_t)b->offsets[z] - base;
     cl_int rc;
     *what = "clEnqueueWriteBuffer";
-    rc = clEnqueueWriteBuffer(s->q, s->offsets, CL_FALSE, 0, (cnt + 1) * 8, b->offsets + a, 0, NULL, NULL);
-    if (!rc && bytes) rc = clEnqueueWriteBuffer(s->q, s->text, CL_FALSE, 0, bytes, b->text + base, 0, NULL, NULL);
+    rc = clEnqueueWriteBuffer(s->q, s->offsets, CL_FALSE, 0, (cnt + 1) * 8, b->offsets + a, 0, NULL,
+                              next_event(c, 0));
+    if (!rc && bytes)
+        rc = clEnqueueWriteBuffer(s->q, s->text, CL_FALSE, 0, bytes, b->text + base, 0, NULL, next_event(c, 0));
     if (rc) return rc;
     *what = "a kernel launch";
     if (c->model == DHATU_MODEL_LEXICON) {
-        rc = clEnqueueWriteBuffer(s->q, s->langmask, CL_FALSE, 0, cnt * 4, b->langmask + a, 0, NULL, NULL);
+        rc = clEnqueueWriteBuffer(s->q, s->langmask, CL_FALSE, 0, cnt * 4, b->langmask + a, 0, NULL,
+                                  next_event(c, 0));
         const void *v[] = { &c->tables, &s->text, &s->offsets, &s->langmask, &cnt, &s->out };
         const size_t sz[] = { sizeof(cl_mem), sizeof(cl_mem), sizeof(cl_mem), sizeof(cl_mem), sizeof cnt, sizeof(cl_mem) };
         if (!rc) rc = set_args(c->k_lexicon, 6, v, sz);
-        if (!rc) rc = launch(s->q, c->k_lexicon, cnt);
+        if (!rc) rc = launch(s->q, c->k_lexicon, cnt, next_event(c, 1));
     } else {
         const void *v1[] = { &s->text, &s->offsets, &cnt, &s->raw };
         const size_t sz1[] = { sizeof(cl_mem), sizeof(cl_mem), sizeof cnt, sizeof(cl_mem) };
         const void *v2[] = { &c->tables, &s->text, &s->offsets, &cnt, &s->raw, &s->out };
         const size_t sz2[] = { sizeof(cl_mem), sizeof(cl_mem), sizeof(cl_mem), sizeof cnt, sizeof(cl_mem), sizeof(cl_mem) };
         rc = set_args(c->k_seed_hash, 4, v1, sz1);
-        if (!rc) rc = launch(s->q, c->k_seed_hash, (size_t)cnt * 9);
+        if (!rc) rc = launch(s->q, c->k_seed_hash, (size_t)cnt * 9, next_event(c, 1));
         if (!rc) rc = set_args(c->k_seed_finish, 6, v2, sz2);
-        if (!rc) rc = launch(s->q, c->k_seed_finish, cnt);
+        if (!rc) rc = launch(s->q, c->k_seed_finish, cnt, next_event(c, 1));
     }
     if (rc) return rc;
     *what = "clEnqueueReadBuffer";
-    rc = clEnqueueReadBuffer(s->q, s->out, CL_FALSE, 0, cnt * sizeof(dhatu_record), out + a, 0, NULL, NULL);
+    rc = clEnqueueReadBuffer(s->q, s->out, CL_FALSE, 0, cnt * sizeof(dhatu_record), out + a, 0, NULL,
+                             next_event(c, 2));
     if (!rc) { *what = "clFlush"; rc = clFlush(s->q); }
     return rc;
 }
@@ -361,6 +406,7 @@ static cl_int drain(ocl_ctx *c)
         cl_int rc = clFinish(c->slot[s].q);
         if (rc && !first) first = rc;
     }
+    account_events(c);
     return first;
 }
 
@@ -433,7 +479,7 @@ dhatu_status dhatu_opencl_sha256(void *ctx, const char *text, const uint64_t *of
     const void *v[] = { &s->text, &s->offsets, &cnt, &d };
     const size_t sz[] = { sizeof(cl_mem), sizeof(cl_mem), sizeof cnt, sizeof(cl_mem) };
     if (!rc) rc = set_args(c->k_sha256, 4, v, sz);
-    if (!rc) rc = launch(s->q, c->k_sha256, count);
+    if (!rc) rc = launch(s->q, c->k_sha256, count, NULL);
     if (!rc) rc = clEnqueueReadBuffer(s->q, d, CL_TRUE, 0, count * 32, digests, 0, NULL, NULL);
     clFinish(s->q);
     clReleaseMemObject(d);
@@ -448,4 +494,5 @@ const struct dhatu_backend_i dhatu_backend_opencl_i = {
     /* .describe        = */ ocl_describe,
     /* .host_alloc      = */ ocl_host_alloc,
     /* .host_free       = */ ocl_host_free,
+    /* .device_times    = */ ocl_device_times,
 };

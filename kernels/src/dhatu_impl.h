@@ -50,6 +50,8 @@ struct dhatu_backend_i {
     /* (optional) Host memory for batches, e.g. pinned for DMA; NULL on failure. */
     void *(*host_alloc)(void *ctx, size_t size);
     void (*host_free)(void *ctx, void *ptr);
+    /* (optional) Device seconds so far: copy-in, kernels, copy-out (profiling on). */
+    void (*device_times)(void *ctx, double t[3]);
 };
 
 typedef struct dhatu_backend {

@@ -186,6 +186,15 @@ const char *dhatu_engine_backend(const dhatu_engine *e) { return e->backend_name
 const char *dhatu_engine_describe(const dhatu_engine *e) { return e->describe; }
 const dhatu_config *dhatu_engine_config(const dhatu_engine *e) { return &e->cfg; }
 
+void dhatu_engine_device_times(const dhatu_engine *e, double *copy_in_s, double *compute_s, double *copy_out_s)
+{
+    double t[3] = { 0, 0, 0 };
+    if (e->backend.iface->device_times) e->backend.iface->device_times(e->backend.context, t);
+    if (copy_in_s) *copy_in_s = t[0];
+    if (compute_s) *compute_s = t[1];
+    if (copy_out_s) *copy_out_s = t[2];
+}
+
 const char *dhatu_engine_model_id(const dhatu_engine *e)
 {
     return e->model == DHATU_MODEL_SEED ? SEED_MODEL_ID : e->lexicon->model_id;
