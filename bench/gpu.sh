@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# bench/gpu.sh -- the GPU backends' checks and benchmarks in one run: the
+# script to run on a machine with a GPU (the device tool), whose output is
+# committed to bench/results.md. It also runs where OpenCL is PoCL on the CPU.
+#   1. builds (Release, without the Kafka programs, which a GPU box need not have);
+#   2. runs the CUDA and OpenCL conformance suites and GPU tests (ctest);
+#   3. measures the ceiling: host-to-device bandwidth over pinned memory and
+#      device memory bandwidth (dhatu-gpu-ceiling, CUDA only);
+#   4. benchmarks every backend that runs here side by side, per model, on
+#      the real corpora and on seed-like short texts, with device times
+#      (--profile: copies and kernels, i.e. without transfers), and a batch
+#      size sweep.
+# usage: bench/gpu.sh [CORPORA_DIR]   (default ../shared/corpora; on a device
+# machine, where ../shared does not travel, a carried copy of the corpora).
+# A machine that cannot fetch packages can be given Debian build dependencies
+# as .deb files in .gpu-debs/ (unpacked first).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+C=${1:-../shared/corpora}
+if [ -d .gpu-debs ]; then
+  for f in .gpu-debs/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+fi
+echo "# bench/gpu.sh $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores"
+command -v nvidia-smi >/dev/null && nvidia-smi -L
+command -v clinfo >/dev/null && clinfo -l
+cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DDHATU_WITH_KAFKA=OFF >/dev/null || exit 2
+cmake --build build-gpu -j"$(nproc)" >/dev/null || exit 2
+V=build-gpu/vectorize/dhatu-vectorize
+"$V" --version
+
+echo "## tests: conformance and GPU suites (skips say why)"
+(cd build-gpu && ctest --output-on-failure -R 'conformance_|gpu_|^engine$|^cli$' 2>&1 | grep -v '^ *Start')
+
+echo "## ceiling"
+if [ -x build-gpu/bench/dhatu-gpu-ceiling ]; then build-gpu/bench/dhatu-gpu-ceiling; else echo "no CUDA build: no ceiling tool"; fi
+
+backends=cpu gpus=
+for b in cuda opencl; do
+  if "$V" -q -B "$b" data/arxiv_sample_500.jsonl >/dev/null 2>&1; then backends+=",$b"; gpus+="${gpus:+,}$b"; fi
+done
+echo "## backends that run here: $backends"
+
+for f in arxiv_abstracts_en bbc_news_en cligs_fiction19_fr; do
+  [ -f "$C/$f.jsonl" ] || { echo "## $f: skipped ($C/$f.jsonl not found)"; continue; }
+  echo "## $f.jsonl: every backend, both models (device lines: copy-in, kernels, copy-out)"
+  "$V" --bench --profile --rounds 3 -m lexicon,seed -B "$backends" "$C/$f.jsonl" 2>&1
+done
+echo "## seed-like short texts (--synthetic 200000)"
+"$V" --bench --profile --rounds 3 --synthetic 200000 -m seed,lexicon -B "$backends" 2>&1
+
+if [ -n "$gpus" ] && [ -f "$C/arxiv_abstracts_en.jsonl" ]; then
+  echo "## batch size sweep, lexicon, arxiv_abstracts_en (articles per batch; batch bytes 2 KiB per article)"
+  for n in 256 1024 4096 16384 50000; do
+    echo "### $n articles per batch"
+    "$V" --bench --profile --rounds 3 -n "$n" --batch-bytes $((n * 2048)) -m lexicon -B "cpu,$gpus" \
+      "$C/arxiv_abstracts_en.jsonl" 2>&1
+  done
+fi
