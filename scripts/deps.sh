@@ -18,7 +18,18 @@ PKGS=(
   prometheus        # promtool checks and the real-Prometheus test (no service is started)
   kcat              # the local broker's readiness probe; raw messages in tests
   python3           # integration-test driver (standard library only)
+  ocl-icd-opencl-dev # OpenCL ICD loader: the opencl backend finds any vendor's driver through it
+  opencl-c-headers  # CL/cl.h
+  pocl-opencl-icd   # PoCL: OpenCL on the CPU, so the opencl backend runs in CI without a GPU
+  clinfo            # lists OpenCL platforms (bench/gpu.sh, diagnosis)
 )
+# CUDA: nvcc at /usr/local/cuda (NVIDIA's installer) or on PATH is used as is.
+# Elsewhere Debian's nvidia-cuda-toolkit (non-free) is installed when apt can
+# see it; without either the CUDA backend is simply not built (CMake says so).
+if ! command -v nvcc >/dev/null 2>&1 && [ ! -x /usr/local/cuda/bin/nvcc ] &&
+   apt-cache policy nvidia-cuda-toolkit 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+  PKGS+=(nvidia-cuda-toolkit)
+fi
 # The local Kafka broker runs on a JVM and is fetched by Maven
 # (deploy/local/kafka.sh): install them only when the machine has none, since
 # a JDK may come from elsewhere (Temurin, SDKMAN).
