@@ -20,7 +20,9 @@ expect 1 ":3: unknown setting engine.modle" -- -c "$conf"
 expect 1 "kafka.brokers" -- -b "no-port-here"
 expect 1 "unknown setting" -- -s batch.size=3
 expect 1 "No such configuration property" -- -X not.a.property=1 -b 127.0.0.1:1
-expect 1 "opencl" -- -B opencl -b 127.0.0.1:1
+# A backend that cannot start here (no 16th OpenCL platform anywhere, or not built).
+expect 1 "opencl: .*platform 15 requested\|opencl' is not built" -- -B opencl -s engine.platform=15 -b 127.0.0.1:1
+expect 1 "engine.device_type" -- -s engine.device_type=tpu
 expect 1 "cannot reach the brokers" -- -B cpu -b 127.0.0.1:1 -X socket.connection.setup.timeout.ms=1000 -X topic.metadata.refresh.interval.ms=1000
 expect 0 'sasl.password=\*\*\*\*\*\*\*\*' -- --print-config -X sasl.password=hunter2
 out=$("$C" --print-config -X sasl.password=hunter2 2>&1)

@@ -3,6 +3,7 @@
 
 Usage: pipeline_test.py BUILD_DIR SCENARIO
 Scenarios: group1 group2 group3 dead-letter chaos-alo chaos-eos join-leave sigterm producer
+prometheus, and backend-NAME (two members on engine backend NAME, e.g. opencl)
 
 Each scenario makes its own topics and consumer group (names carry the
 scenario and the process id), feeds articles with dhatu-producer, runs
@@ -150,7 +151,7 @@ def vectorized(path):
     return {json.loads(l)["id"]: json.loads(l) for l in r.stdout.splitlines()}
 
 
-def check_records(records, tin, path, exact=True):
+def check_records(records, tin, path, exact=True, backend="cpu"):
     """Every article has a record equal to dhatu-vectorize's, whose lineage
     names the input message that carried the article."""
     expect = vectorized(path)
@@ -165,7 +166,7 @@ def check_records(records, tin, path, exact=True):
         src = raw[r["id"]]
         if (lin["topic"], lin["partition"], lin["offset"]) != (tin, src["partition"], src["offset"]):
             fail("lineage %r does not match input %r" % (lin, (src["partition"], src["offset"])))
-        if lin["backend"] != "cpu" or not lin["processor"].startswith("dhatu-consumer ") or lin["timestamp"] is None:
+        if lin["backend"] != backend or not lin["processor"].startswith("dhatu-consumer ") or lin["timestamp"] is None:
             fail("lineage fields: %r" % lin)
         seen[r["id"]] = seen.get(r["id"], 0) + 1
     missing = set(expect) - set(seen)
@@ -185,6 +186,19 @@ def group_scenario(k):
     recs = dump(tout)
     check_records(recs, tin, SAMPLE)
     log("%d consumers: %d records, one per article, equal to dhatu-vectorize, lineage exact" % (k, len(recs)))
+
+
+def backend_scenario(backend):
+    """Two members whose engine runs on another backend (opencl: PoCL in CI):
+    records equal dhatu-vectorize's on cpu, lineage names the backend."""
+    tin, tout, tdlq = topics()
+    produce(tin, SAMPLE)
+    procs = [consumer(tin, tout, tdlq, "g-" + TAG, "-s", "engine.backend=" + backend, "--exit-idle", "4000",
+                      name="c%d" % i) for i in range(2)]
+    wait_all(procs, 180)
+    recs = dump(tout)
+    check_records(recs, tin, SAMPLE, backend=backend)
+    log("2 consumers on %s: %d records, one per article, equal to the cpu backend's" % (backend, len(recs)))
 
 
 def avro_article_bytes(fp_hex, body):
@@ -529,6 +543,8 @@ T0 = time.monotonic()
 try:
     if SCENARIO.startswith("group"):
         group_scenario(int(SCENARIO[5:]))
+    elif SCENARIO.startswith("backend-"):
+        backend_scenario(SCENARIO[8:])
     elif SCENARIO == "dead-letter":
         dead_letter()
     elif SCENARIO == "chaos-alo":
