@@ -151,7 +151,8 @@ const char *dhatu_engine_model_id(const dhatu_engine *e);
 const dhatu_config *dhatu_engine_config(const dhatu_engine *e);
 
 /* Creates an empty batch sized from the engine's configuration (host memory
- * that GPU backends can copy from directly). Free with dhatu_batch_destroy. */
+ * that GPU backends can copy from directly). Free with dhatu_batch_destroy,
+ * before the engine: a GPU backend owns the pinned memory behind it. */
 dhatu_status dhatu_batch_create(dhatu_engine *e, dhatu_batch **out,
                                 char *errstr, size_t errstr_size);
 void dhatu_batch_destroy(dhatu_batch *b);  /* accepts NULL */
