@@ -9,6 +9,7 @@
 #include "testlib.h"
 #include "dhatu_impl.h"
 #include "gpu/selftest.h"
+#include "gpu/tables.h"
 #include <math.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -186,8 +187,8 @@ START_TEST(small_slots_split_batches)
     cfg.max_article_bytes = 64 << 10;
     cfg.batch_max_bytes = 4 << 20;
     cfg.batch_max_articles = 4096;
-    size_t per_article = 8 + 4 + sizeof(dhatu_record) + 36;
-    cfg.device_memory = 3 * ((64 << 10) + (cfg.batch_max_articles + 1) * per_article) + 1024;
+    size_t fixed = (cfg.batch_max_articles + 1) * DHATU_GPU_SLOT_PER_ARTICLE;
+    cfg.device_memory = 3 * (fixed + (size_t)(64 << 10) * (DHATU_GPU_SEG_BYTES + 92) / DHATU_GPU_SEG_BYTES + 4096);
     size_t count = 3000, lens[3000], total = 0;
     for (size_t i = 0; i < count; i++) total += lens[i] = next_rand() % 2700;
     lens[17] = 64 << 10; /* one article fills a slot alone */
@@ -259,13 +260,64 @@ START_TEST(no_opencl_platform_is_said_plainly)
 }
 END_TEST
 
+/* ---- host side of the GPU backends: no device needed ---- */
+
+START_TEST(segments_cut_after_separators_and_cover_every_byte)
+{
+    /* Articles: empty, short, prose of 100 KiB, 20 KiB with no separator
+     * at all, and prose again: each cut must follow an ASCII SEP byte and
+     * leave DHATU_GPU_SEG_BYTES before it; together they tile the text. */
+    size_t lens[5] = { 0, 10, 100 << 10, 20 << 10, 50 << 10 }, total = 0;
+    for (int i = 0; i < 5; i++) total += lens[i];
+    char *text = prose(total);
+    memset(text + lens[0] + lens[1] + lens[2], 'x', lens[3]);
+    uint64_t off[6] = { 0 };
+    uint32_t mask[5] = { 0 };
+    for (int i = 0; i < 5; i++) off[i + 1] = off[i] + lens[i];
+    dhatu_batch_view b = { 5, text, off, mask };
+    size_t max = DHATU_GPU_MAX_SEGS(5, total);
+    uint64_t *so = calloc(max + 1, sizeof *so);
+    uint32_t *sa = calloc(max, sizeof *sa), sf[6];
+    size_t ns = dhatu_gpu_segment(&b, 0, 5, so, sa, sf);
+    ck_assert_uint_le(ns, max);
+    ck_assert_uint_eq(sf[5], ns);
+    ck_assert_uint_eq(so[ns], off[5]);
+    for (uint32_t i = 0; i < 5; i++) {
+        ck_assert_uint_eq(so[sf[i]], off[i]); /* an article starts a segment */
+        for (uint32_t s = sf[i]; s < sf[i + 1]; s++) {
+            ck_assert_uint_eq(sa[s], i);
+            ck_assert_uint_le(so[s], so[s + 1]);
+            if (s > sf[i]) {
+                unsigned char before = (unsigned char)text[so[s] - 1];
+                ck_assert_msg(before < 0x80 && strchr(".,", before), "cut after byte 0x%02x", before);
+                ck_assert_uint_ge(so[s] - so[s - 1], DHATU_GPU_SEG_BYTES);
+            }
+        }
+    }
+    ck_assert_uint_eq(sf[1] - sf[0], 1);           /* empty */
+    ck_assert_uint_eq(sf[4] - sf[3], 1);           /* no separator: one segment */
+    ck_assert_uint_ge(sf[3] - sf[2], 20);          /* 100 KiB of prose: many */
+    printf("host: %zu segments for 5 articles of %zu bytes\n", ns, total);
+    free(so);
+    free(sa);
+    free(text);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || argc > 3) {
-        fprintf(stderr, "usage: %s opencl|cuda [no-platform]\n", argv[0]);
+        fprintf(stderr, "usage: %s opencl|cuda|host [no-platform]\n", argv[0]);
         return 2;
     }
     backend = argv[1];
+    if (!strcmp(backend, "host")) {
+        Suite *s = suite_create("gpu");
+        TCase *tc = tcase_create("host");
+        tcase_add_test(tc, segments_cut_after_separators_and_cover_every_byte);
+        suite_add_tcase(s, tc);
+        return tl_run(s);
+    }
     if (!iface()) {
         printf("SKIP: backend %s is not built\n", backend);
         return 77;

@@ -42,6 +42,10 @@ typedef struct cu_slot {
     uint8_t *text;
     uint64_t *offsets;
     uint32_t *langmask, *raw;
+    uint64_t *seg_off;          /* segments (gpu/tables.h) */
+    uint32_t *seg_art, *seg_first, *seg_out;
+    uint64_t *h_seg_off;        /* their pinned host side */
+    uint32_t *h_seg_art, *h_seg_first;
     dhatu_record *out;
     dhatu_record *staged;       /* pinned host copy of out */
     size_t first, count;        /* the chunk it holds, count 0: none */
@@ -53,7 +57,7 @@ typedef struct cu_ctx {
     int device;
     uint32_t *tables;
     cu_slot slot[NSLOTS];
-    size_t slot_bytes, slot_articles, min_chunk;
+    size_t slot_bytes, slot_articles, slot_segs, min_chunk;
     int profile;
     double times[3];            /* device seconds: copy-in, kernels, copy-out */
     char describe[256];
@@ -80,6 +84,13 @@ static void cu_free(void *ctx)
         cudaFree(sl->langmask);
         cudaFree(sl->raw);
         cudaFree(sl->out);
+        cudaFree(sl->seg_off);
+        cudaFree(sl->seg_art);
+        cudaFree(sl->seg_first);
+        cudaFree(sl->seg_out);
+        cudaFreeHost(sl->h_seg_off);
+        cudaFreeHost(sl->h_seg_art);
+        cudaFreeHost(sl->h_seg_first);
         cudaFreeHost(sl->staged);
         for (int e = 0; e < 4; e++) if (sl->ev[e]) cudaEventDestroy(sl->ev[e]);
         if (sl->stream) cudaStreamDestroy(sl->stream);
@@ -121,22 +132,13 @@ static dhatu_status cu_init(const dhatu_backend_params *p, void **out, char *err
     dhatu_free(words);
     if (rc) { st = cu_fail(errstr, n, "uploading the tables", rc); goto err; }
     {
-        size_t articles = cfg->batch_max_articles;
-        size_t per_article = 8 + 4 + sizeof(dhatu_record) + 9 * 4;
-        size_t batch_bytes = cfg->batch_max_bytes > cfg->max_article_bytes ? cfg->batch_max_bytes : cfg->max_article_bytes;
-        size_t budget = cfg->device_memory ? cfg->device_memory : free_mem / 4;
-        size_t per_slot = budget / NSLOTS, fixed = (articles + 1) * per_article;
-        size_t text = per_slot > fixed ? per_slot - fixed : 0;
-        if (text > batch_bytes) text = batch_bytes;
-        if (text < cfg->max_article_bytes) {
-            st = dhatu_set_error(errstr, n, DHATU_ERR_UNAVAILABLE,
-                                 "cuda: %zu bytes of device memory cannot hold %d slots of one %zu-byte article and "
-                                 "%zu articles each (raise device_memory or lower max_article_bytes)",
-                                 budget, NSLOTS, cfg->max_article_bytes, articles);
+        size_t articles, text, segs;
+        if ((st = dhatu_gpu_slot_size(cfg, cfg->device_memory ? cfg->device_memory : free_mem / 4, 0, NSLOTS, "cuda",
+                                      &articles, &text, &segs, errstr, n)))
             goto err;
-        }
         c->slot_bytes = text;
         c->slot_articles = articles;
+        c->slot_segs = segs;
         c->min_chunk = (size_t)4 << 20; /* enough articles to fill every SM */
         for (int s = 0; s < NSLOTS; s++) {
             cu_slot *sl = &c->slot[s];
@@ -146,6 +148,13 @@ static dhatu_status cu_init(const dhatu_backend_params *p, void **out, char *err
                 (rc = cudaMalloc((void **)&sl->langmask, articles * 4)) ||
                 (rc = cudaMalloc((void **)&sl->raw, articles * 9 * 4)) ||
                 (rc = cudaMalloc((void **)&sl->out, articles * sizeof(dhatu_record))) ||
+                (rc = cudaMalloc((void **)&sl->seg_off, (segs + 1) * 8)) ||
+                (rc = cudaMalloc((void **)&sl->seg_art, segs * 4)) ||
+                (rc = cudaMalloc((void **)&sl->seg_first, (articles + 1) * 4)) ||
+                (rc = cudaMalloc((void **)&sl->seg_out, segs * 4 * 20)) ||
+                (rc = cudaHostAlloc((void **)&sl->h_seg_off, (segs + 1) * 8, cudaHostAllocDefault)) ||
+                (rc = cudaHostAlloc((void **)&sl->h_seg_art, segs * 4, cudaHostAllocDefault)) ||
+                (rc = cudaHostAlloc((void **)&sl->h_seg_first, (articles + 1) * 4, cudaHostAllocDefault)) ||
                 (rc = cudaHostAlloc((void **)&sl->staged, articles * sizeof(dhatu_record), cudaHostAllocDefault))) {
                 st = cu_fail(errstr, n, "allocating the device slots", rc);
                 goto err;
@@ -202,23 +211,29 @@ static dhatu_status cu_vectorize(void *ctx, const dhatu_batch_view *b, dhatu_rec
         what = "cudaStreamSynchronize";
         if ((rc = collect(c, s, out))) break;
         size_t z = dhatu_gpu_chunk_end(b, a, c->slot_articles, target);
-        uint32_t cnt = (uint32_t)(z - a);
-        size_t base = (size_t)b->offsets[a], bytes = (size_t)b->offsets[z] - base;
+        uint32_t cnt = (uint32_t)(z - a), lexicon = c->model == DHATU_MODEL_LEXICON;
+        uint64_t base = b->offsets[a];
+        size_t bytes = (size_t)(b->offsets[z] - base);
+        uint32_t nseg = (uint32_t)dhatu_gpu_segment(b, a, z, s->h_seg_off, s->h_seg_art, s->h_seg_first);
         what = "cudaMemcpyAsync (to the device)";
         if (c->profile) cudaEventRecord(s->ev[0], s->stream);
-        rc = cudaMemcpyAsync(s->offsets, b->offsets + a, (cnt + 1) * 8, cudaMemcpyHostToDevice, s->stream);
-        if (!rc && bytes) rc = cudaMemcpyAsync(s->text, b->text + base, bytes, cudaMemcpyHostToDevice, s->stream);
-        if (!rc && c->model == DHATU_MODEL_LEXICON)
-            rc = cudaMemcpyAsync(s->langmask, b->langmask + a, cnt * 4, cudaMemcpyHostToDevice, s->stream);
+        if (bytes) rc = cudaMemcpyAsync(s->text, b->text + base, bytes, cudaMemcpyHostToDevice, s->stream);
+        if (!rc) rc = cudaMemcpyAsync(s->seg_off, s->h_seg_off, ((size_t)nseg + 1) * 8, cudaMemcpyHostToDevice, s->stream);
+        if (!rc) rc = cudaMemcpyAsync(s->seg_art, s->h_seg_art, (size_t)nseg * 4, cudaMemcpyHostToDevice, s->stream);
+        if (!rc) rc = cudaMemcpyAsync(s->seg_first, s->h_seg_first, ((size_t)cnt + 1) * 4, cudaMemcpyHostToDevice, s->stream);
+        if (!rc && lexicon)
+            rc = cudaMemcpyAsync(s->langmask, b->langmask + a, (size_t)cnt * 4, cudaMemcpyHostToDevice, s->stream);
+        if (!rc && !lexicon)
+            rc = cudaMemcpyAsync(s->offsets, b->offsets + a, ((size_t)cnt + 1) * 8, cudaMemcpyHostToDevice, s->stream);
         if (rc) break;
         if (c->profile) cudaEventRecord(s->ev[1], s->stream);
-        if (c->model == DHATU_MODEL_LEXICON) {
-            dhatu_k_lexicon<<<blocks(cnt), THREADS, 0, s->stream>>>(c->tables, s->text, s->offsets, s->langmask, cnt,
-                                                                   s->out);
+        dhatu_k_scan<<<blocks(nseg), THREADS, 0, s->stream>>>(c->tables, s->text, base, s->seg_off, s->seg_art,
+                                                              s->langmask, nseg, lexicon, s->seg_out);
+        if (lexicon) {
+            dhatu_k_lexicon_finish<<<blocks(cnt), THREADS, 0, s->stream>>>(s->seg_first, s->seg_out, cnt, s->out);
         } else {
             dhatu_k_seed_hash<<<blocks((size_t)cnt * 9), THREADS, 0, s->stream>>>(s->text, s->offsets, cnt, s->raw);
-            dhatu_k_seed_finish<<<blocks(cnt), THREADS, 0, s->stream>>>(c->tables, s->text, s->offsets, cnt, s->raw,
-                                                                       s->out);
+            dhatu_k_seed_finish<<<blocks(cnt), THREADS, 0, s->stream>>>(s->seg_first, s->seg_out, s->raw, cnt, s->out);
         }
         what = "a kernel launch";
         if ((rc = cudaGetLastError())) break;

@@ -36,6 +36,9 @@ extern const char dhatu_cl_prelude_text[], dhatu_cl_layout_text[], dhatu_cl_fini
 typedef struct ocl_slot {
     cl_command_queue q;
     cl_mem text, offsets, langmask, out, raw;
+    cl_mem seg_off, seg_art, seg_first, seg_out;   /* segments (gpu/tables.h) */
+    uint64_t *h_seg_off;                           /* their pinned host side */
+    uint32_t *h_seg_art, *h_seg_first;
 } ocl_slot;
 
 typedef struct ocl_ctx {
@@ -44,13 +47,14 @@ typedef struct ocl_ctx {
     cl_device_id device;
     cl_context cx;
     cl_program prog;
-    cl_kernel k_lexicon, k_seed_hash, k_seed_finish, k_sha256;
+    cl_kernel k_scan, k_lexicon_finish, k_seed_hash, k_seed_finish, k_sha256;
     cl_mem tables;
     ocl_slot slot[NSLOTS];
-    size_t slot_bytes, slot_articles;
+    size_t slot_bytes, slot_articles, slot_segs;
     size_t min_chunk;       /* bytes that keep the device busy */
     /* Profiling (cfg.profile): the events of one call, sized at init for the
-     * most chunks a batch can make, and the device seconds summed so far. */
+     * most chunks a batch can make (10 commands each at most), and the device
+     * seconds summed so far. */
     cl_event *ev;
     unsigned char *ev_kind; /* 0 copy-in, 1 kernel, 2 copy-out */
     size_t nev, cap_ev;
@@ -156,8 +160,9 @@ static dhatu_status build_program(ocl_ctx *c, char *errstr, size_t n)
                                cl_errname(rc), (int)rc, log);
     }
     struct { cl_kernel *k; const char *name; } ks[] = {
-        { &c->k_lexicon, "dhatu_k_lexicon" }, { &c->k_seed_hash, "dhatu_k_seed_hash" },
-        { &c->k_seed_finish, "dhatu_k_seed_finish" }, { &c->k_sha256, "dhatu_k_sha256" },
+        { &c->k_scan, "dhatu_k_scan" }, { &c->k_lexicon_finish, "dhatu_k_lexicon_finish" },
+        { &c->k_seed_hash, "dhatu_k_seed_hash" }, { &c->k_seed_finish, "dhatu_k_seed_finish" },
+        { &c->k_sha256, "dhatu_k_sha256" },
     };
     for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) {
         *ks[i].k = clCreateKernel(c->prog, ks[i].name, &rc);
@@ -190,40 +195,47 @@ static dhatu_status check_abi(ocl_ctx *c, char *errstr, size_t n)
     return DHATU_OK;
 }
 
+static void *ocl_host_alloc(void *ctx, size_t size);
+static void ocl_host_free(void *ctx, void *ptr);
+
 /* Sizes and allocates the slots from the memory budget. */
 static dhatu_status alloc_slots(ocl_ctx *c, const dhatu_config *cfg, char *errstr, size_t n)
 {
     cl_ulong global = 0, maxalloc = 0;
     clGetDeviceInfo(c->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof global, &global, NULL);
     clGetDeviceInfo(c->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof maxalloc, &maxalloc, NULL);
-    size_t articles = cfg->batch_max_articles;
-    size_t per_article = 8 + 4 + sizeof(dhatu_record) + 9 * 4;
-    size_t batch_bytes = cfg->batch_max_bytes > cfg->max_article_bytes ? cfg->batch_max_bytes : cfg->max_article_bytes;
     size_t budget = cfg->device_memory ? cfg->device_memory : (size_t)(global / 4);
-    size_t per_slot = budget / NSLOTS;
-    size_t fixed = (articles + 1) * per_article;
-    /* Text room per slot: what the budget leaves, at most a whole batch, at
-     * least the longest article (anything smaller could not run it). */
-    size_t text = per_slot > fixed ? per_slot - fixed : 0;
-    if (text > batch_bytes) text = batch_bytes;
-    if (maxalloc && text > maxalloc) text = (size_t)maxalloc;
-    if (text < cfg->max_article_bytes)
-        return dhatu_set_error(errstr, n, DHATU_ERR_UNAVAILABLE,
-                               "opencl: %zu bytes of device memory cannot hold %d slots of one %zu-byte article "
-                               "and %zu articles each (raise device_memory or lower max_article_bytes)",
-                               budget, NSLOTS, cfg->max_article_bytes, articles);
+    size_t articles, text, segs;
+    dhatu_status st = dhatu_gpu_slot_size(cfg, budget, (size_t)maxalloc, NSLOTS, "opencl", &articles, &text, &segs,
+                                          errstr, n);
+    if (st) return st;
     c->slot_bytes = text;
     c->slot_articles = articles;
+    c->slot_segs = segs;
     c->min_chunk = (size_t)1 << 20;
     for (int s = 0; s < NSLOTS; s++) {
         ocl_slot *sl = &c->slot[s];
-        cl_int rc;
-        sl->text = clCreateBuffer(c->cx, CL_MEM_READ_ONLY, text, NULL, &rc);
-        if (!rc) sl->offsets = clCreateBuffer(c->cx, CL_MEM_READ_ONLY, (articles + 1) * 8, NULL, &rc);
-        if (!rc) sl->langmask = clCreateBuffer(c->cx, CL_MEM_READ_ONLY, articles * 4, NULL, &rc);
-        if (!rc) sl->out = clCreateBuffer(c->cx, CL_MEM_WRITE_ONLY, articles * sizeof(dhatu_record), NULL, &rc);
-        if (!rc) sl->raw = clCreateBuffer(c->cx, CL_MEM_READ_WRITE, articles * 9 * 4, NULL, &rc);
-        if (rc) return CL_FAIL("clCreateBuffer (device slots)", rc);
+        struct { cl_mem *m; cl_mem_flags f; size_t size; } bufs[] = {
+            { &sl->text, CL_MEM_READ_ONLY, text },
+            { &sl->offsets, CL_MEM_READ_ONLY, (articles + 1) * 8 },
+            { &sl->langmask, CL_MEM_READ_ONLY, articles * 4 },
+            { &sl->out, CL_MEM_WRITE_ONLY, articles * sizeof(dhatu_record) },
+            { &sl->raw, CL_MEM_READ_WRITE, articles * 9 * 4 },
+            { &sl->seg_off, CL_MEM_READ_ONLY, (segs + 1) * 8 },
+            { &sl->seg_art, CL_MEM_READ_ONLY, segs * 4 },
+            { &sl->seg_first, CL_MEM_READ_ONLY, (articles + 1) * 4 },
+            { &sl->seg_out, CL_MEM_READ_WRITE, segs * 4 * 20 },
+        };
+        for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
+            cl_int rc;
+            *bufs[i].m = clCreateBuffer(c->cx, bufs[i].f, bufs[i].size, NULL, &rc);
+            if (rc) return CL_FAIL("clCreateBuffer (device slots)", rc);
+        }
+        sl->h_seg_off = ocl_host_alloc(c, (segs + 1) * 8);
+        sl->h_seg_art = ocl_host_alloc(c, segs * 4);
+        sl->h_seg_first = ocl_host_alloc(c, (articles + 1) * 4);
+        if (!sl->h_seg_off || !sl->h_seg_art || !sl->h_seg_first)
+            return dhatu_set_error(errstr, n, DHATU_ERR_NOMEM, "opencl: cannot allocate pinned segment tables");
     }
     return DHATU_OK;
 }
@@ -235,12 +247,16 @@ static void ocl_free(void *ctx)
     for (int s = 0; s < NSLOTS; s++) {
         ocl_slot *sl = &c->slot[s];
         if (sl->q) clFinish(sl->q);
-        cl_mem *m[] = { &sl->text, &sl->offsets, &sl->langmask, &sl->out, &sl->raw };
+        if (sl->h_seg_off) ocl_host_free(c, sl->h_seg_off);
+        if (sl->h_seg_art) ocl_host_free(c, sl->h_seg_art);
+        if (sl->h_seg_first) ocl_host_free(c, sl->h_seg_first);
+        cl_mem *m[] = { &sl->text, &sl->offsets, &sl->langmask, &sl->out, &sl->raw,
+                        &sl->seg_off, &sl->seg_art, &sl->seg_first, &sl->seg_out };
         for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) if (*m[i]) clReleaseMemObject(*m[i]);
         if (sl->q) clReleaseCommandQueue(sl->q);
     }
     if (c->tables) clReleaseMemObject(c->tables);
-    cl_kernel ks[] = { c->k_lexicon, c->k_seed_hash, c->k_seed_finish, c->k_sha256 };
+    cl_kernel ks[] = { c->k_scan, c->k_lexicon_finish, c->k_seed_hash, c->k_seed_finish, c->k_sha256 };
     for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) if (ks[i]) clReleaseKernel(ks[i]);
     if (c->prog) clReleaseProgram(c->prog);
     if (c->cx) clReleaseContext(c->cx);
@@ -303,7 +319,7 @@ static dhatu_status ocl_init(const dhatu_backend_params *p, void **out, char *er
     if (rc) { st = CL_FAIL("clCreateBuffer (tables)", rc); goto err; }
     if ((st = alloc_slots(c, p->cfg, errstr, n))) goto err;
     if (p->cfg->profile) {
-        c->cap_ev = 6 * (p->cfg->batch_max_articles + 1); /* at most 6 commands per chunk */
+        c->cap_ev = 10 * (p->cfg->batch_max_articles + 1); /* at most 10 commands per chunk */
         c->ev = dhatu_calloc(c->cap_ev, sizeof *c->ev);
         c->ev_kind = dhatu_calloc(c->cap_ev, 1);
         if (!c->ev || !c->ev_kind) { st = dhatu_set_error(errstr, n, DHATU_ERR_NOMEM, "opencl: out of memory"); goto err; }
@@ -359,35 +375,51 @@ static cl_int launch(cl_command_queue q, cl_kernel k, size_t items, cl_event *ev
     return clEnqueueNDRangeKernel(q, k, 1, NULL, &global, NULL, 0, NULL, ev);
 }
 
-/* Enqueues chunk [a, z) of b on slot s: copy-in, kernels, records copied to out[a..z). */
+/* Enqueues chunk [a, z) of b on slot s: segments, copy-in, kernels, and the
+ * records copied to out[a..z). The slot's host segment tables must be free
+ * (the caller waited for its previous chunk). */
 static cl_int enqueue_chunk(ocl_ctx *c, ocl_slot *s, const dhatu_batch_view *b, size_t a, size_t z,
                             dhatu_record *out, const char **what)
 {
-    cl_uint cnt = (cl_uint)(z - a);
-    size_t base = (size_t)b->offsets[a], bytes = (size_t)b->offsets[z] - base;
+    cl_uint cnt = (cl_uint)(z - a), lexicon = c->model == DHATU_MODEL_LEXICON;
+    cl_ulong base = b->offsets[a];
+    size_t bytes = (size_t)(b->offsets[z] - base);
+    cl_uint nseg = (cl_uint)dhatu_gpu_segment(b, a, z, s->h_seg_off, s->h_seg_art, s->h_seg_first);
     cl_int rc;
     *what = "clEnqueueWriteBuffer";
-    rc = clEnqueueWriteBuffer(s->q, s->offsets, CL_FALSE, 0, (cnt + 1) * 8, b->offsets + a, 0, NULL,
-                              next_event(c, 0));
-    if (!rc && bytes)
-        rc = clEnqueueWriteBuffer(s->q, s->text, CL_FALSE, 0, bytes, b->text + base, 0, NULL, next_event(c, 0));
-    if (rc) return rc;
+    struct { cl_mem m; size_t size; const void *p; int on; } in[] = {
+        { s->text, bytes, b->text + base, bytes > 0 },
+        { s->seg_off, ((size_t)nseg + 1) * 8, s->h_seg_off, 1 },
+        { s->seg_art, (size_t)nseg * 4, s->h_seg_art, 1 },
+        { s->seg_first, ((size_t)cnt + 1) * 4, s->h_seg_first, 1 },
+        { s->langmask, (size_t)cnt * 4, b->langmask + a, (int)lexicon },
+        { s->offsets, ((size_t)cnt + 1) * 8, b->offsets + a, !lexicon },
+    };
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+        if (!in[i].on) continue;
+        if ((rc = clEnqueueWriteBuffer(s->q, in[i].m, CL_FALSE, 0, in[i].size, in[i].p, 0, NULL, next_event(c, 0))))
+            return rc;
+    }
     *what = "a kernel launch";
-    if (c->model == DHATU_MODEL_LEXICON) {
-        rc = clEnqueueWriteBuffer(s->q, s->langmask, CL_FALSE, 0, cnt * 4, b->langmask + a, 0, NULL,
-                                  next_event(c, 0));
-        const void *v[] = { &c->tables, &s->text, &s->offsets, &s->langmask, &cnt, &s->out };
-        const size_t sz[] = { sizeof(cl_mem), sizeof(cl_mem), sizeof(cl_mem), sizeof(cl_mem), sizeof cnt, sizeof(cl_mem) };
-        if (!rc) rc = set_args(c->k_lexicon, 6, v, sz);
-        if (!rc) rc = launch(s->q, c->k_lexicon, cnt, next_event(c, 1));
-    } else {
+    const void *v[] = { &c->tables, &s->text, &base, &s->seg_off, &s->seg_art, &s->langmask, &nseg, &lexicon,
+                        &s->seg_out };
+    const size_t sz[] = { sizeof(cl_mem), sizeof(cl_mem), sizeof base, sizeof(cl_mem), sizeof(cl_mem),
+                          sizeof(cl_mem), sizeof nseg, sizeof lexicon, sizeof(cl_mem) };
+    rc = set_args(c->k_scan, 9, v, sz);
+    if (!rc) rc = launch(s->q, c->k_scan, nseg, next_event(c, 1));
+    if (!rc && lexicon) {
+        const void *v2[] = { &s->seg_first, &s->seg_out, &cnt, &s->out };
+        const size_t sz2[] = { sizeof(cl_mem), sizeof(cl_mem), sizeof cnt, sizeof(cl_mem) };
+        rc = set_args(c->k_lexicon_finish, 4, v2, sz2);
+        if (!rc) rc = launch(s->q, c->k_lexicon_finish, cnt, next_event(c, 1));
+    } else if (!rc) {
         const void *v1[] = { &s->text, &s->offsets, &cnt, &s->raw };
         const size_t sz1[] = { sizeof(cl_mem), sizeof(cl_mem), sizeof cnt, sizeof(cl_mem) };
-        const void *v2[] = { &c->tables, &s->text, &s->offsets, &cnt, &s->raw, &s->out };
-        const size_t sz2[] = { sizeof(cl_mem), sizeof(cl_mem), sizeof(cl_mem), sizeof cnt, sizeof(cl_mem), sizeof(cl_mem) };
+        const void *v2[] = { &s->seg_first, &s->seg_out, &s->raw, &cnt, &s->out };
+        const size_t sz2[] = { sizeof(cl_mem), sizeof(cl_mem), sizeof(cl_mem), sizeof cnt, sizeof(cl_mem) };
         rc = set_args(c->k_seed_hash, 4, v1, sz1);
         if (!rc) rc = launch(s->q, c->k_seed_hash, (size_t)cnt * 9, next_event(c, 1));
-        if (!rc) rc = set_args(c->k_seed_finish, 6, v2, sz2);
+        if (!rc) rc = set_args(c->k_seed_finish, 5, v2, sz2);
         if (!rc) rc = launch(s->q, c->k_seed_finish, cnt, next_event(c, 1));
     }
     if (rc) return rc;
@@ -421,8 +453,12 @@ static dhatu_status ocl_vectorize(void *ctx, const dhatu_batch_view *b, dhatu_re
             drain(c);
             return dhatu_set_error(errstr, n, DHATU_ERR_INTERNAL, "opencl: article %zu exceeds the device slot", a);
         }
-        const char *what = "";
-        cl_int rc = enqueue_chunk(c, &c->slot[k % NSLOTS], b, a, z, out, &what);
+        const char *what = "clFinish";
+        ocl_slot *s = &c->slot[k % NSLOTS];
+        /* Wait for the slot's previous chunk before reusing its segment
+         * tables: at most NSLOTS chunks are in flight. */
+        cl_int rc = k >= NSLOTS ? clFinish(s->q) : CL_SUCCESS;
+        if (!rc) rc = enqueue_chunk(c, s, b, a, z, out, &what);
         if (rc) {
             drain(c); /* nothing may still write into out after we return */
             return dhatu_set_error(errstr, n, DHATU_ERR_DEVICE, "opencl: %s failed on articles %zu..%zu: %s (%d)",

@@ -14,9 +14,10 @@
  * (backend_cpu.c) without its ASCII shortcuts, over the engine's flat tables
  * (gpu/layout.h, built by gpu/tables.c); the conformance suite holds it
  * to cpu-ref.
- * One work-item per article: an article of any length is walked to its end,
- * there is no per-thread length limit. The seed model uses one work-item per
- * (article, dhātu) digest, then one per article to count tokens and finish.
+ * Articles are scanned in segments of a few KiB (one work-item each, so a
+ * long article spreads over many), with no limit on length; one work-item
+ * per article then sums its segments and finishes the record. The seed
+ * model hashes with one work-item per (article, dhātu) digest.
  */
 
 /* Unicode's well-formed UTF-8 (unicode.c, dhatu_utf8_decode). */
@@ -160,9 +161,10 @@ DEV uint64_t dev_scan_token(const G uint32_t *t, const G uint8_t *s, uint64_t n,
     return p;
 }
 
-/* Leftmost-longest matching over one article; counts into r. */
-DEV void dev_lexicon_article(const G uint32_t *t, const G uint8_t *s, uint64_t n, uint32_t mask,
-                             dhatu_record *r)
+/* Leftmost-longest matching over one article or segment: cue counts into
+ * pos[] and neg[] (zeroed by the caller); returns the tokens. */
+DEV uint64_t dev_lexicon_scan(const G uint32_t *t, const G uint8_t *s, uint64_t n, uint32_t mask,
+                              uint32_t pos[9], uint32_t neg[9])
 {
     uint64_t tokens = 0;
     int broken = 0;
@@ -189,8 +191,8 @@ DEV void dev_lexicon_article(const G uint32_t *t, const G uint8_t *s, uint64_t n
             for (uint32_t i = 0; i < nc; i++) {
                 if (!(t[t[T_CUE_MASK] + c0 + i] & mask)) continue;
                 uint32_t code = t[t[T_CUE_CODE] + c0 + i];
-                if (code >> 8) r->negative[code & 0xFF]++;
-                else r->positive[code & 0xFF]++;
+                if (code >> 8) neg[code & 0xFF]++;
+                else pos[code & 0xFF]++;
             }
             tokens += best_k;
             p = best_end;
@@ -200,7 +202,7 @@ DEV void dev_lexicon_article(const G uint32_t *t, const G uint8_t *s, uint64_t n
         }
         p = dev_skip_gap(t, s, n, p, &broken);
     }
-    r->tokens = tokens;
+    return tokens;
 }
 
 DEV uint64_t dev_count_tokens(const G uint32_t *t, const G uint8_t *s, uint64_t n)
@@ -318,8 +320,12 @@ DEV void dev_sha256(int d, const G uint8_t *s, uint64_t n, uint32_t h[8])
     }
 }
 
-/* ---- kernels. Article i of a chunk is text[offsets[i] - offsets[0] ..
- * offsets[i + 1] - offsets[0]): offsets are the batch's own, uncopied. ---- */
+/* ---- kernels. Article i of a chunk is text[offsets[i] - base ..
+ * offsets[i + 1] - base), base = offsets[0]: offsets are the batch's own.
+ * Articles are scanned in segments (gpu/tables.h, dhatu_gpu_segment): cut
+ * just after a separator byte, where no token or phrase continues, so that
+ * the counts of an article are the sums over its segments and a long article
+ * is spread over many work-items. ---- */
 
 /* The record layout as this compiler sees it, checked against the host's. */
 KERNEL dhatu_k_abi(G uint64_t *out)
@@ -332,15 +338,45 @@ KERNEL dhatu_k_abi(G uint64_t *out)
     out[3] = (uint64_t)((char *)&r.dominant - (char *)&r);
 }
 
-KERNEL dhatu_k_lexicon(const G uint32_t *t, const G uint8_t *text, const G uint64_t *offsets,
-                       const G uint32_t *langmask, uint32_t n, G dhatu_record *out)
+#define SEG_WORDS 20 /* per segment: positive[9], negative[9], tokens (low, high word) */
+
+/* Segment s: seg_off[s] .. seg_off[s + 1] (batch offsets), of article
+ * seg_art[s]. With lexicon 0 (the seed model) it counts tokens only. */
+KERNEL dhatu_k_scan(const G uint32_t *t, const G uint8_t *text, uint64_t base, const G uint64_t *seg_off,
+                    const G uint32_t *seg_art, const G uint32_t *langmask, uint32_t nseg, uint32_t lexicon,
+                    G uint32_t *seg_out)
+{
+    uint32_t s = (uint32_t)GID;
+    if (s >= nseg) return;
+    const G uint8_t *p = text + (seg_off[s] - base);
+    uint64_t n = seg_off[s + 1] - seg_off[s];
+    uint32_t pos[9], neg[9];
+    for (int d = 0; d < 9; d++) pos[d] = neg[d] = 0;
+    uint64_t tokens = lexicon ? dev_lexicon_scan(t, p, n, langmask[seg_art[s]], pos, neg) : dev_count_tokens(t, p, n);
+    G uint32_t *o = seg_out + (uint64_t)SEG_WORDS * s;
+    for (int d = 0; d < 9; d++) { o[d] = pos[d]; o[9 + d] = neg[d]; }
+    o[18] = (uint32_t)tokens;
+    o[19] = (uint32_t)(tokens >> 32);
+}
+
+/* Sums the segments of article i into r. */
+DEV void dev_gather(const G uint32_t *seg_first, const G uint32_t *seg_out, uint32_t i, dhatu_record *r)
+{
+    dev_clear(r);
+    for (uint32_t s = seg_first[i]; s < seg_first[i + 1]; s++) {
+        const G uint32_t *o = seg_out + (uint64_t)SEG_WORDS * s;
+        for (int d = 0; d < 9; d++) { r->positive[d] += o[d]; r->negative[d] += o[9 + d]; }
+        r->tokens += (uint64_t)o[18] | (uint64_t)o[19] << 32;
+    }
+}
+
+KERNEL dhatu_k_lexicon_finish(const G uint32_t *seg_first, const G uint32_t *seg_out, uint32_t n,
+                              G dhatu_record *out)
 {
     uint32_t i = (uint32_t)GID;
     if (i >= n) return;
-    uint64_t base = offsets[0];
     dhatu_record r;
-    dev_clear(&r);
-    dev_lexicon_article(t, text + (offsets[i] - base), offsets[i + 1] - offsets[i], langmask[i], &r);
+    dev_gather(seg_first, seg_out, i, &r);
     dhatu_finish_lexicon(&r);
     out[i] = r;
 }
@@ -358,15 +394,13 @@ KERNEL dhatu_k_seed_hash(const G uint8_t *text, const G uint64_t *offsets, uint3
              ((h[7] >> 16) & 0xFF);
 }
 
-KERNEL dhatu_k_seed_finish(const G uint32_t *t, const G uint8_t *text, const G uint64_t *offsets, uint32_t n,
-                           const G uint32_t *raw, G dhatu_record *out)
+KERNEL dhatu_k_seed_finish(const G uint32_t *seg_first, const G uint32_t *seg_out, const G uint32_t *raw,
+                           uint32_t n, G dhatu_record *out)
 {
     uint32_t i = (uint32_t)GID;
     if (i >= n) return;
-    uint64_t base = offsets[0];
     dhatu_record r;
-    dev_clear(&r);
-    r.tokens = dev_count_tokens(t, text + (offsets[i] - base), offsets[i + 1] - offsets[i]);
+    dev_gather(seg_first, seg_out, i, &r); /* tokens only: the seed model has no cue counts */
     uint32_t v[9];
     for (int d = 0; d < 9; d++) v[d] = raw[9u * i + (uint32_t)d];
     dhatu_finish_seed(&r, v);

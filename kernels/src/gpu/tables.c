@@ -69,6 +69,30 @@ dhatu_status dhatu_gpu_tables_build(const dhatu_lexicon *lex, uint32_t **words, 
     return DHATU_OK;
 }
 
+dhatu_status dhatu_gpu_slot_size(const dhatu_config *cfg, size_t budget, size_t maxalloc, int nslots, const char *who,
+                                 size_t *articles, size_t *text, size_t *maxseg, char *errstr, size_t n)
+{
+    size_t arts = cfg->batch_max_articles;
+    size_t batch = cfg->batch_max_bytes > cfg->max_article_bytes ? cfg->batch_max_bytes : cfg->max_article_bytes;
+    size_t per_slot = budget / (size_t)nslots, fixed = (arts + 1) * DHATU_GPU_SLOT_PER_ARTICLE;
+    /* Text room: what the budget leaves after the per-article parts and
+     * the segments of the text, at most a whole batch, at least the
+     * longest article (anything smaller could not run it). */
+    size_t t = per_slot > fixed ? (size_t)((double)(per_slot - fixed) * DHATU_GPU_SEG_BYTES /
+                                           (DHATU_GPU_SEG_BYTES + (8 + 4 + 4 * 20))) : 0;
+    if (t > batch) t = batch;
+    if (maxalloc && t > maxalloc) t = maxalloc;
+    if (t < cfg->max_article_bytes)
+        return dhatu_set_error(errstr, n, DHATU_ERR_UNAVAILABLE,
+                               "%s: %zu bytes of device memory cannot hold %d slots of one %zu-byte article "
+                               "and %zu articles each (raise device_memory or lower max_article_bytes)",
+                               who, budget, nslots, cfg->max_article_bytes, arts);
+    *articles = arts;
+    *text = t;
+    *maxseg = DHATU_GPU_MAX_SEGS(arts, t);
+    return DHATU_OK;
+}
+
 size_t dhatu_gpu_chunk_end(const dhatu_batch_view *b, size_t first, size_t max_articles, size_t max_bytes)
 {
     size_t last = first + 1; /* one article always fits */
@@ -82,4 +106,31 @@ size_t dhatu_gpu_chunk_target(const dhatu_batch_view *b, size_t min_bytes, size_
     size_t bytes = (size_t)b->offsets[b->n];
     size_t target = bytes / 4 > min_bytes ? bytes / 4 : min_bytes;
     return target < slot_bytes ? target : slot_bytes;
+}
+
+size_t dhatu_gpu_segment(const dhatu_batch_view *b, size_t a, size_t z, uint64_t *seg_off, uint32_t *seg_art,
+                         uint32_t *seg_first)
+{
+    const unsigned char *s = (const unsigned char *)b->text;
+    const uint64_t seg = DHATU_GPU_SEG_BYTES;
+    size_t ns = 0;
+    for (size_t i = a; i < z; i++) {
+        uint64_t start = b->offsets[i], end = b->offsets[i + 1];
+        seg_first[i - a] = (uint32_t)ns;
+        seg_off[ns] = start;
+        seg_art[ns++] = (uint32_t)(i - a);
+        /* Look for a cut from `from` on; keep at least `seg` bytes after it. */
+        for (uint64_t from = start + seg; from + seg <= end;) {
+            uint64_t lim = from + DHATU_GPU_SEG_WINDOW < end - seg ? from + DHATU_GPU_SEG_WINDOW : end - seg;
+            uint64_t q = from;
+            while (q < lim && (s[q] >= 0x80 || dhatu_uni_class(s[q]) != DHATU_CC_SEP)) q++;
+            if (q == lim) { from += seg; continue; } /* none here: the segment grows */
+            seg_off[ns] = q + 1;
+            seg_art[ns++] = (uint32_t)(i - a);
+            from = q + 1 + seg;
+        }
+    }
+    seg_first[z - a] = (uint32_t)ns;
+    seg_off[ns] = b->offsets[z];
+    return ns;
 }

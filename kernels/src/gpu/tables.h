@@ -28,4 +28,39 @@ size_t dhatu_gpu_chunk_end(const dhatu_batch_view *b, size_t first, size_t max_a
  * batch), large enough to fill the device (min_bytes), at most slot_bytes. */
 size_t dhatu_gpu_chunk_target(const dhatu_batch_view *b, size_t min_bytes, size_t slot_bytes);
 
+/* Articles are scanned on the device in segments of at least SEG_BYTES,
+ * searching at most SEG_WINDOW bytes past each nominal boundary for a cut
+ * (see dhatu_gpu_segment). */
+#define DHATU_GPU_SEG_BYTES  4096
+#define DHATU_GPU_SEG_WINDOW 512
+
+/* The most segments a chunk of `articles` articles and `bytes` bytes makes. */
+#define DHATU_GPU_MAX_SEGS(articles, bytes) ((articles) + (bytes) / DHATU_GPU_SEG_BYTES + 1)
+
+/* Device bytes per slot for each article and for each text byte, beyond the
+ * text itself: offsets, language mask, record, seed digests, segment tables. */
+#define DHATU_GPU_SLOT_PER_ARTICLE (8 + 4 + sizeof(dhatu_record) + 9 * 4 + 4 + (8 + 4 + 4 * 20))
+
+/* Sizes one of nslots device slots from budget bytes (of which `maxalloc`,
+ * if not 0, bounds one buffer): *articles = batch_max_articles, *text as many
+ * bytes as the budget leaves, at most one batch, and *maxseg. Returns
+ * DHATU_OK, or DHATU_ERR_UNAVAILABLE naming `who` when the budget cannot
+ * hold the longest article. */
+dhatu_status dhatu_gpu_slot_size(const dhatu_config *cfg, size_t budget, size_t maxalloc, int nslots, const char *who,
+                                 size_t *articles, size_t *text, size_t *maxseg, char *errstr, size_t errstr_size);
+
+/* Cuts articles [a, z) of b into segments for the device's scan kernel.
+ * A cut falls just after an ASCII byte of class SEP (punctuation, controls):
+ * no token and no multi-word term continues across one, so the counts of an
+ * article are exactly the sums over its segments. Each segment but an
+ * article's last has at least DHATU_GPU_SEG_BYTES; where no such byte lies
+ * within DHATU_GPU_SEG_WINDOW of a boundary, the segment simply grows (host
+ * work stays a small fraction of the bytes, whatever the text).
+ * Fills seg_off[0 .. nseg] (batch offsets; seg_off[nseg] = offsets[z]),
+ * seg_art[s] (article index minus a) and seg_first[0 .. z - a] (each
+ * article's first segment; seg_first[z - a] = nseg). Returns nseg, at most
+ * DHATU_GPU_MAX_SEGS(z - a, offsets[z] - offsets[a]). Can't fail. */
+size_t dhatu_gpu_segment(const dhatu_batch_view *b, size_t a, size_t z, uint64_t *seg_off, uint32_t *seg_art,
+                         uint32_t *seg_first);
+
 #endif
