@@ -4,7 +4,8 @@
 # Pre-loads an 8-partition topic with the corpus (Avro, via dhatu-producer),
 # then drains it, one consumer at a time, with a fresh group and output topic:
 #   (a) --passthrough: decode, encode a minimal record, produce, commit (no engine)
-#   (b) dhatu-consumer, model lexicon and seed, backend cpu
+#   (b) dhatu-consumer, model lexicon and seed, on each backend of
+#       DHATU_BENCH_BACKENDS (default "cpu"; e.g. "cpu opencl")
 # Rates are first article to last acknowledgement (group join and idle exit
 # excluded), as the consumer's summary line prints them. Draining a backlog
 # is also the lag-recovery rate. Prints one line per run; run it twice and
@@ -35,6 +36,8 @@ run() {  # name, consumer args...
 "$K" topic bench-dlq-$$ 1
 for round in 1 2; do
   run "passthrough-r$round" -B cpu --passthrough
-  run "lexicon-cpu-r$round" -B cpu -m lexicon
-  run "seed-cpu-r$round" -B cpu -m seed
+  for backend in ${DHATU_BENCH_BACKENDS:-cpu}; do
+    run "lexicon-$backend-r$round" -B "$backend" -m lexicon
+    run "seed-$backend-r$round" -B "$backend" -m seed
+  done
 done
