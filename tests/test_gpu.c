@@ -3,7 +3,9 @@
  *   device SHA-256 against libcrypto, every length 0..300 and long messages;
  *   batches cut into many chunks when the device slots are small;
  *   an article at the configured maximum gives the cpu backend's answer;
- *   device selection errors are clear, and "no platform" is said plainly.
+ *   device selection errors are clear, and "no platform" is said plainly;
+ *   an injected device error fails the batch with a message, and the engine
+ *   then gives correct records again.
  * Record equality with cpu-ref over corpora is test_conformance's job.
  */
 #include "testlib.h"
@@ -214,6 +216,51 @@ START_TEST(long_article_equals_cpu)
 }
 END_TEST
 
+START_TEST(device_error_fails_the_batch_and_the_engine_goes_on)
+{
+    /* Small slots, so the batch makes many chunks; the 5th kernel launch
+     * fails with chunks before it in flight. */
+    dhatu_config cfg;
+    dhatu_config_init(&cfg);
+    cfg.max_article_bytes = 64 << 10;
+    cfg.batch_max_bytes = 1 << 20;
+    size_t fixed = (cfg.batch_max_articles + 1) * DHATU_GPU_SLOT_PER_ARTICLE;
+    cfg.device_memory = 3 * (fixed + (size_t)(64 << 10) * (DHATU_GPU_SEG_BYTES + 92) / DHATU_GPU_SEG_BYTES + 4096);
+    cfg.backend = backend;
+    dhatu_engine *g, *c;
+    dhatu_batch *bg, *bc;
+    char err[512];
+    ck_assert_msg(dhatu_engine_create(&cfg, &g, err, sizeof err) == DHATU_OK, "%s", err);
+    cfg.backend = "cpu";
+    ck_assert(dhatu_engine_create(&cfg, &c, err, sizeof err) == DHATU_OK);
+    ck_assert(dhatu_batch_create(g, &bg, err, sizeof err) == DHATU_OK);
+    ck_assert(dhatu_batch_create(c, &bc, err, sizeof err) == DHATU_OK);
+    size_t count = 600, len = 1500;
+    char *text = prose(count * len);
+    for (size_t i = 0; i < count; i++) {
+        ck_assert(dhatu_batch_add(bg, NULL, 0, text + i * len, len, "en", err, sizeof err) == DHATU_OK);
+        ck_assert(dhatu_batch_add(bc, NULL, 0, text + i * len, len, "en", err, sizeof err) == DHATU_OK);
+    }
+    dhatu_record *rg = calloc(count, sizeof *rg), *rc = calloc(count, sizeof *rc);
+    dhatu_gpu_inject_failure(5);
+    err[0] = 0;
+    ck_assert_int_eq(dhatu_engine_vectorize(g, bg, rg, err, sizeof err), DHATU_ERR_DEVICE);
+    ck_assert_msg(strstr(err, backend) && (strstr(err, "OUT_OF_RESOURCES") || strstr(err, "OutOfResources")), "%s", err);
+    printf("%s: injected device error: %s\n", backend, err);
+    /* The same engine, the same batch: now it works and agrees with cpu. */
+    ck_assert_msg(dhatu_engine_vectorize(g, bg, rg, err, sizeof err) == DHATU_OK, "%s", err);
+    ck_assert(dhatu_engine_vectorize(c, bc, rc, err, sizeof err) == DHATU_OK);
+    for (size_t i = 0; i < count; i++) same_records(&rg[i], &rc[i], i);
+    free(rg);
+    free(rc);
+    free(text);
+    dhatu_batch_destroy(bg);
+    dhatu_batch_destroy(bc);
+    dhatu_engine_destroy(g);
+    dhatu_engine_destroy(c);
+}
+END_TEST
+
 static dhatu_status create(dhatu_config *cfg, char *err, size_t n)
 {
     dhatu_engine *e = NULL;
@@ -345,6 +392,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, small_slots_split_batches);
     tcase_add_test(tc, long_article_equals_cpu);
     tcase_add_test(tc, device_selection_errors_are_clear);
+    tcase_add_test(tc, device_error_fails_the_batch_and_the_engine_goes_on);
     suite_add_tcase(s, tc);
     return tl_run(s);
 }

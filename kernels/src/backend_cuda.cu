@@ -237,6 +237,7 @@ static dhatu_status cu_vectorize(void *ctx, const dhatu_batch_view *b, dhatu_rec
         }
         what = "a kernel launch";
         if ((rc = cudaGetLastError())) break;
+        if (dhatu_gpu_injected_failure()) { rc = cudaErrorLaunchOutOfResources; break; }
         what = "cudaMemcpyAsync (to the host)";
         if (c->profile) cudaEventRecord(s->ev[2], s->stream);
         if ((rc = cudaMemcpyAsync(s->staged, s->out, cnt * sizeof(dhatu_record), cudaMemcpyDeviceToHost, s->stream)))

@@ -371,6 +371,7 @@ static cl_int set_args(cl_kernel k, int nargs, const void *const *vals, const si
 
 static cl_int launch(cl_command_queue q, cl_kernel k, size_t items, cl_event *ev)
 {
+    if (dhatu_gpu_injected_failure()) return CL_OUT_OF_RESOURCES;
     size_t global = (items + LOCAL - 1) / LOCAL * LOCAL;
     return clEnqueueNDRangeKernel(q, k, 1, NULL, &global, NULL, 0, NULL, ev);
 }

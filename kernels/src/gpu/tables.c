@@ -1,6 +1,7 @@
 /* gpu/tables.c -- see gpu/tables.h. */
 #include "gpu/tables.h"
 #include "gpu/layout.h"
+#include "gpu/selftest.h"
 #include "alloc.h"
 #include "error.h"
 #include "unicode.h"
@@ -133,4 +134,13 @@ size_t dhatu_gpu_segment(const dhatu_batch_view *b, size_t a, size_t z, uint64_t
     seg_first[z - a] = (uint32_t)ns;
     seg_off[ns] = b->offsets[z];
     return ns;
+}
+
+static int inject_countdown; /* tests only (gpu/selftest.h) */
+
+void dhatu_gpu_inject_failure(int k) { inject_countdown = k; }
+
+int dhatu_gpu_injected_failure(void)
+{
+    return inject_countdown > 0 && --inject_countdown == 0;
 }
