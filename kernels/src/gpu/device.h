@@ -76,11 +76,13 @@ DEV uint32_t dev_fold(const G uint32_t *t, uint32_t cp)
     return cp;
 }
 
-/* ---- the lexicon matcher (backend_cpu.c: skip_gap, scan_token, lexicon_article) ---- */
+/* ---- the lexicon matcher (backend_cpu.c: skip_gap, scan_token, lexicon_article) ----
+ * A trie state is node << 2 | flags (ST_STEM, ST_EXACT: a term ends here),
+ * 0 when dead, as the table stores it: most bytes then cost one load. */
 
-DEV uint32_t dev_step(const G uint32_t *t, uint32_t node, uint32_t cls)
+DEV uint32_t dev_step(const G uint32_t *t, uint32_t st, uint32_t cls)
 {
-    return t[t[T_NEXT] + node * t[T_NCLASSES] + cls];
+    return t[t[T_NEXT] + (st >> 2) * t[T_NCLASSES] + cls];
 }
 
 /* Feeds code point f as UTF-8 bytes; returns the node reached (0: dead). */
@@ -100,11 +102,11 @@ DEV uint32_t dev_feed(const G uint32_t *t, uint32_t node, uint32_t f)
     return node;
 }
 
-/* The term at node (exact or stem table) if it applies to this article. */
-DEV uint32_t dev_live(const G uint32_t *t, uint32_t table, uint32_t node, uint32_t mask)
+/* The term ending at state st (exact or stem table) if it applies to this article. */
+DEV uint32_t dev_live(const G uint32_t *t, uint32_t table, uint32_t st, uint32_t mask)
 {
-    uint32_t term = t[t[table] + node];
-    if (term == NO_TERM) return NO_TERM;
+    if (!(st & (table == T_STEM ? ST_STEM : ST_EXACT))) return NO_TERM;
+    uint32_t term = t[t[table] + (st >> 2)];
     return (t[t[T_TERM_LIVE] + term] & mask) ? term : NO_TERM;
 }
 
@@ -134,7 +136,23 @@ DEV uint64_t dev_scan_token(const G uint32_t *t, const G uint8_t *s, uint64_t n,
         if (st) st = dev_feed(t, st, cp); /* symbols are not folded */
         p += len;
     } else {
+        const G uint32_t *ascii = t + t[T_ASCII_TRIE];
         while (p < n) {
+            uint32_t b = s[p];
+            if (b < 0x80) {
+                /* ASCII: letters and digits continue the token, anything else ends it. */
+                uint32_t k = ascii[b];
+                if (k == ASCII_NOT_WORD) break;
+                if (st) {
+                    st = dev_step(t, st, k);
+                    if (st & ST_STEM) {
+                        uint32_t x = dev_live(t, T_STEM, st, mask);
+                        if (x != NO_TERM) stem = x;
+                    }
+                }
+                p++;
+                continue;
+            }
             cp = dev_decode(s + p, n - p, &len);
             int k = dev_class(t, cp);
             if (k == CC_IGNORE) { p += len; continue; }
@@ -171,7 +189,7 @@ DEV uint64_t dev_lexicon_scan(const G uint32_t *t, const G uint8_t *s, uint64_t 
     uint64_t p = dev_skip_gap(t, s, n, 0, &broken);
     const uint32_t sep = t[T_SEP_CLASS];
     while (p < n) {
-        uint32_t node = 1, k = 0, best_k = 0, best = NO_TERM;
+        uint32_t node = ST_ROOT, k = 0, best_k = 0, best = NO_TERM;
         uint64_t first_end = p, best_end = p, q = p;
         for (;;) {
             uint32_t cand;

@@ -25,7 +25,14 @@
 #define T_TERM_NCUE    17
 #define T_CUE_MASK     18
 #define T_CUE_CODE     19  /* dhatu | negative << 8 */
-#define T_HEADER_WORDS 20
+#define T_ASCII_TRIE   20  /* [128]: trie class of the folded ASCII WORD byte, else ASCII_NOT_WORD */
+#define T_HEADER_WORDS 21
+
+/* Trie states in T_NEXT: child node << 2 | these flags; 0 = dead. */
+#define ST_STEM  1u
+#define ST_EXACT 2u
+#define ST_ROOT  (1u << 2)         /* node 1 (DHATU_LEX_ROOT), no flags */
+#define ASCII_NOT_WORD 0xFFFFFFFFu
 
 #define CC_SEP 0
 #define CC_WORD 1

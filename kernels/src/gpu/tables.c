@@ -15,8 +15,9 @@ dhatu_status dhatu_gpu_tables_build(const dhatu_lexicon *lex, uint32_t **words, 
     uint32_t nnodes = lex ? lex->nnodes : 2, ncls = lex ? lex->nclasses : 1;
     uint32_t nterms = lex ? lex->nterms : 0, ncues = lex ? lex->ncues : 0;
     uint64_t total = T_HEADER_WORDS + 2 * (uint64_t)u->direct + 2 * (uint64_t)u->nranges + 2 * (uint64_t)u->nfolds +
-                     256 + (uint64_t)nnodes * ncls + 2 * (uint64_t)nnodes + 3 * (uint64_t)nterms + 2 * (uint64_t)ncues;
-    if (total > UINT32_MAX)
+                     256 + (uint64_t)nnodes * ncls + 2 * (uint64_t)nnodes + 3 * (uint64_t)nterms + 2 * (uint64_t)ncues +
+                     128;
+    if (total > UINT32_MAX || nnodes >= (1u << 30))
         return dhatu_set_error(errstr, n, DHATU_ERR_LEXICON, "gpu: the lexicon's tables exceed 4 G words");
     uint32_t *t = dhatu_calloc((size_t)total, sizeof *t);
     if (!t) return dhatu_set_error(errstr, n, DHATU_ERR_NOMEM, "gpu: out of memory for the device tables");
@@ -45,10 +46,16 @@ dhatu_status dhatu_gpu_tables_build(const dhatu_lexicon *lex, uint32_t **words, 
     uint32_t *ncue = SECTION(T_TERM_NCUE, nterms);
     uint32_t *cmask = SECTION(T_CUE_MASK, ncues);
     uint32_t *ccode = SECTION(T_CUE_CODE, ncues);
+    uint32_t *ascii = SECTION(T_ASCII_TRIE, 128);
 #undef SECTION
     if (lex) {
         for (int b = 0; b < 256; b++) bc[b] = lex->byte_class[b];
-        memcpy(next, lex->next, (size_t)nnodes * ncls * sizeof *next);
+        /* States carry whether a term ends at the child (layout.h). */
+        for (size_t i = 0; i < (size_t)nnodes * ncls; i++) {
+            uint32_t child = lex->next[i];
+            next[i] = child ? child << 2 | (lex->stem[child] >= 0 ? ST_STEM : 0) | (lex->exact[child] >= 0 ? ST_EXACT : 0)
+                            : 0;
+        }
         for (uint32_t i = 0; i < nnodes; i++) {
             exact[i] = (uint32_t)lex->exact[i]; /* -1 becomes NO_TERM (all ones) */
             stem[i] = (uint32_t)lex->stem[i];
@@ -65,6 +72,8 @@ dhatu_status dhatu_gpu_tables_build(const dhatu_lexicon *lex, uint32_t **words, 
     } else {
         for (uint32_t i = 0; i < nnodes; i++) exact[i] = stem[i] = 0xFFFFFFFFu;
     }
+    for (uint32_t b = 0; b < 128; b++)
+        ascii[b] = dhatu_uni_class(b) == DHATU_CC_WORD ? (lex ? lex->byte_class[dhatu_uni_fold(b)] : 0) : ASCII_NOT_WORD;
     *words = t;
     *nwords = w;
     return DHATU_OK;
