@@ -11,7 +11,7 @@
  *   uint8_t .. uint64_t, int32_t, int8_t and dhatu_record (the host's layout)
  *
  * The lexicon scan is the cpu backend's fused one-pass algorithm
- * (backend_cpu.c) without its ASCII shortcuts, over the engine's flat tables
+ * (backend_cpu.c), with its flagged trie states and ASCII table, over the flat tables
  * (gpu/layout.h, built by gpu/tables.c); the conformance suite holds it
  * to cpu-ref.
  * Articles are scanned in segments of a few KiB (one work-item each, so a
