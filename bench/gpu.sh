@@ -13,13 +13,20 @@
 # usage: bench/gpu.sh [CORPORA_DIR]   (default ../shared/corpora; on a device
 # machine, where ../shared does not travel, a carried copy of the corpora).
 # A machine that cannot fetch packages can be given Debian build dependencies
-# as .deb files in .gpu-debs/ (unpacked first).
+# as .deb files in .gpu-debs/ (bench/gpu-debs.sh fetches them here; they are
+# unpacked under /tmp/gpu-root first).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 C=${1:-../shared/corpora}
 if [ -d .gpu-debs ]; then
-  for f in .gpu-debs/*.deb; do dpkg -x "$f" /; done
-  ldconfig
+  # Build dependencies carried as .deb files (bench/gpu-debs.sh), unpacked
+  # aside rather than over the machine's own files, and found from there.
+  R=/tmp/gpu-root
+  for f in .gpu-debs/*.deb; do dpkg -x "$f" "$R"; done
+  L=$R/usr/lib/x86_64-linux-gnu
+  export PATH=$R/usr/bin:$PATH LD_LIBRARY_PATH=$L${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  export PKG_CONFIG_PATH=$L/pkgconfig:$R/usr/share/pkgconfig PKG_CONFIG_SYSROOT_DIR=$R
+  export CMAKE_PREFIX_PATH=$R/usr OPENSSL_ROOT_DIR=$R/usr CPATH=$R/usr/include${CPATH:+:$CPATH}
 fi
 echo "# bench/gpu.sh $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores"
 command -v nvidia-smi >/dev/null && nvidia-smi -L
