@@ -28,6 +28,7 @@ extern "C" {
 #define G
 #define C_ARRAY static __constant__
 #define GID (blockIdx.x * (uint64_t)blockDim.x + threadIdx.x)
+#define DHATU_UNROLL _Pragma("unroll")
 #define DHATU_FINISH_FN __device__ static inline
 #define DHATU_FINISH_RECORD dhatu_record
 #include "gpu/layout.h"

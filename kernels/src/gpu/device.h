@@ -8,6 +8,7 @@
  *   G             the global address space qualifier ("__global" / nothing)
  *   C_ARRAY       a constant table ("__constant" / "__constant__ static")
  *   GID           the global index of the work-item or thread
+ *   DHATU_UNROLL  asks the compiler to unroll the loop that follows
  *   uint8_t .. uint64_t, int32_t, int8_t and dhatu_record (the host's layout)
  *
  * The lexicon scan is the cpu backend's fused one-pass algorithm
@@ -276,6 +277,8 @@ DEV uint32_t dev_rotr(uint32_t x, uint32_t k) { return (x >> k) | (x << (32 - k)
 DEV void dev_sha256_block(uint32_t h[8], uint32_t w[16])
 {
     uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+    /* Unrolled, so that the 16-word schedule window lives in registers. */
+    DHATU_UNROLL
     for (int i = 0; i < 64; i++) {
         uint32_t wi;
         if (i < 16) {

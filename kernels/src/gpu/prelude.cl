@@ -31,6 +31,7 @@ typedef struct dhatu_record {
 #define G __global
 #define C_ARRAY __constant
 #define GID get_global_id(0)
+#define DHATU_UNROLL _Pragma("unroll")
 
 #define DHATU_FINISH_FN static inline
 #define DHATU_FINISH_RECORD dhatu_record
