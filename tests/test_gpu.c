@@ -190,7 +190,7 @@ START_TEST(small_slots_split_batches)
     cfg.batch_max_bytes = 4 << 20;
     cfg.batch_max_articles = 4096;
     size_t fixed = (cfg.batch_max_articles + 1) * DHATU_GPU_SLOT_PER_ARTICLE;
-    cfg.device_memory = 3 * (fixed + (size_t)(64 << 10) * (DHATU_GPU_SEG_BYTES + 92) / DHATU_GPU_SEG_BYTES + 4096);
+    cfg.device_memory = 3 * (fixed + (size_t)(64 << 10) * (DHATU_GPU_SEG_BYTES + DHATU_GPU_SEG_DEVICE_BYTES) / DHATU_GPU_SEG_BYTES + 4096);
     size_t count = 3000, lens[3000], total = 0;
     for (size_t i = 0; i < count; i++) total += lens[i] = next_rand() % 2700;
     lens[17] = 64 << 10; /* one article fills a slot alone */
@@ -225,7 +225,7 @@ START_TEST(device_error_fails_the_batch_and_the_engine_goes_on)
     cfg.max_article_bytes = 64 << 10;
     cfg.batch_max_bytes = 1 << 20;
     size_t fixed = (cfg.batch_max_articles + 1) * DHATU_GPU_SLOT_PER_ARTICLE;
-    cfg.device_memory = 3 * (fixed + (size_t)(64 << 10) * (DHATU_GPU_SEG_BYTES + 92) / DHATU_GPU_SEG_BYTES + 4096);
+    cfg.device_memory = 3 * (fixed + (size_t)(64 << 10) * (DHATU_GPU_SEG_BYTES + DHATU_GPU_SEG_DEVICE_BYTES) / DHATU_GPU_SEG_BYTES + 4096);
     cfg.backend = backend;
     dhatu_engine *g, *c;
     dhatu_batch *bg, *bc;

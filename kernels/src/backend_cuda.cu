@@ -152,7 +152,7 @@ static dhatu_status cu_init(const dhatu_backend_params *p, void **out, char *err
                 (rc = cudaMalloc((void **)&sl->seg_off, (segs + 1) * 8)) ||
                 (rc = cudaMalloc((void **)&sl->seg_art, segs * 4)) ||
                 (rc = cudaMalloc((void **)&sl->seg_first, (articles + 1) * 4)) ||
-                (rc = cudaMalloc((void **)&sl->seg_out, segs * 4 * 20)) ||
+                (rc = cudaMalloc((void **)&sl->seg_out, segs * 4 * SEG_WORDS)) ||
                 (rc = cudaHostAlloc((void **)&sl->h_seg_off, (segs + 1) * 8, cudaHostAllocDefault)) ||
                 (rc = cudaHostAlloc((void **)&sl->h_seg_art, segs * 4, cudaHostAllocDefault)) ||
                 (rc = cudaHostAlloc((void **)&sl->h_seg_first, (articles + 1) * 4, cudaHostAllocDefault)) ||

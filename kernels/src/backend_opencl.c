@@ -224,7 +224,7 @@ static dhatu_status alloc_slots(ocl_ctx *c, const dhatu_config *cfg, char *errst
             { &sl->seg_off, CL_MEM_READ_ONLY, (segs + 1) * 8 },
             { &sl->seg_art, CL_MEM_READ_ONLY, segs * 4 },
             { &sl->seg_first, CL_MEM_READ_ONLY, (articles + 1) * 4 },
-            { &sl->seg_out, CL_MEM_READ_WRITE, segs * 4 * 20 },
+            { &sl->seg_out, CL_MEM_READ_WRITE, segs * 4 * SEG_WORDS },
         };
         for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
             cl_int rc;

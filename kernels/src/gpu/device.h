@@ -359,7 +359,6 @@ KERNEL dhatu_k_abi(G uint64_t *out)
     out[3] = (uint64_t)((char *)&r.dominant - (char *)&r);
 }
 
-#define SEG_WORDS 20 /* per segment: positive[9], negative[9], tokens (low, high word) */
 
 /* Segment s: seg_off[s] .. seg_off[s + 1] (batch offsets), of article
  * seg_art[s]. With lexicon 0 (the seed model) it counts tokens only. */

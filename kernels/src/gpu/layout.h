@@ -28,6 +28,10 @@
 #define T_ASCII_TRIE   20  /* [128]: trie class of the folded ASCII WORD byte, else ASCII_NOT_WORD */
 #define T_HEADER_WORDS 21
 
+/* Words the scan kernel writes per segment: positive[9], negative[9],
+ * tokens (low word, high word). */
+#define SEG_WORDS 20
+
 /* Trie states in T_NEXT: child node << 2 | these flags; 0 = dead. */
 #define ST_STEM  1u
 #define ST_EXACT 2u

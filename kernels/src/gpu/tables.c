@@ -89,7 +89,7 @@ dhatu_status dhatu_gpu_slot_size(const dhatu_config *cfg, size_t budget, size_t 
      * the segments of the text, at most a whole batch, at least the
      * longest article (anything smaller could not run it). */
     size_t t = per_slot > fixed ? (size_t)((double)(per_slot - fixed) * DHATU_GPU_SEG_BYTES /
-                                           (DHATU_GPU_SEG_BYTES + (8 + 4 + 4 * 20))) : 0;
+                                           (DHATU_GPU_SEG_BYTES + DHATU_GPU_SEG_DEVICE_BYTES)) : 0;
     if (t > batch) t = batch;
     if (maxalloc && t > maxalloc) t = maxalloc;
     if (t < cfg->max_article_bytes)

@@ -11,6 +11,7 @@
 #define DHATU_GPU_TABLES_H
 
 #include "dhatu_impl.h"
+#include "gpu/layout.h"
 
 /* Builds the blob for lex (NULL: the seed model, Unicode tables only).
  * Returns DHATU_OK and sets *words (free with dhatu_free) and *nwords, or
@@ -39,7 +40,8 @@ size_t dhatu_gpu_chunk_target(const dhatu_batch_view *b, size_t min_bytes, size_
 
 /* Device bytes per slot for each article and for each text byte, beyond the
  * text itself: offsets, language mask, record, seed digests, segment tables. */
-#define DHATU_GPU_SLOT_PER_ARTICLE (8 + 4 + sizeof(dhatu_record) + 9 * 4 + 4 + (8 + 4 + 4 * 20))
+#define DHATU_GPU_SEG_DEVICE_BYTES (8 + 4 + 4 * SEG_WORDS) /* offset, article, counts */
+#define DHATU_GPU_SLOT_PER_ARTICLE (8 + 4 + sizeof(dhatu_record) + 9 * 4 + 4 + DHATU_GPU_SEG_DEVICE_BYTES)
 
 /* Sizes one of nslots device slots from budget bytes (of which `maxalloc`,
  * if not 0, bounds one buffer): *articles = batch_max_articles, *text as many
