@@ -246,13 +246,7 @@ int main(int argc, char **argv)
         fclose(f);
     }
     /* A GPU backend with no device here is a visible skip, not a pass. */
-    char why[512];
-    int avail = tl_backend_probe(backend, why, sizeof why);
-    if (avail == 0) {
-        printf("SKIP: backend %s cannot run here: %s\n", backend, why);
-        return 77;
-    }
-    printf("backend under test: %s\n", why);
+    if (tl_skip_unless_runs(backend)) return 77;
     Suite *s = suite_create("conformance");
     TCase *tc = tcase_create(mode);
     tcase_set_timeout(tc, 1500);

@@ -378,13 +378,7 @@ int main(int argc, char **argv)
         suite_add_tcase(s, tc);
         return tl_run(s);
     }
-    char why[512];
-    int avail = tl_backend_probe(backend, why, sizeof why);
-    if (avail == 0) {
-        printf("SKIP: backend %s cannot run here: %s\n", backend, why);
-        return 77;
-    }
-    printf("backend under test: %s\n", why);
+    if (tl_skip_unless_runs(backend)) return 77;
     Suite *s = suite_create("gpu");
     TCase *tc = tcase_create(backend);
     tcase_set_timeout(tc, 600);

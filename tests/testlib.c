@@ -79,6 +79,17 @@ int tl_backend_probe(const char *backend, char *why, size_t n)
     return WEXITSTATUS(status) == 0 ? 1 : WEXITSTATUS(status) == 1 ? 0 : -1;
 }
 
+int tl_skip_unless_runs(const char *backend)
+{
+    char why[512];
+    if (tl_backend_probe(backend, why, sizeof why) == 0) {
+        printf("SKIP: backend %s cannot run here: %s\n", backend, why);
+        return 77;
+    }
+    printf("backend under test: %s\n", why);
+    return 0;
+}
+
 int tl_run(Suite *s)
 {
     SRunner *sr = srunner_create(s);

@@ -23,6 +23,10 @@ void tl_vec_s(dhatu_engine *e, const char *text, dhatu_record *out);
  * or -1 (another error, why: the message). */
 int tl_backend_probe(const char *backend, char *why, size_t why_size);
 
+/* For a runner's main: 77 (the ctest skip code) after printing why, when
+ * backend cannot start here; else 0 after printing what it runs on. */
+int tl_skip_unless_runs(const char *backend);
+
 /* Runs a suite; returns the process exit status. */
 int tl_run(Suite *s);
 

@@ -450,10 +450,6 @@ static dhatu_status ocl_vectorize(void *ctx, const dhatu_batch_view *b, dhatu_re
     size_t k = 0;
     for (size_t a = 0; a < b->n; k++) {
         size_t z = dhatu_gpu_chunk_end(b, a, c->slot_articles, target);
-        if ((size_t)(b->offsets[z] - b->offsets[a]) > c->slot_bytes) { /* one article over the slot */
-            drain(c);
-            return dhatu_set_error(errstr, n, DHATU_ERR_INTERNAL, "opencl: article %zu exceeds the device slot", a);
-        }
         const char *what = "clFinish";
         ocl_slot *s = &c->slot[k % NSLOTS];
         /* Wait for the slot's previous chunk before reusing its segment
