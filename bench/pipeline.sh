@@ -29,8 +29,8 @@ run() {  # name, consumer args...
   "$K" topic "$tout" 8
   local line
   line=$("$B/consumer/dhatu-consumer" -q -b "$brokers" -t "$tin" -o "$tout" -d bench-dlq-$$ -g "bench-$name-$$" \
-         --exit-idle 2000 -s http.port=0 "$@" 2>&1 | grep "dhatu-consumer: " | tail -n 1)
-  echo "$name: ${line#dhatu-consumer: }"
+         --exit-idle 2000 -s http.port=0 "$@" 2>&1 | grep -E "\]: (clean exit|UNCLEAN exit|FAILED): " | tail -n 1)
+  echo "$name: ${line#*]: }"
   "$K" delete-topic "$tout"
 }
 "$K" topic bench-dlq-$$ 1

@@ -382,6 +382,24 @@ void ccfg_print_help(FILE *f)
     }
 }
 
+void ccfg_print_markdown(FILE *f)
+{
+    fputs("| setting | default | meaning |\n|---|---|---|\n", f);
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const struct setting *s = &settings[i];
+        fprintf(f, "| `%s` | ", s->path);
+        if (s->type == C_INT) fprintf(f, "`%" PRId64 "`", s->idef);
+        else if (s->def && *s->def) fprintf(f, "`%s`", s->def);
+        else fputs("empty", f);
+        fputs(" | ", f);
+        for (const char *p = s->help; *p; p++) {
+            if (*p == '|') fputc('\\', f);
+            fputc(*p, f);
+        }
+        fputs(" |\n", f);
+    }
+}
+
 void ccfg_free(ccfg *c)
 {
     for (size_t i = 0; i < NSETTINGS; i++) {

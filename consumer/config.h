@@ -53,6 +53,9 @@ int ccfg_validate(ccfg *c, char *errstr, size_t n);
 void ccfg_print(const ccfg *c, FILE *f);
 /* One line per setting: path, default, help (for --help). */
 void ccfg_print_help(FILE *f);
+/* The same as a Markdown table (dhatu-consumer --help-config), from which
+ * docs/CONFIGURATION.md is generated, so the two cannot drift apart. */
+void ccfg_print_markdown(FILE *f);
 void ccfg_free(ccfg *c);
 
 /* 1 when a librdkafka property holds a secret (password, key, token...). */

@@ -45,12 +45,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     metrics_buf body = { 0 };
     const char *ctype = "text/plain; charset=utf-8";
     int status = s->fn(url, &body, &ctype, s->arg);
-    if (body.failed || !body.data) {
+    if (body.failed || !body.out.data) {
         metrics_buf_free(&body);
         char *b = strdup("out of memory\n");
         return b ? reply(c, 500, "text/plain; charset=utf-8", b, strlen(b)) : MHD_NO;
     }
-    return reply(c, status, ctype, body.data, body.len);
+    return reply(c, status, ctype, body.out.data, body.out.len);
 }
 
 http_server *http_start(const char *address, int port, http_render_fn fn, void *arg, char *errstr, size_t n)

@@ -28,24 +28,13 @@ void metrics_hist_observe(metrics_hist *h, uint64_t units)
 
 void metrics_buf_free(metrics_buf *b)
 {
-    free(b->data);
-    memset(b, 0, sizeof *b);
+    dbuf_free(&b->out);
+    b->failed = 0;
 }
 
 static void put(metrics_buf *b, const char *s, size_t n)
 {
-    if (b->failed) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *p = realloc(b->data, cap);
-        if (!p) { b->failed = 1; return; }
-        b->data = p;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
+    if (!b->failed && dbuf_append(&b->out, s, n)) b->failed = 1;
 }
 
 static void puts_(metrics_buf *b, const char *s) { put(b, s, strlen(s)); }

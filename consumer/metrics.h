@@ -19,6 +19,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "dbuf.h"
 
 #define METRICS_MAX_BUCKETS 16
 
@@ -34,7 +35,8 @@ void metrics_hist_init(metrics_hist *h, const double *bounds, int nbounds, doubl
 /* Observes a value given in units (e.g. nanoseconds with unit 1e-9). */
 void metrics_hist_observe(metrics_hist *h, uint64_t units);
 
-typedef struct metrics_buf { char *data; size_t len, cap; int failed; } metrics_buf;
+/* The text of one scrape (buf.h: always NUL-terminated once written). */
+typedef struct metrics_buf { dbuf out; int failed; } metrics_buf;
 void metrics_buf_free(metrics_buf *b);
 
 /* Appends raw text (pre-rendered series, or a probe's plain-text body). */

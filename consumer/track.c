@@ -3,6 +3,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+struct track_part {
+    char *topic;            /* owned */
+    int32_t partition;
+    uint16_t gen;           /* bumped each time the slot is (re)assigned */
+    int in_use;
+    int eof;                /* the consumer reached the end of the partition */
+    int64_t *offs;          /* ring: offsets in consumption order */
+    uint8_t *done;
+    uint32_t cap, head_seq, tail_seq;   /* sequence numbers; count = tail - head */
+    int64_t next_store;     /* offset to store next (last done + 1); -1 none yet */
+    int64_t last_pushed;    /* highest offset handed out; -1 none */
+};
+
 /* Token layout: slot index (16 bits) | generation (16) | sequence (32).
  * Token 0 is never issued (generations start at 1), so 0 means "none". */
 static uint64_t make_token(uint16_t idx, uint16_t gen, uint32_t seq)
@@ -123,4 +136,42 @@ void track_clear(track_part *p)
     p->head_seq = p->tail_seq = 0;
     p->last_pushed = -1;
     p->eof = 0;
+}
+
+uint32_t track_count(const track_part *p) { return p->tail_seq - p->head_seq; }
+int track_full(const track_part *p) { return track_count(p) >= p->cap; }
+const char *track_topic(const track_part *p) { return p->topic; }
+int32_t track_partition(const track_part *p) { return p->partition; }
+int64_t track_next_store(const track_part *p) { return p->next_store; }
+int64_t track_last_pushed(const track_part *p) { return p->last_pushed; }
+int track_eof(const track_part *p) { return p->eof; }
+void track_set_eof(track_part *p, int eof) { p->eof = eof; }
+
+track_part *track_next(track_table *t, track_part *prev)
+{
+    for (uint16_t i = prev ? (uint16_t)(prev - t->parts + 1) : 0; i < t->nparts; i++)
+        if (t->parts[i].in_use) return &t->parts[i];
+    return NULL;
+}
+
+int track_assigned(const track_table *t)
+{
+    int n = 0;
+    for (uint16_t i = 0; i < t->nparts; i++) n += t->parts[i].in_use;
+    return n;
+}
+
+uint32_t track_max_count(const track_table *t)
+{
+    uint32_t worst = 0;
+    for (uint16_t i = 0; i < t->nparts; i++)
+        if (t->parts[i].in_use && track_count(&t->parts[i]) > worst) worst = track_count(&t->parts[i]);
+    return worst;
+}
+
+int track_drained(const track_table *t)
+{
+    for (uint16_t i = 0; i < t->nparts; i++)
+        if (t->parts[i].in_use && (!t->parts[i].eof || track_count(&t->parts[i]))) return 0;
+    return 1;
 }

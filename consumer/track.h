@@ -12,6 +12,8 @@
  * after its partition was revoked (and the slot reused) is recognised as
  * stale and ignored, without a lookup or an allocation per message.
  *
+ * Callers see a tracker only through the functions below, so the ring's
+ * layout can change without touching the consumer.
  * Single-threaded: the consumer's polling thread owns every tracker.
  * Memory: the ring is allocated once per assignment; push, done and advance
  * never allocate.
@@ -22,21 +24,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct track_part {
-    char *topic;            /* owned */
-    int32_t partition;
-    uint16_t gen;           /* bumped each time the slot is (re)assigned */
-    int in_use;
-    int eof;                /* the consumer reached the end of the partition */
-    int64_t *offs;          /* ring: offsets in consumption order */
-    uint8_t *done;
-    uint32_t cap, head_seq, tail_seq;   /* sequence numbers; count = tail - head */
-    int64_t next_store;     /* offset to store next (last done + 1); -1 none yet */
-    int64_t last_pushed;    /* highest offset handed out; -1 none */
-} track_part;
+typedef struct track_part track_part;     /* opaque: see track.c */
 
 typedef struct track_table {
-    track_part *parts;
+    track_part *parts;      /* private to track.c */
     uint16_t nparts, cap;
     uint32_t ring_cap;
 } track_table;
@@ -54,8 +45,27 @@ track_part *track_add(track_table *t, const char *topic, int32_t partition);
 /* Stops tracking: later acknowledgements for it become stale. */
 void track_remove(track_table *t, track_part *p);
 
-static inline uint32_t track_count(const track_part *p) { return p->tail_seq - p->head_seq; }
-static inline int track_full(const track_part *p) { return track_count(p) >= p->cap; }
+/* Offsets in flight, and whether the ring has no room for another. */
+uint32_t track_count(const track_part *p);
+int track_full(const track_part *p);
+
+/* The tracked partitions: track_next(t, NULL) is the first, NULL ends. */
+track_part *track_next(track_table *t, track_part *prev);
+const char *track_topic(const track_part *p);
+int32_t track_partition(const track_part *p);
+/* Offset to store next (last done + 1), -1 when none yet. */
+int64_t track_next_store(const track_part *p);
+/* Highest offset handed out, -1 when none (the exactly-once commit point). */
+int64_t track_last_pushed(const track_part *p);
+/* Whether the consumer reached the partition's end (cleared by a push). */
+int track_eof(const track_part *p);
+void track_set_eof(track_part *p, int eof);
+
+/* Across the table: tracked partitions; the largest count in flight; every
+ * tracked partition at its end with nothing in flight. */
+int track_assigned(const track_table *t);
+uint32_t track_max_count(const track_table *t);
+int track_drained(const track_table *t);
 
 /* Records that offset is in flight; returns its token, or 0 when the ring
  * is full (the caller pauses the partition first so this cannot happen). */

@@ -39,7 +39,7 @@ for i in 1 2; do
 done
 status=0
 for i in 1 2; do wait "${pids[$i]}" || status=$?; done
-for i in 1 2; do grep -E "INFO: backend|assigned|dhatu-consumer:" "$logs/c$i.log" | sed "s/^/  consumer $i: /"; done
+for i in 1 2; do grep -E "\]: (backend|assigned|clean exit|UNCLEAN|FAILED)" "$logs/c$i.log" | sed "s/^/  consumer $i: /"; done
 [ $status = 0 ] || { echo "a consumer failed (status $status)"; cat "$logs"/*.log; exit 1; }
 "$B/tools/dhatu-dump" -b "$brokers" -t "$tout" >"$logs/records.jsonl"
 echo "== first 3 of the records on $tout"

@@ -29,7 +29,7 @@ START_TEST(canonical_forms_and_fingerprints_match_the_reference)
     char line[8192];
     int checked = 0;
     char err[256];
-    schema_buf canon = { 0 };
+    dbuf canon = { 0 };
     while (fgets(line, sizeof line, f)) {
         if (line[0] == '#') continue;
         char name[512], hex[32];
@@ -50,11 +50,12 @@ START_TEST(canonical_forms_and_fingerprints_match_the_reference)
     }
     fclose(f);
     ck_assert_int_eq(checked, 5);
-    schema_codec *c = schema_codec_create(err, sizeof err);
+    schema_codec *c = NULL;
+    ck_assert_msg(schema_codec_create(&c, err, sizeof err) == SCHEMA_OK, "%s", err);
     ck_assert_uint_eq(schema_codec_article_fingerprint(c), 0x65e21e84d0a7cc3eULL);
     ck_assert_uint_eq(schema_codec_record_fingerprint(c), 0xf7b07f711db93038ULL);
     schema_codec_destroy(c);
-    schema_buf_free(&canon);
+    dbuf_free(&canon);
 }
 END_TEST
 
@@ -73,7 +74,7 @@ static void check_article_roundtrip(schema_codec *c, schema_format fmt)
     a.url_len = strlen(a.url);
     a.published = 1714564800123;
     a.has_published = 1;
-    schema_buf out = { 0 };
+    dbuf out = { 0 };
     char err[256];
     ck_assert_msg(schema_codec_encode_article(c, fmt, &a, &out, err, sizeof err) == 0, "%s", err);
     if (fmt == SCHEMA_FMT_AVRO) {
@@ -97,14 +98,14 @@ static void check_article_roundtrip(schema_codec *c, schema_format fmt)
     ck_assert(b.has_published);
     ck_assert_int_eq(b.published, 1714564800123);
     schema_article_clear(&b);
-    schema_buf_free(&out);
+    dbuf_free(&out);
 }
 
 START_TEST(articles_round_trip_in_both_formats)
 {
     char err[256];
-    schema_codec *c = schema_codec_create(err, sizeof err);
-    ck_assert_ptr_nonnull(c);
+    schema_codec *c = NULL;
+    ck_assert_int_eq(schema_codec_create(&c, err, sizeof err), SCHEMA_OK);
     check_article_roundtrip(c, SCHEMA_FMT_AVRO);
     check_article_roundtrip(c, SCHEMA_FMT_JSON);
     schema_codec_destroy(c);
@@ -114,7 +115,8 @@ END_TEST
 START_TEST(records_in_avro_decode_to_the_json_form)
 {
     char err[256];
-    schema_codec *c = schema_codec_create(err, sizeof err);
+    schema_codec *c = NULL;
+    ck_assert_msg(schema_codec_create(&c, err, sizeof err) == SCHEMA_OK, "%s", err);
     dhatu_record r;
     memset(&r, 0, sizeof r);
     for (int i = 0; i < DHATU_NDHATU; i++) {
@@ -131,7 +133,7 @@ START_TEST(records_in_avro_decode_to_the_json_form)
     r.signature = 30ULL * 30 * 30 * 30 * 30 * 30 * 30 * 30 * 30 - 1;
     r.dominant = 8;
     schema_lineage l = { "articles", 7, 1234567890123LL, 1714564800000LL, 1714564801000LL, "dhatu-consumer x", "cpu" };
-    schema_buf avro = { 0 }, json = { 0 }, back = { 0 };
+    dbuf avro = { 0 }, json = { 0 }, back = { 0 };
     for (int dom = 8; dom >= -1; dom -= 9) {
         r.dominant = (int8_t)dom;
         l.timestamp = dom < 0 ? -1 : l.timestamp;
@@ -146,9 +148,9 @@ START_TEST(records_in_avro_decode_to_the_json_form)
     ck_assert_ptr_nonnull(strstr(json.data, "\"lineage\":{\"topic\":\"articles\",\"partition\":7"));
     ck_assert_ptr_nonnull(strstr(json.data, "\"timestamp\":null"));
     ck_assert_ptr_nonnull(strstr(json.data, "\"dominant\":null"));
-    schema_buf_free(&avro);
-    schema_buf_free(&json);
-    schema_buf_free(&back);
+    dbuf_free(&avro);
+    dbuf_free(&json);
+    dbuf_free(&back);
     schema_codec_destroy(c);
 }
 END_TEST
@@ -156,34 +158,35 @@ END_TEST
 START_TEST(undecodable_messages_are_classified)
 {
     char err[256];
-    schema_codec *c = schema_codec_create(err, sizeof err);
+    schema_codec *c = NULL;
+    ck_assert_msg(schema_codec_create(&c, err, sizeof err) == SCHEMA_OK, "%s", err);
     schema_article a, good;
     memset(&good, 0, sizeof good);
     good.id = "x";
     good.id_len = 1;
     good.text = "t";
     good.text_len = 1;
-    schema_buf ok = { 0 };
+    dbuf ok = { 0 };
     ck_assert_int_eq(schema_codec_encode_article(c, SCHEMA_FMT_AVRO, &good, &ok, err, sizeof err), 0);
     char buf[256];
-    struct { const void *p; size_t n; schema_fail want; const char *msg; } cases[] = {
-        { "", 0, SCHEMA_FAIL_UNDECODABLE, "empty" },
-        { NULL, 0, SCHEMA_FAIL_UNDECODABLE, "empty" },
-        { "plain text", 10, SCHEMA_FAIL_UNDECODABLE, "neither" },
-        { "[1,2]", 5, SCHEMA_FAIL_UNDECODABLE, "neither" },
-        { "{\"id\":1", 7, SCHEMA_FAIL_UNDECODABLE, "invalid JSON" },
-        { " {\"id\":1}", 9, SCHEMA_FAIL_INVALID, "text" },
-        { "{\"id\":true,\"text\":\"a\"}", 22, SCHEMA_FAIL_INVALID, "id" },
-        { "{\"id\":\"a\",\"text\":\"b\",\"published\":\"yesterday\"}", 45, SCHEMA_FAIL_INVALID, "RFC 3339" },
-        { "\x00\x00\x00\x00\x2a", 5, SCHEMA_FAIL_REGISTRY, "schema id 42" },
-        { "\xc3\x01\x01\x02\x03\x04\x05\x06\x07\x08\x00", 11, SCHEMA_FAIL_SCHEMA, "fingerprint" },
-        { "\xc3\x01\x3e", 3, SCHEMA_FAIL_UNDECODABLE, "truncated" },
-        { ok.data, ok.len - 1, SCHEMA_FAIL_UNDECODABLE, "corrupt" },
+    struct { const void *p; size_t n; schema_status want; const char *msg; } cases[] = {
+        { "", 0, SCHEMA_ERR_UNDECODABLE, "empty" },
+        { NULL, 0, SCHEMA_ERR_UNDECODABLE, "empty" },
+        { "plain text", 10, SCHEMA_ERR_UNDECODABLE, "neither" },
+        { "[1,2]", 5, SCHEMA_ERR_UNDECODABLE, "neither" },
+        { "{\"id\":1", 7, SCHEMA_ERR_UNDECODABLE, "invalid JSON" },
+        { " {\"id\":1}", 9, SCHEMA_ERR_INVALID, "text" },
+        { "{\"id\":true,\"text\":\"a\"}", 22, SCHEMA_ERR_INVALID, "id" },
+        { "{\"id\":\"a\",\"text\":\"b\",\"published\":\"yesterday\"}", 45, SCHEMA_ERR_INVALID, "RFC 3339" },
+        { "\x00\x00\x00\x00\x2a", 5, SCHEMA_ERR_REGISTRY, "schema id 42" },
+        { "\xc3\x01\x01\x02\x03\x04\x05\x06\x07\x08\x00", 11, SCHEMA_ERR_WRONG_SCHEMA, "fingerprint" },
+        { "\xc3\x01\x3e", 3, SCHEMA_ERR_UNDECODABLE, "truncated" },
+        { ok.data, ok.len - 1, SCHEMA_ERR_UNDECODABLE, "corrupt" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         err[0] = '\0';
-        schema_fail f = schema_codec_decode_article(c, cases[i].p, cases[i].n, &a, err, sizeof err);
-        ck_assert_msg(f == cases[i].want, "case %zu: got %s (%s)", i, schema_fail_name(f), err);
+        schema_status f = schema_codec_decode_article(c, cases[i].p, cases[i].n, &a, err, sizeof err);
+        ck_assert_msg(f == cases[i].want, "case %zu: got %s (%s)", i, schema_status_name(f), err);
         ck_assert_msg(strstr(err, cases[i].msg), "case %zu: message %s", i, err);
     }
     /* Hostile lengths with our own fingerprint: negative, and far past the end. */
@@ -192,16 +195,16 @@ START_TEST(undecodable_messages_are_classified)
         memcpy(buf, ok.data, 10);
         memcpy(buf + 10, lens[k] + 1, lens[k][0]);
         ck_assert_int_eq(schema_codec_decode_article(c, buf, 10 + lens[k][0], &a, err, sizeof err),
-                         SCHEMA_FAIL_UNDECODABLE);
+                         SCHEMA_ERR_UNDECODABLE);
         ck_assert_ptr_nonnull(strstr(err, "does not fit"));
     }
     memcpy(buf, ok.data, ok.len);
     buf[ok.len] = 0;
-    ck_assert_int_eq(schema_codec_decode_article(c, buf, ok.len + 1, &a, err, sizeof err), SCHEMA_FAIL_UNDECODABLE);
+    ck_assert_int_eq(schema_codec_decode_article(c, buf, ok.len + 1, &a, err, sizeof err), SCHEMA_ERR_UNDECODABLE);
     ck_assert_ptr_nonnull(strstr(err, "trailing"));
     ck_assert_int_eq(schema_codec_decode_article(c, ok.data, ok.len, &a, err, sizeof err), SCHEMA_OK);
-    ck_assert_str_eq(schema_fail_name(SCHEMA_FAIL_REGISTRY), "schema-registry");
-    schema_buf_free(&ok);
+    ck_assert_str_eq(schema_status_name(SCHEMA_ERR_REGISTRY), "schema-registry");
+    dbuf_free(&ok);
     schema_codec_destroy(c);
 }
 END_TEST
@@ -212,7 +215,8 @@ END_TEST
 START_TEST(mutated_messages_never_crash)
 {
     char err[256];
-    schema_codec *c = schema_codec_create(err, sizeof err);
+    schema_codec *c = NULL;
+    ck_assert_msg(schema_codec_create(&c, err, sizeof err) == SCHEMA_OK, "%s", err);
     schema_article good, a;
     memset(&good, 0, sizeof good);
     good.id = "mutant";
@@ -222,14 +226,14 @@ START_TEST(mutated_messages_never_crash)
     good.title = "t";
     good.title_len = 1;
     good.lang = "en";
-    schema_buf msg[2] = { { 0 }, { 0 } }, json = { 0 };
+    dbuf msg[2] = { { 0 }, { 0 } }, json = { 0 };
     ck_assert_int_eq(schema_codec_encode_article(c, SCHEMA_FMT_AVRO, &good, &msg[0], err, sizeof err), 0);
     ck_assert_int_eq(schema_codec_encode_article(c, SCHEMA_FMT_JSON, &good, &msg[1], err, sizeof err), 0);
     unsigned char buf[512];
     unsigned seed = 12345;
     int decoded = 0;
     for (int iter = 0; iter < 40000; iter++) {
-        const schema_buf *m = &msg[iter & 1];
+        const dbuf *m = &msg[iter & 1];
         size_t len = m->len;
         memcpy(buf, m->data, len);
         int flips = 1 + (int)((seed = seed * 1103515245u + 12345u) >> 16) % 4;
@@ -249,9 +253,9 @@ START_TEST(mutated_messages_never_crash)
         }
     }
     ck_assert_int_gt(decoded, 0);          /* some mutations stay valid (text bytes) */
-    schema_buf_free(&msg[0]);
-    schema_buf_free(&msg[1]);
-    schema_buf_free(&json);
+    dbuf_free(&msg[0]);
+    dbuf_free(&msg[1]);
+    dbuf_free(&json);
     schema_codec_destroy(c);
 }
 END_TEST
@@ -265,22 +269,16 @@ START_TEST(rfc3339_times)
     ck_assert_int_eq(ms, 1714557600123);
     ck_assert_int_eq(schema_parse_rfc3339("2000-02-29T23:59:59Z", 20, &ms), 0);
     ck_assert_int_eq(ms, 951868799000);
-    ck_assert_int_eq(schema_parse_rfc3339("2024-13-01T00:00:00Z", 20, &ms), -1);
-    ck_assert_int_eq(schema_parse_rfc3339("2024-05-01", 10, &ms), -1);
-    ck_assert_int_eq(schema_parse_rfc3339("2024-05-01T00:00:00", 19, &ms), -1);   /* no zone */
+    ck_assert_int_eq(schema_parse_rfc3339("2024-13-01T00:00:00Z", 20, &ms), SCHEMA_ERR_INVALID);
+    ck_assert_int_eq(schema_parse_rfc3339("2024-05-01", 10, &ms), SCHEMA_ERR_INVALID);
+    ck_assert_int_eq(schema_parse_rfc3339("2024-05-01T00:00:00", 19, &ms), SCHEMA_ERR_INVALID);   /* no zone */
 }
 END_TEST
 
-int main(void)
-{
-    Suite *s = suite_create("avro");
-    TCase *tc = tcase_create("core");
-    tcase_add_test(tc, canonical_forms_and_fingerprints_match_the_reference);
-    tcase_add_test(tc, articles_round_trip_in_both_formats);
-    tcase_add_test(tc, records_in_avro_decode_to_the_json_form);
-    tcase_add_test(tc, undecodable_messages_are_classified);
-    tcase_add_test(tc, mutated_messages_never_crash);
-    tcase_add_test(tc, rfc3339_times);
-    suite_add_tcase(s, tc);
-    return tl_run(s);
-}
+TL_MAIN("avro",
+        canonical_forms_and_fingerprints_match_the_reference,
+        articles_round_trip_in_both_formats,
+        records_in_avro_decode_to_the_json_form,
+        undecodable_messages_are_classified,
+        mutated_messages_never_crash,
+        rfc3339_times)

@@ -126,14 +126,8 @@ START_TEST(validation_rejects_unusable_values)
 }
 END_TEST
 
-int main(void)
-{
-    Suite *s = suite_create("config");
-    TCase *tc = tcase_create("core");
-    tcase_add_test(tc, defaults_validate);
-    tcase_add_test(tc, file_overrides_and_flags_override_file);
-    tcase_add_test(tc, errors_name_the_line_and_the_problem);
-    tcase_add_test(tc, validation_rejects_unusable_values);
-    suite_add_tcase(s, tc);
-    return tl_run(s);
-}
+TL_MAIN("config",
+        defaults_validate,
+        file_overrides_and_flags_override_file,
+        errors_name_the_line_and_the_problem,
+        validation_rejects_unusable_values)

@@ -136,34 +136,6 @@ static void generate(corpus *c, size_t count)
     free(buf);
 }
 
-/* ---- comparison ---- */
-
-static int close_enough(double a, double b)
-{
-    double scale = fabs(b) > 1.0 ? fabs(b) : 1.0;
-    return fabs(a - b) <= 1e-6 * scale;
-}
-
-static void compare(const char *what, const article *a, const dhatu_record *x, const dhatu_record *ref)
-{
-#define SAME(field) ck_assert_msg(x->field == ref->field, "%s: %s: %s differs", what, a->id, #field)
-    SAME(tokens);
-    SAME(signature);
-    SAME(dominant);
-    for (int d = 0; d < DHATU_NDHATU; d++) {
-        SAME(positive[d]);
-        SAME(negative[d]);
-        SAME(polarity[d]);
-        SAME(intensity[d]);
-        ck_assert_msg(close_enough(x->weights[d], ref->weights[d]), "%s: %s: weights[%d]", what, a->id, d);
-        ck_assert_msg(close_enough(x->confidence[d], ref->confidence[d]), "%s: %s: confidence[%d]", what, a->id, d);
-    }
-    for (int k = 0; k < DHATU_NPRIMES; k++)
-        ck_assert_msg(close_enough(x->prime_bases[k], ref->prime_bases[k]), "%s: %s: prime_bases[%d]", what, a->id, k);
-    ck_assert_msg(close_enough(x->ambiguity, ref->ambiguity), "%s: %s: ambiguity", what, a->id);
-#undef SAME
-}
-
 /* Vectorizes c on the backend under test and on cpu-ref; compares all. */
 static void conform(const char *what, const corpus *c, const char *model)
 {
@@ -173,7 +145,7 @@ static void conform(const char *what, const corpus *c, const char *model)
     ck_assert(dhatu_batch_create(e, &be, err, sizeof err) == DHATU_OK);
     ck_assert(dhatu_batch_create(ref, &br, err, sizeof err) == DHATU_OK);
     size_t cap = dhatu_engine_config(e)->batch_max_articles;
-    dhatu_record *ox = malloc(cap * sizeof *ox), *or_ = malloc(cap * sizeof *or_);
+    dhatu_record *ox = tl_records_new(cap), *or_ = tl_records_new(cap);
     size_t first = 0;
     for (size_t i = 0; i <= c->n; i++) {
         dhatu_status st = DHATU_ERR_FULL;
@@ -190,7 +162,9 @@ static void conform(const char *what, const corpus *c, const char *model)
         size_t n = dhatu_batch_count(be);
         ck_assert_msg(dhatu_engine_vectorize(e, be, ox, err, sizeof err) == DHATU_OK, "%s", err);
         ck_assert_msg(dhatu_engine_vectorize(ref, br, or_, err, sizeof err) == DHATU_OK, "%s", err);
-        for (size_t k = 0; k < n; k++) compare(what, &c->a[first + k], &ox[k], &or_[k]);
+        tl_records_check(ox, backend);
+        tl_records_check(or_, "cpu-ref");
+        for (size_t k = 0; k < n; k++) tl_record_expect(&ox[k], &or_[k], what, c->a[first + k].id);
         first += n;
         dhatu_batch_reset(be);
         dhatu_batch_reset(br);
@@ -198,8 +172,8 @@ static void conform(const char *what, const corpus *c, const char *model)
     }
     ck_assert_uint_eq(first, c->n);
     printf("conformance %s vs cpu-ref: %s, model %s: %zu articles equal\n", backend, what, model, c->n);
-    free(ox);
-    free(or_);
+    tl_records_free(ox, backend);
+    tl_records_free(or_, "cpu-ref");
     dhatu_batch_destroy(be);
     dhatu_batch_destroy(br);
     dhatu_engine_destroy(e);

@@ -202,18 +202,11 @@ START_TEST(every_allocation_failure_is_clean)
 }
 END_TEST
 
-int main(void)
-{
-    Suite *s = suite_create("engine");
-    TCase *tc = tcase_create("api");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, unknown_names_are_clear_errors);
-    tcase_add_test(tc, auto_picks_a_backend_and_says_why);
-    tcase_add_test(tc, threads_are_configurable);
-    tcase_add_test(tc, articles_over_the_maximum_are_rejected_not_truncated);
-    tcase_add_test(tc, a_full_batch_says_so_and_stays_intact);
-    tcase_add_test(tc, bad_lexicons_are_reported_with_their_line);
-    tcase_add_test(tc, every_allocation_failure_is_clean);
-    suite_add_tcase(s, tc);
-    return tl_run(s);
-}
+TL_MAIN("engine",
+        unknown_names_are_clear_errors,
+        auto_picks_a_backend_and_says_why,
+        threads_are_configurable,
+        articles_over_the_maximum_are_rejected_not_truncated,
+        a_full_batch_says_so_and_stays_intact,
+        bad_lexicons_are_reported_with_their_line,
+        every_allocation_failure_is_clean)

@@ -115,18 +115,6 @@ START_TEST(sha256_matches_libcrypto)
 }
 END_TEST
 
-static int close_enough(double a, double b) { return fabs(a - b) <= 1e-6 * (fabs(b) > 1.0 ? fabs(b) : 1.0); }
-
-static void same_records(const dhatu_record *x, const dhatu_record *y, size_t i)
-{
-    ck_assert_msg(x->tokens == y->tokens && x->signature == y->signature && x->dominant == y->dominant,
-                  "%s: article %zu: tokens %llu/%llu, signature or dominant differ", backend, i,
-                  (unsigned long long)x->tokens, (unsigned long long)y->tokens);
-    ck_assert(!memcmp(x->positive, y->positive, sizeof x->positive));
-    ck_assert(!memcmp(x->negative, y->negative, sizeof x->negative));
-    for (int d = 0; d < DHATU_NDHATU; d++) ck_assert(close_enough(x->weights[d], y->weights[d]));
-    ck_assert(close_enough(x->ambiguity, y->ambiguity));
-}
 
 /* Vectorizes `count` articles cut from `text` on the backend (cfg) and on cpu. */
 static void compare_with_cpu(dhatu_config *cfg, const char *model, const char *text, const size_t *lens,
@@ -148,15 +136,20 @@ static void compare_with_cpu(dhatu_config *cfg, const char *model, const char *t
         ck_assert(dhatu_batch_add(bc, NULL, 0, text + pos, lens[i], "en", err, sizeof err) == DHATU_OK);
         pos += lens[i];
     }
-    dhatu_record *rg = calloc(count, sizeof *rg), *rc = calloc(count, sizeof *rc);
+    dhatu_record *rg = tl_records_new(count), *rc = tl_records_new(count);
     for (int round = 0; round < 2; round++) { /* the second call reuses every buffer */
         ck_assert_msg(dhatu_engine_vectorize(g, bg, rg, err, sizeof err) == DHATU_OK, "%s", err);
         ck_assert(dhatu_engine_vectorize(c, bc, rc, err, sizeof err) == DHATU_OK);
-        for (size_t i = 0; i < count; i++) same_records(&rg[i], &rc[i], i);
+        tl_records_check(rg, backend);
+        for (size_t i = 0; i < count; i++) {
+            char id[32];
+            snprintf(id, sizeof id, "article %zu", i);
+            tl_record_expect(&rg[i], &rc[i], what, id);
+        }
     }
     printf("%s: %s, model %s: %zu articles equal to cpu (%s)\n", backend, what, model, count, dhatu_engine_describe(g));
-    free(rg);
-    free(rc);
+    tl_records_free(rg, backend);
+    tl_records_free(rc, "cpu");
     dhatu_batch_destroy(bg);
     dhatu_batch_destroy(bc);
     dhatu_engine_destroy(g);
@@ -241,7 +234,7 @@ START_TEST(device_error_fails_the_batch_and_the_engine_goes_on)
         ck_assert(dhatu_batch_add(bg, NULL, 0, text + i * len, len, "en", err, sizeof err) == DHATU_OK);
         ck_assert(dhatu_batch_add(bc, NULL, 0, text + i * len, len, "en", err, sizeof err) == DHATU_OK);
     }
-    dhatu_record *rg = calloc(count, sizeof *rg), *rc = calloc(count, sizeof *rc);
+    dhatu_record *rg = tl_records_new(count), *rc = tl_records_new(count);
     dhatu_gpu_inject_failure(5);
     err[0] = 0;
     ck_assert_int_eq(dhatu_engine_vectorize(g, bg, rg, err, sizeof err), DHATU_ERR_DEVICE);
@@ -250,9 +243,9 @@ START_TEST(device_error_fails_the_batch_and_the_engine_goes_on)
     /* The same engine, the same batch: now it works and agrees with cpu. */
     ck_assert_msg(dhatu_engine_vectorize(g, bg, rg, err, sizeof err) == DHATU_OK, "%s", err);
     ck_assert(dhatu_engine_vectorize(c, bc, rc, err, sizeof err) == DHATU_OK);
-    for (size_t i = 0; i < count; i++) same_records(&rg[i], &rc[i], i);
-    free(rg);
-    free(rc);
+    for (size_t i = 0; i < count; i++) tl_record_expect(&rg[i], &rc[i], "after an injected failure", "article");
+    tl_records_free(rg, backend);
+    tl_records_free(rc, "cpu");
     free(text);
     dhatu_batch_destroy(bg);
     dhatu_batch_destroy(bc);

@@ -1,4 +1,8 @@
-/* test_match.c -- every matching rule of docs/LEXICON.md, on every backend. */
+/* test_match.c -- every matching rule of docs/LEXICON.md, on every backend.
+ *
+ * usage: test_match            cpu-ref and cpu
+ *        test_match BACKEND    that backend only (exit 77, skipped, when it
+ *                              cannot run here); ctest runs one per GPU backend. */
 #include "testlib.h"
 #include <string.h>
 
@@ -148,10 +152,16 @@ START_TEST(title_is_analysed_with_the_text)
 }
 END_TEST
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1) {
+        int skip = tl_skip_unless_runs(argv[1]);
+        if (skip) return skip;
+        tl_use_backend(argv[1]);
+    }
     Suite *s = suite_create("match");
     TCase *tc = tcase_create("rules");
+    tcase_set_timeout(tc, 300);     /* a GPU backend builds its kernels in each fixture */
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, leftmost_longest_counts_a_negation_once);
     tcase_add_test(tc, longest_term_wins_and_failed_phrases_rescan);

@@ -190,17 +190,10 @@ START_TEST(one_mebibyte_text)
 }
 END_TEST
 
-int main(void)
-{
-    Suite *s = suite_create("record");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, golden_seed_case);
-    tcase_add_test(tc, intensity_thresholds_confidence_and_signature);
-    tcase_add_test(tc, polarity_ties_weights_ambiguity_and_packing);
-    tcase_add_test(tc, signature_uses_all_nine_digits);
-    tcase_add_test(tc, empty_text_and_no_evidence);
-    tcase_add_test(tc, one_mebibyte_text);
-    suite_add_tcase(s, tc);
-    return tl_run(s);
-}
+TL_MAIN("record",
+        golden_seed_case,
+        intensity_thresholds_confidence_and_signature,
+        polarity_ties_weights_ambiguity_and_packing,
+        signature_uses_all_nine_digits,
+        empty_text_and_no_evidence,
+        one_mebibyte_text)

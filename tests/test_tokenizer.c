@@ -94,17 +94,11 @@ START_TEST(spans_cover_the_token_bytes)
 }
 END_TEST
 
-int main(void)
-{
-    Suite *s = suite_create("tokenizer");
-    TCase *tc = tcase_create("core");
-    tcase_add_test(tc, words_split_on_spaces_and_punctuation);
-    tcase_add_test(tc, hyphens_and_apostrophes_split_but_keep_the_phrase);
-    tcase_add_test(tc, case_and_accents_fold);
-    tcase_add_test(tc, symbols_are_one_character_tokens);
-    tcase_add_test(tc, marks_ignorables_and_controls);
-    tcase_add_test(tc, invalid_utf8_bytes_are_breaking_separators);
-    tcase_add_test(tc, spans_cover_the_token_bytes);
-    suite_add_tcase(s, tc);
-    return tl_run(s);
-}
+TL_MAIN("tokenizer",
+        words_split_on_spaces_and_punctuation,
+        hyphens_and_apostrophes_split_but_keep_the_phrase,
+        case_and_accents_fold,
+        symbols_are_one_character_tokens,
+        marks_ignorables_and_controls,
+        invalid_utf8_bytes_are_breaking_separators,
+        spans_cover_the_token_bytes)

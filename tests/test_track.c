@@ -15,20 +15,20 @@ START_TEST(out_of_order_acks_advance_only_the_contiguous_prefix)
     int64_t offs[5] = { 10, 11, 13, 14, 20 };   /* gaps: compaction, txn markers */
     for (int i = 0; i < 5; i++) ck_assert_uint_ne(tok[i] = track_push(&t, p, offs[i]), 0);
     ck_assert_int_eq(track_advance(p), 0);
-    ck_assert_int_eq(p->next_store, -1);
+    ck_assert_int_eq(track_next_store(p), -1);
     ck_assert_ptr_eq(track_done(&t, tok[2]), p);
     ck_assert_ptr_eq(track_done(&t, tok[1]), p);
     ck_assert_int_eq(track_advance(p), 0);          /* 10 still pending */
     ck_assert_ptr_eq(track_done(&t, tok[0]), p);
     ck_assert_int_eq(track_advance(p), 1);
-    ck_assert_int_eq(p->next_store, 14);            /* 10, 11, 13 done */
+    ck_assert_int_eq(track_next_store(p), 14);            /* 10, 11, 13 done */
     ck_assert_uint_eq(track_count(p), 2);
     ck_assert_ptr_eq(track_done(&t, tok[4]), p);
     ck_assert_int_eq(track_advance(p), 0);
-    ck_assert_int_eq(p->next_store, 14);
+    ck_assert_int_eq(track_next_store(p), 14);
     ck_assert_ptr_eq(track_done(&t, tok[3]), p);
     ck_assert_int_eq(track_advance(p), 1);
-    ck_assert_int_eq(p->next_store, 21);
+    ck_assert_int_eq(track_next_store(p), 21);
     ck_assert_ptr_null(track_done(&t, tok[3]));     /* already popped */
     track_table_free(&t);
 }
@@ -47,7 +47,7 @@ START_TEST(ring_wraps_and_reports_full)
         ck_assert_uint_eq(track_push(&t, p, next), 0);   /* full: refused, not overwritten */
         for (int i = 3; i >= 0; i--) track_done(&t, tok[i]);
         ck_assert_int_eq(track_advance(p), 1);
-        ck_assert_int_eq(p->next_store, next);
+        ck_assert_int_eq(track_next_store(p), next);
     }
     track_table_free(&t);
 }
@@ -91,22 +91,16 @@ START_TEST(partitions_are_independent_and_table_bounded)
     ck_assert_ptr_eq(track_done(&t, tb), b);
     ck_assert_int_eq(track_advance(a), 0);
     ck_assert_int_eq(track_advance(b), 1);
-    ck_assert_int_eq(b->next_store, 8);
+    ck_assert_int_eq(track_next_store(b), 8);
     ck_assert_ptr_eq(track_done(&t, ta), a);
     ck_assert_int_eq(track_advance(a), 1);
-    ck_assert_int_eq(a->next_store, 101);
+    ck_assert_int_eq(track_next_store(a), 101);
     track_table_free(&t);
 }
 END_TEST
 
-int main(void)
-{
-    Suite *s = suite_create("track");
-    TCase *tc = tcase_create("core");
-    tcase_add_test(tc, out_of_order_acks_advance_only_the_contiguous_prefix);
-    tcase_add_test(tc, ring_wraps_and_reports_full);
-    tcase_add_test(tc, stale_tokens_after_remove_or_clear_are_ignored);
-    tcase_add_test(tc, partitions_are_independent_and_table_bounded);
-    suite_add_tcase(s, tc);
-    return tl_run(s);
-}
+TL_MAIN("track",
+        out_of_order_acks_advance_only_the_contiguous_prefix,
+        ring_wraps_and_reports_full,
+        stale_tokens_after_remove_or_clear_are_ignored,
+        partitions_are_independent_and_table_bounded)

@@ -108,16 +108,10 @@ START_TEST(folding_lowers_and_strips_accents_but_not_symbols)
 }
 END_TEST
 
-int main(void)
-{
-    Suite *s = suite_create("unicode");
-    TCase *tc = tcase_create("core");
-    tcase_add_test(tc, decodes_well_formed_sequences);
-    tcase_add_test(tc, rejects_ill_formed_sequences_one_byte_at_a_time);
-    tcase_add_test(tc, never_reads_past_the_end);
-    tcase_add_test(tc, encode_round_trips);
-    tcase_add_test(tc, classes_follow_the_documented_rules);
-    tcase_add_test(tc, folding_lowers_and_strips_accents_but_not_symbols);
-    suite_add_tcase(s, tc);
-    return tl_run(s);
-}
+TL_MAIN("unicode",
+        decodes_well_formed_sequences,
+        rejects_ill_formed_sequences_one_byte_at_a_time,
+        never_reads_past_the_end,
+        encode_round_trips,
+        classes_follow_the_documented_rules,
+        folding_lowers_and_strips_accents_but_not_symbols)

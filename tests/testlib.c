@@ -1,11 +1,22 @@
 #include "testlib.h"
 #include <sys/wait.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-const char *const tl_backends[] = { "cpu-ref", "cpu", NULL };
+static const char *const default_backends[] = { "cpu-ref", "cpu", NULL };
+static const char *chosen[2];
+/* Set once by a suite's main, before Check forks its tests. */
+const char *const *tl_backends = default_backends;
+
+void tl_use_backend(const char *backend)
+{
+    chosen[0] = backend;
+    tl_backends = chosen;
+}
 
 dhatu_engine *tl_engine(const char *backend, const char *model, const char *lexicon_text)
 {
@@ -97,4 +108,79 @@ int tl_run(Suite *s)
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+int tl_main(const char *name, const TTest *const *tests, size_t n)
+{
+    Suite *s = suite_create(name);
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);     /* the sanitizer build multiplies it */
+    for (size_t i = 0; i < n; i++) tcase_add_test(tc, tests[i]);
+    suite_add_tcase(s, tc);
+    return tl_run(s);
+}
+
+/* [n][guard][records][guard]: the count sits before the front guard. */
+#define GUARD 64
+#define GUARD_BYTE 0xA5
+typedef struct guarded { size_t n; unsigned char front[GUARD]; } guarded;
+
+static guarded *head_of(const dhatu_record *r)
+{
+    return (guarded *)((unsigned char *)(uintptr_t)r - sizeof(guarded));
+}
+
+dhatu_record *tl_records_new(size_t n)
+{
+    guarded *g = malloc(sizeof *g + n * sizeof(dhatu_record) + GUARD);
+    ck_assert_ptr_nonnull(g);
+    g->n = n;
+    memset(g->front, GUARD_BYTE, GUARD);
+    dhatu_record *r = (dhatu_record *)(g + 1);
+    memset(r, 0, n * sizeof *r);
+    memset((unsigned char *)(r + n), GUARD_BYTE, GUARD);
+    return r;
+}
+
+void tl_records_check(const dhatu_record *r, const char *what)
+{
+    const guarded *g = head_of(r);
+    const unsigned char *back = (const unsigned char *)(r + g->n);
+    for (int i = 0; i < GUARD; i++) {
+        ck_assert_msg(g->front[i] == GUARD_BYTE, "%s: written before the record array (byte -%d)", what, GUARD - i);
+        ck_assert_msg(back[i] == GUARD_BYTE, "%s: written past the %zu records (byte +%d)", what, g->n, i);
+    }
+}
+
+void tl_records_free(dhatu_record *r, const char *what)
+{
+    if (!r) return;
+    tl_records_check(r, what);
+    free(head_of(r));
+}
+
+int tl_close(double a, double b)
+{
+    double scale = fabs(b) > 1.0 ? fabs(b) : 1.0;
+    return fabs(a - b) <= 1e-6 * scale;
+}
+
+void tl_record_expect(const dhatu_record *x, const dhatu_record *ref, const char *what, const char *id)
+{
+#define SAME(field) ck_assert_msg(x->field == ref->field, "%s: %s: %s differs", what, id, #field)
+    SAME(tokens);
+    SAME(signature);
+    SAME(dominant);
+    for (int d = 0; d < DHATU_NDHATU; d++) {
+        SAME(positive[d]);
+        SAME(negative[d]);
+        SAME(polarity[d]);
+        SAME(intensity[d]);
+        ck_assert_msg(tl_close(x->weights[d], ref->weights[d]), "%s: %s: weights[%d]", what, id, d);
+        ck_assert_msg(tl_close(x->confidence[d], ref->confidence[d]), "%s: %s: confidence[%d]", what, id, d);
+    }
+    for (int k = 0; k < DHATU_NPRIMES; k++)
+        ck_assert_msg(tl_close(x->prime_bases[k], ref->prime_bases[k]), "%s: %s: prime_bases[%d]", what, id, k);
+    ck_assert_msg(tl_close(x->ambiguity, ref->ambiguity), "%s: %s: ambiguity", what, id);
+#undef SAME
 }

@@ -30,6 +30,32 @@ int tl_skip_unless_runs(const char *backend);
 /* Runs a suite; returns the process exit status. */
 int tl_run(Suite *s);
 
-/* The backends every behavioural test runs on (NULL-terminated). */
-extern const char *const tl_backends[];
+/* A suite of plain tests (no fixture) named name: the whole main() of most
+ * unit suites. TL_MAIN("track", test_a, test_b) defines it. */
+int tl_main(const char *name, const TTest *const *tests, size_t n);
+#define TL_MAIN(name, ...)                                                     \
+    int main(void)                                                             \
+    {                                                                          \
+        const TTest *const tl_tests_[] = { __VA_ARGS__ };                      \
+        return tl_main(name, tl_tests_, sizeof tl_tests_ / sizeof *tl_tests_); \
+    }
+
+/* Record arrays with guard bytes on both sides, so that a backend (or a
+ * caller) writing one record too many or too few is caught where it
+ * happens. tl_records_free checks the guards (failing the test, naming the
+ * side) and frees. Contents start zeroed. */
+dhatu_record *tl_records_new(size_t n);
+void tl_records_check(const dhatu_record *r, const char *what);
+void tl_records_free(dhatu_record *r, const char *what);
+
+/* Floats equal within 1e-6 (relative above 1): the backends' contract. */
+int tl_close(double a, double b);
+/* Fails the test unless x equals ref: every integer field exactly, every
+ * float within tl_close. what and id name the case in the message. */
+void tl_record_expect(const dhatu_record *x, const dhatu_record *ref, const char *what, const char *id);
+
+/* The backends every behavioural test runs on (NULL-terminated): cpu-ref
+ * and cpu, or the one tl_use_backend chose (a suite run per backend). */
+extern const char *const *tl_backends;
+void tl_use_backend(const char *backend);
 #endif

@@ -5,7 +5,9 @@
  * a record topic as the record's JSON (Avro decoded with the built-in
  * schema), or with --raw any topic as {"partition","offset","key",
  * "headers":{...},"value"} (the value as a string when it is UTF-8, else as
- * hex). --committed reads only committed transactional messages.
+ * hex). --committed reads only committed transactional messages. -X sets
+ * any librdkafka property (TLS, SASL). It decodes records, so it links the
+ * schemas library but never the engine.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -15,7 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dhatu.h"
+#include "kafka.h"
+#include "log.h"
 #include "schema_avro.h"
 
 #define PROG "dhatu-dump"
@@ -37,14 +40,23 @@ static json_t *bytes_json(const void *p, size_t len)
 int main(int argc, char **argv)
 {
     const char *brokers = "127.0.0.1:9092", *topic = NULL;
-    int raw = 0, committed = 0, c;
+    int raw = 0, committed = 0, c, nuser = 0;
+    char **user = calloc((size_t)argc + 1, sizeof *user);
+    /* First member: kafka.h's callbacks find it through the opaque. */
+    struct { kafka_events kev; } ev;
+    memset(&ev, 0, sizeof ev);
+    logger lg;
+    log_init(&lg, PROG, "dump", LOG_INFO, LOG_TOOL);
+    log_derive(&ev.kev.log, &lg, "kafka");
+    if (!user) return 2;
     long timeout_ms = 30000;
     static const struct option lo[] = { { "brokers", required_argument, 0, 'b' },
         { "topic", required_argument, 0, 't' }, { "raw", no_argument, 0, 'r' },
         { "committed", no_argument, 0, 'C' }, { "timeout-ms", required_argument, 0, 'T' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
-    while ((c = getopt_long(argc, argv, "b:t:h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "b:t:X:h", lo, NULL)) != -1) {
         switch (c) {
+        case 'X': user[nuser++] = optarg; break;
         case 'b': brokers = optarg; break;
         case 't': topic = optarg; break;
         case 'r': raw = 1; break;
@@ -52,29 +64,42 @@ int main(int argc, char **argv)
         case 'T': timeout_ms = strtol(optarg, NULL, 10); break;
         default:
             fprintf(c == 'h' ? stdout : stderr, "Usage: " PROG " -b BROKERS -t TOPIC [--raw] [--committed] "
-                    "[--timeout-ms N]\n");
+                    "[--timeout-ms N] [-X key=value...]\n");
+            free(user);
             return c == 'h' ? 0 : 2;
         }
     }
-    if (!topic) { fprintf(stderr, PROG ": -t TOPIC is required\n"); return 2; }
-    char err[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, sizeof err) ||
-        rd_kafka_conf_set(conf, "group.id", "dhatu-dump", err, sizeof err) ||
-        rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err) ||
-        rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err) ||
-        rd_kafka_conf_set(conf, "isolation.level", committed ? "read_committed" : "read_uncommitted",
-                          err, sizeof err)) {
-        fprintf(stderr, PROG ": %s\n", err);
+    if (!topic) {
+        log_error(&lg, "-t TOPIC is required");
+        free(user);
         return 2;
     }
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-    if (!rk) { fprintf(stderr, PROG ": %s\n", err); return 2; }
-    schema_codec *codec = schema_codec_create(err, sizeof err);
+    char err[512];
+    /* Reads without a group's commits: nothing it does moves anyone's offsets. */
+    kafka_prop props[] = {
+        { "bootstrap.servers", brokers, NULL },
+        { "group.id", "dhatu-dump", NULL },
+        { "enable.auto.commit", "false", "dhatu-dump never commits offsets" },
+        { "enable.partition.eof", "true", "dhatu-dump stops at the end of every partition" },
+        { "isolation.level", committed ? "read_committed" : "read_uncommitted", NULL },
+    };
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set_opaque(conf, &ev);
+    kafka_route_events(conf);
+    rd_kafka_t *rk = NULL;
+    if (kafka_conf_apply(conf, props, 5, user, nuser, err, sizeof err)) rd_kafka_conf_destroy(conf);
+    else if (!(rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err))) rd_kafka_conf_destroy(conf);
+    free(user);
+    if (!rk) {
+        log_error(&lg, "%s", err);
+        return 2;
+    }
+    schema_codec *codec = NULL;
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
-    if (!codec || rd_kafka_metadata(rk, 0, t, &md, 15000) || md->topic_cnt != 1 || md->topics[0].err) {
-        fprintf(stderr, PROG ": topic %s not found on %s%s%s\n", topic, brokers, codec ? "" : ": ", codec ? "" : err);
+    if (schema_codec_create(&codec, err, sizeof err) || rd_kafka_metadata(rk, 0, t, &md, 15000) ||
+        md->topic_cnt != 1 || md->topics[0].err) {
+        log_error(&lg, "topic %s not found on %s%s%s", topic, brokers, codec ? "" : ": ", codec ? "" : err);
         return 2;
     }
     int nparts = md->topics[0].partition_cnt, eofs = 0, status = 0;
@@ -85,7 +110,7 @@ int main(int argc, char **argv)
     rd_kafka_topic_destroy(t);
     rd_kafka_assign(rk, l);
     rd_kafka_topic_partition_list_destroy(l);
-    schema_buf out = { 0 };
+    dbuf out = { 0 };
     long idle = 0;
     while (eofs < nparts && idle < timeout_ms) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
@@ -93,7 +118,7 @@ int main(int argc, char **argv)
         idle = 0;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) { eofs++; rd_kafka_message_destroy(m); continue; }
         if (m->err) {
-            fprintf(stderr, PROG ": %s\n", rd_kafka_message_errstr(m));
+            log_error(&lg, "%s", rd_kafka_message_errstr(m));
             status = 1;
         } else if (raw) {
             json_t *o = json_object(), *h = json_object();
@@ -114,7 +139,7 @@ int main(int argc, char **argv)
             fputc('\n', stdout);
             json_decref(o);
         } else if (schema_codec_record_to_json(codec, m->payload, m->len, &out, err, sizeof err)) {
-            fprintf(stderr, PROG ": [%" PRId32 "] @%" PRId64 ": %s\n", m->partition, m->offset, err);
+            log_error(&lg, "[%" PRId32 "] @%" PRId64 ": %s", m->partition, m->offset, err);
             status = 1;
         } else {
             fwrite(out.data, 1, out.len, stdout);
@@ -123,10 +148,10 @@ int main(int argc, char **argv)
         rd_kafka_message_destroy(m);
     }
     if (eofs < nparts) {
-        fprintf(stderr, PROG ": stopped after %ld ms without reaching the end of every partition\n", timeout_ms);
+        log_error(&lg, "stopped after %ld ms without reaching the end of every partition", timeout_ms);
         status = 1;
     }
-    schema_buf_free(&out);
+    dbuf_free(&out);
     schema_codec_destroy(codec);
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);

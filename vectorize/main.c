@@ -4,8 +4,10 @@
  * Exit status: 0 every line became a record; 1 some lines were reported and
  * skipped; 2 nothing could run (usage, configuration, unreadable input). */
 #define _POSIX_C_SOURCE 200809L
+#include "articles.h"
 #include "dhatu.h"
-#include "lines.h"
+#include "idbuf.h"
+#include "log.h"
 #include "schema_json.h"
 #include <errno.h>
 #include <getopt.h>
@@ -36,6 +38,7 @@ typedef struct options {
     long synthetic;
     int quiet;
     int progress;
+    logger log;              /* [input] for bad lines, [engine] below */
 } options;
 
 static double now_s(void)
@@ -79,8 +82,7 @@ static void usage(FILE *f)
 /* ---- input: articles kept in memory for --bench ---- */
 
 typedef struct article_set {
-    char *data;           /* title, text and lang of each article, back to back */
-    size_t len, cap;
+    dbuf text;             /* title, text and lang of each article, each NUL-terminated */
     struct art { size_t title, title_len, text, text_len, lang; int has_title, has_lang; } *a;
     size_t n, acap;
     size_t text_bytes;
@@ -88,19 +90,8 @@ typedef struct article_set {
 
 static int set_push(article_set *s, const char *p, size_t n, size_t *at)
 {
-    if (s->len + n + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap : 1 << 20;
-        while (cap < s->len + n + 1) cap *= 2;
-        char *d = realloc(s->data, cap);
-        if (!d) return -1;
-        s->data = d;
-        s->cap = cap;
-    }
-    *at = s->len;
-    if (n) memcpy(s->data + s->len, p, n);
-    s->data[s->len + n] = '\0';
-    s->len += n + 1;
-    return 0;
+    *at = s->text.len;
+    return dbuf_append(&s->text, p, n) || dbuf_append(&s->text, "", 1);
 }
 
 static int set_add(article_set *s, const char *title, size_t tl, const char *text, size_t xl,
@@ -151,81 +142,26 @@ static int set_synthetic(article_set *s, long n)
     return 0;
 }
 
-/* ---- input: every file's articles, bad lines reported once, here ---- */
+/* ---- input: every file's articles through common/articles.h ---- */
 
-/* Called for each parsed article. Returns 0 when taken, 1 when rejected
- * (the callback reported why), -1 on a fatal error. */
-typedef int (*article_fn)(void *ctx, const char *where, uint64_t lineno, uint64_t offset,
-                          const schema_article *a);
-
-typedef struct read_counts { uint64_t articles, skipped; } read_counts;
-
-static void report(const char *where, uint64_t lineno, uint64_t offset, const char *what)
+/* ctx is a struct run or a bench_input: both begin with the options. */
+static void report_bad(void *ctx, const char *msg)
 {
-    fprintf(stderr, PROG ": %s:%" PRIu64 ": offset %" PRIu64 ": %s\n", where, lineno, offset, what);
+    const options *o = *(const options *const *)ctx;
+    log_error(&o->log, "%s", msg);
 }
 
-static int read_stream(const options *o, FILE *f, const char *where, article_fn fn, void *ctx,
-                       read_counts *n)
+/* Reads FILEs in order (stdin when none or "-"). -1 when a file cannot be
+ * opened or read, or fn failed fatally (reported). */
+static int read_articles(const options *o, char **files, int nfiles, articles_fn fn, void *ctx,
+                         articles_counts *n)
 {
-    size_t max_line = o->max_article * 6 + (1 << 20); /* JSON escapes grow text up to 6x */
-    lines_reader *lr = lines_open(f, max_line);
-    if (!lr) { fprintf(stderr, PROG ": out of memory\n"); return -1; }
-    const char *line;
-    size_t len;
-    uint64_t lineno, offset;
-    lines_status ls;
-    int rc = 0;
-    while ((ls = lines_next(lr, &line, &len, &lineno, &offset)) != LINES_EOF) {
-        if (ls == LINES_IO_ERROR) {
-            fprintf(stderr, PROG ": %s: read error: %s\n", where, strerror(errno));
-            rc = -1;
-            break;
-        }
-        char err[320];
-        if (ls == LINES_TOO_LONG) {
-            snprintf(err, sizeof err, "line longer than %zu bytes, skipped", max_line);
-            report(where, lineno, offset, err);
-            n->skipped++;
-            continue;
-        }
-        size_t k = 0;
-        while (k < len && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r')) k++;
-        if (k == len) continue; /* blank lines are not articles */
-        schema_article a;
-        if (schema_json_parse_article(line, len, &a, err, sizeof err)) {
-            report(where, lineno, offset, err);
-            n->skipped++;
-            continue;
-        }
-        n->articles++;
-        int taken = fn(ctx, where, lineno, offset, &a);
-        schema_article_clear(&a);
-        if (taken < 0) { rc = -1; break; }
-        if (taken > 0) n->skipped++;
-    }
-    lines_close(lr);
-    return rc;
-}
-
-/* Reads FILEs in order (stdin when none or "-"). Returns -1 when a file
- * cannot be opened or read, or fn failed fatally. */
-static int read_articles(const options *o, char **files, int nfiles, article_fn fn, void *ctx,
-                         read_counts *n)
-{
-    for (int i = 0; i < (nfiles ? nfiles : 1); i++) {
-        const char *name = nfiles ? files[i] : "-";
-        int is_stdin = !strcmp(name, "-");
-        FILE *f = is_stdin ? stdin : fopen(name, "rb");
-        if (!f) {
-            fprintf(stderr, PROG ": %s: %s\n", name, strerror(errno));
-            return -1;
-        }
-        int rc = read_stream(o, f, is_stdin ? "<stdin>" : name, fn, ctx, n);
-        if (!is_stdin) fclose(f);
-        if (rc) return -1;
-    }
-    return 0;
+    /* JSON escapes grow text up to 6x. */
+    articles_opts ao = { o->max_article * 6 + (1 << 20), 0, fn, report_bad, ctx };
+    char err[512];
+    articles_status st = articles_read_files(files, nfiles, &ao, n, err, sizeof err);
+    if (st == ARTICLES_FAILED && *err) log_error(&o->log, "%s", err);
+    return st == ARTICLES_FAILED ? -1 : 0;
 }
 
 /* ---- the record-printing run ---- */
@@ -235,33 +171,12 @@ typedef struct run {
     dhatu_engine *e;
     dhatu_batch *b;
     dhatu_record *out;
-    char *ids;             /* ids of the batch's articles, NUL-separated */
-    size_t ids_len, ids_cap;
-    size_t *id_off, *id_len;
-    schema_buf json;
-    read_counts in;
+    idbuf ids;             /* id i of the batch */
+    dbuf json;
+    articles_counts in;
     uint64_t records, failed_writes;
     double t0, last_progress;
 } run;
-
-/* Records the id of the article just added to the batch. */
-static int remember_id(run *r, const char *id, size_t len)
-{
-    if (r->ids_len + len > r->ids_cap) {
-        size_t cap = r->ids_cap ? r->ids_cap : 1 << 16;
-        while (cap < r->ids_len + len) cap *= 2;
-        char *p = realloc(r->ids, cap);
-        if (!p) return -1;
-        r->ids = p;
-        r->ids_cap = cap;
-    }
-    size_t i = dhatu_batch_count(r->b) - 1;
-    memcpy(r->ids + r->ids_len, id, len);
-    r->id_off[i] = r->ids_len;
-    r->id_len[i] = len;
-    r->ids_len += len;
-    return 0;
-}
 
 static int flush_batch(run *r)
 {
@@ -269,28 +184,29 @@ static int flush_batch(run *r)
     size_t n = dhatu_batch_count(r->b);
     if (!n) return 0;
     if (dhatu_engine_vectorize(r->e, r->b, r->out, err, sizeof err)) {
-        fprintf(stderr, PROG ": engine error: %s\n", err);
+        log_error(&r->opt->log, "engine error: %s", err);
         return -1;
     }
     const char *model = dhatu_engine_model_id(r->e);
     for (size_t i = 0; i < n; i++) {
-        if (schema_json_write_record(r->ids + r->id_off[i], r->id_len[i], model, &r->out[i], NULL,
-                                     &r->json, err, sizeof err)) {
-            fprintf(stderr, PROG ": cannot write record %.*s: %s\n", (int)r->id_len[i],
-                    r->ids + r->id_off[i], err);
+        size_t id_len;
+        const char *id = idbuf_get(&r->ids, i, &id_len);
+        if (schema_json_write_record(id, id_len, model, &r->out[i], NULL, &r->json, err, sizeof err)) {
+            log_error(&r->opt->log, "cannot write record %.*s: %s", (int)id_len, id, err);
             r->failed_writes++;
             continue;
         }
+        /* buf.h: there is always room for the newline at data[len]. */
         r->json.data[r->json.len] = '\n';
         fwrite(r->json.data, 1, r->json.len + 1, stdout);
         r->records++;
     }
     if (ferror(stdout)) {
-        fprintf(stderr, PROG ": cannot write to stdout: %s\n", strerror(errno));
+        log_error(&r->opt->log, "cannot write to stdout: %s", strerror(errno));
         return -1;
     }
     dhatu_batch_reset(r->b);
-    r->ids_len = 0;
+    idbuf_reset(&r->ids);
     if (r->opt->progress) {
         double t = now_s();
         if (t - r->last_progress > 0.25) {
@@ -302,23 +218,26 @@ static int flush_batch(run *r)
     return 0;
 }
 
-/* article_fn of the record run: adds to the batch, flushing it when full. */
-static int add_article(void *ctx, const char *where, uint64_t lineno, uint64_t offset,
-                       const schema_article *a)
+/* articles_fn of the record run: adds to the batch, flushing it when full. */
+static articles_verdict add_article(void *ctx, const articles_where *w, const schema_article *a, char *why,
+                                    size_t wn)
 {
+    (void)w;
     run *r = ctx;
     char err[256];
     for (int attempt = 0; attempt < 2; attempt++) {
         dhatu_status st = dhatu_batch_add(r->b, a->title, a->title_len, a->text, a->text_len,
                                           a->lang, err, sizeof err);
-        if (st == DHATU_OK) return remember_id(r, a->id, a->id_len) ? -1 : 0;
+        if (st == DHATU_OK) {
+            if (!idbuf_push(&r->ids, a->id, a->id_len)) return ARTICLE_TAKEN;
+            log_error(&r->opt->log, "out of memory");
+            return ARTICLE_FATAL;
+        }
         if (st != DHATU_ERR_FULL || attempt) break;
-        if (flush_batch(r)) return -1;
+        if (flush_batch(r)) return ARTICLE_FATAL;
     }
-    char what[400];
-    snprintf(what, sizeof what, "id %.*s: %s", (int)(a->id_len > 80 ? 80 : a->id_len), a->id, err);
-    report(where, lineno, offset, what);
-    return 1;
+    snprintf(why, wn, "id %.*s: %s", (int)(a->id_len > 80 ? 80 : a->id_len), a->id, err);
+    return ARTICLE_REJECTED;
 }
 
 static int make_engine(const options *o, const char *backend, const char *model, dhatu_engine **e)
@@ -339,7 +258,7 @@ static int make_engine(const options *o, const char *backend, const char *model,
     cfg.device_memory = o->device_memory;
     cfg.profile = o->profile;
     if (dhatu_engine_create(&cfg, e, err, sizeof err)) {
-        fprintf(stderr, PROG ": %s\n", err);
+        log_error(&o->log, "%s", err);
         return -1;
     }
     return 0;
@@ -353,15 +272,13 @@ static int run_records(const options *o, char **files, int nfiles)
     char err[512];
     if (make_engine(o, o->backends, o->models, &r.e)) return 2;
     if (dhatu_batch_create(r.e, &r.b, err, sizeof err)) {
-        fprintf(stderr, PROG ": %s\n", err);
+        log_error(&o->log, "%s", err);
         dhatu_engine_destroy(r.e);
         return 2;
     }
     r.out = malloc(o->batch * sizeof *r.out);
-    r.id_off = malloc(o->batch * sizeof *r.id_off);
-    r.id_len = malloc(o->batch * sizeof *r.id_len);
-    int fatal = !r.out || !r.id_off || !r.id_len;
-    if (fatal) fprintf(stderr, PROG ": out of memory\n");
+    int fatal = !r.out || idbuf_init(&r.ids, o->batch);
+    if (fatal) log_error(&o->log, "out of memory");
     r.t0 = r.last_progress = now_s();
 
     if (!fatal && read_articles(o, files, nfiles, add_article, &r, &r.in)) fatal = 1;
@@ -370,51 +287,49 @@ static int run_records(const options *o, char **files, int nfiles)
     double dt = now_s() - r.t0;
     if (o->progress) fputc('\n', stderr);
     if (!o->quiet)
-        fprintf(stderr, PROG ": %" PRIu64 " records from %" PRIu64 " articles, %" PRIu64
-                " lines skipped, %.3f s, %.0f articles/s (model %s, backend %s: %s)\n",
-                r.records, r.in.articles, r.in.skipped + r.failed_writes, dt, dt > 0 ? (double)r.records / dt : 0.0,
-                dhatu_engine_model_id(r.e), dhatu_engine_backend(r.e), dhatu_engine_describe(r.e));
+        log_info(&o->log, "%" PRIu64 " records from %" PRIu64 " articles, %" PRIu64
+                 " lines skipped, %.3f s, %.0f articles/s (model %s, backend %s: %s)",
+                 r.records, r.in.articles, r.in.skipped + r.failed_writes, dt, dt > 0 ? (double)r.records / dt : 0.0,
+                 dhatu_engine_model_id(r.e), dhatu_engine_backend(r.e), dhatu_engine_describe(r.e));
     dhatu_batch_destroy(r.b);
     dhatu_engine_destroy(r.e);
-    schema_buf_free(&r.json);
+    dbuf_free(&r.json);
     free(r.out);
-    free(r.id_off);
-    free(r.id_len);
-    free(r.ids);
+    idbuf_free(&r.ids);
     return fatal ? 2 : (r.in.skipped || r.failed_writes) ? 1 : 0;
 }
 
 /* ---- --bench ---- */
 
-typedef struct bench_input { article_set *set; const options *opt; } bench_input;
+/* The options come first, as in struct run: report_bad finds them there. */
+typedef struct bench_input { const options *opt; article_set *set; } bench_input;
 
-/* article_fn of --bench: keeps the article in memory. */
-static int keep_article(void *ctx, const char *where, uint64_t lineno, uint64_t offset,
-                        const schema_article *a)
+/* articles_fn of --bench: keeps the article in memory. */
+static articles_verdict keep_article(void *ctx, const articles_where *w, const schema_article *a, char *why,
+                                     size_t wn)
 {
+    (void)w;
     article_set *s = ((bench_input *)ctx)->set;
     const options *o = ((bench_input *)ctx)->opt;
     size_t len = a->text_len + (a->title ? a->title_len + 1 : 0);
     if (len > o->max_article) {
-        char what[128];
-        snprintf(what, sizeof what, "article of %zu bytes exceeds the maximum of %zu bytes", len, o->max_article);
-        report(where, lineno, offset, what);
-        return 1;
+        snprintf(why, wn, "article of %zu bytes exceeds the maximum of %zu bytes", len, o->max_article);
+        return ARTICLE_REJECTED;
     }
     if (set_add(s, a->title, a->title_len, a->text, a->text_len, a->lang)) {
-        fprintf(stderr, PROG ": out of memory\n");
-        return -1;
+        log_error(&o->log, "out of memory");
+        return ARTICLE_FATAL;
     }
-    return 0;
+    return ARTICLE_TAKEN;
 }
 
 static int load_all(const options *o, char **files, int nfiles, article_set *s)
 {
     if (o->synthetic > 0) return set_synthetic(s, o->synthetic);
-    bench_input in = { s, o };
-    read_counts n = { 0, 0 };
+    bench_input in = { o, s };
+    articles_counts n = { 0, 0 };
     if (read_articles(o, files, nfiles, keep_article, &in, &n)) return -1;
-    if (n.skipped) fprintf(stderr, PROG ": --bench: %" PRIu64 " input lines skipped\n", n.skipped);
+    if (n.skipped) log_warn(&o->log, "--bench: %" PRIu64 " input lines skipped", n.skipped);
     return 0;
 }
 
@@ -436,14 +351,14 @@ static int bench_one(const options *o, const article_set *s, const char *backend
     double *lat = malloc((nb ? nb : 1) * (size_t)o->rounds * sizeof *lat);
     int rc = (!batches || !out || !lat) ? -1 : 0;
     for (size_t b = 0, i = 0; rc == 0 && b < nb; b++) {
-        if (dhatu_batch_create(e, &batches[b], err, sizeof err)) { fprintf(stderr, PROG ": %s\n", err); rc = -1; break; }
+        if (dhatu_batch_create(e, &batches[b], err, sizeof err)) { log_error(&o->log, "%s", err); rc = -1; break; }
         for (; i < s->n && dhatu_batch_count(batches[b]) < o->batch; i++) {
             const struct art *a = &s->a[i];
-            dhatu_status st = dhatu_batch_add(batches[b], a->has_title ? s->data + a->title : NULL, a->title_len,
-                                              s->data + a->text, a->text_len,
-                                              a->has_lang ? s->data + a->lang : NULL, err, sizeof err);
+            dhatu_status st = dhatu_batch_add(batches[b], a->has_title ? s->text.data + a->title : NULL, a->title_len,
+                                              s->text.data + a->text, a->text_len,
+                                              a->has_lang ? s->text.data + a->lang : NULL, err, sizeof err);
             if (st == DHATU_ERR_FULL) break;
-            if (st) { fprintf(stderr, PROG ": %s\n", err); rc = -1; break; }
+            if (st) { log_error(&o->log, "%s", err); rc = -1; break; }
         }
     }
     /* A batch can fill up by bytes before reaching o->batch articles: the
@@ -459,7 +374,7 @@ static int bench_one(const options *o, const article_set *s, const char *backend
         for (size_t b = 0; b < nb; b++) {
             double t = now_s();
             if (dhatu_engine_vectorize(e, batches[b], out, err, sizeof err)) {
-                fprintf(stderr, PROG ": %s\n", err);
+                log_error(&o->log, "%s", err);
                 rc = -1;
                 break;
             }
@@ -511,8 +426,8 @@ static int run_bench(const options *o, char **files, int nfiles)
 {
     article_set s;
     memset(&s, 0, sizeof s);
-    if (load_all(o, files, nfiles, &s)) { free(s.data); free(s.a); return 2; }
-    if (!s.n) { fprintf(stderr, PROG ": --bench: no articles\n"); return 2; }
+    if (load_all(o, files, nfiles, &s)) { dbuf_free(&s.text); free(s.a); return 2; }
+    if (!s.n) { log_error(&o->log, "--bench: no articles"); return 2; }
     int rc = 0;
     char *backends = strdup(o->backends), *models = strdup(o->models);
     char *sb, *sm;
@@ -524,7 +439,7 @@ static int run_bench(const options *o, char **files, int nfiles)
     }
     free(backends);
     free(models);
-    free(s.data);
+    dbuf_free(&s.text);
     free(s.a);
     return rc;
 }
@@ -551,6 +466,7 @@ int main(int argc, char **argv)
     o.device = -1;
     o.platform = -1;
     o.device_type = "any";
+    log_init(&o.log, PROG, "input", LOG_INFO, LOG_TOOL);
     static const struct option longopts[] = {
         { "model", required_argument, 0, 'm' },   { "backend", required_argument, 0, 'B' },
         { "lexicon", required_argument, 0, 'l' }, { "batch", required_argument, 0, 'n' },
@@ -572,40 +488,40 @@ int main(int argc, char **argv)
         case 'l': o.lexicon = optarg; break;
         case 'n':
             if (parse_size(optarg, &o.batch, 1) || o.batch > 1000000) {
-                fprintf(stderr, PROG ": --batch must be 1..1000000\n");
+                log_error(&o.log, "--batch must be 1..1000000");
                 return 2;
             }
             break;
         case 'j':
-            if (parse_size(optarg, &v, 0) || v > 4096) { fprintf(stderr, PROG ": --threads must be 0..4096\n"); return 2; }
+            if (parse_size(optarg, &v, 0) || v > 4096) { log_error(&o.log, "--threads must be 0..4096"); return 2; }
             o.threads = (int)v;
             break;
         case 1:
-            if (parse_size(optarg, &o.max_article, 1)) { fprintf(stderr, PROG ": bad --max-article-bytes\n"); return 2; }
+            if (parse_size(optarg, &o.max_article, 1)) { log_error(&o.log, "bad --max-article-bytes"); return 2; }
             break;
         case 2: o.bench = 1; break;
         case 3:
-            if (parse_size(optarg, &v, 1) || v > 100000) { fprintf(stderr, PROG ": --rounds must be 1..100000\n"); return 2; }
+            if (parse_size(optarg, &v, 1) || v > 100000) { log_error(&o.log, "--rounds must be 1..100000"); return 2; }
             o.rounds = (int)v;
             break;
         case 4:
-            if (parse_size(optarg, &v, 1) || v > 100000000) { fprintf(stderr, PROG ": bad --synthetic\n"); return 2; }
+            if (parse_size(optarg, &v, 1) || v > 100000000) { log_error(&o.log, "bad --synthetic"); return 2; }
             o.synthetic = (long)v;
             break;
         case 5:
-            if (parse_size(optarg, &o.batch_bytes, 1)) { fprintf(stderr, PROG ": bad --batch-bytes\n"); return 2; }
+            if (parse_size(optarg, &o.batch_bytes, 1)) { log_error(&o.log, "bad --batch-bytes"); return 2; }
             break;
         case 6:
         case 7:
             if (parse_size(optarg, &v, 0) || v > 63) {
-                fprintf(stderr, PROG ": --%s must be 0..63\n", c == 6 ? "device" : "platform");
+                log_error(&o.log, "--%s must be 0..63", c == 6 ? "device" : "platform");
                 return 2;
             }
             if (c == 6) o.device = (int)v; else o.platform = (int)v;
             break;
         case 8: o.device_type = optarg; break;
         case 9:
-            if (parse_size(optarg, &o.device_memory, 1)) { fprintf(stderr, PROG ": bad --device-memory\n"); return 2; }
+            if (parse_size(optarg, &o.device_memory, 1)) { log_error(&o.log, "bad --device-memory"); return 2; }
             break;
         case 10: o.profile = 1; break;
         case 'q': o.quiet = 1; break;
@@ -620,11 +536,11 @@ int main(int argc, char **argv)
         }
     }
     if (!o.bench && (strchr(o.models, ',') || strchr(o.backends, ','))) {
-        fprintf(stderr, PROG ": lists of models or backends need --bench\n");
+        log_error(&o.log, "lists of models or backends need --bench");
         return 2;
     }
     if (o.synthetic && !o.bench) {
-        fprintf(stderr, PROG ": --synthetic needs --bench\n");
+        log_error(&o.log, "--synthetic needs --bench");
         return 2;
     }
     o.progress = !o.quiet && !o.bench && isatty(STDERR_FILENO);

@@ -46,15 +46,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "dhatu_record.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define DHATU_VERSION_STRING "0.1.0"
-
-#define DHATU_NDHATU  9  /* RELATE MODAL EXIST EVAL COMM CAUSE ITER DECIDE FEEL */
-#define DHATU_NPRIMES 10 /* 2 3 5 7 11 13 17 19 23 29 */
 
 typedef enum dhatu_status {
     DHATU_OK = 0,
@@ -68,28 +64,6 @@ typedef enum dhatu_status {
     DHATU_ERR_INTERNAL     /* a bug: an invariant of the engine broke */
 } dhatu_status;
 
-typedef enum dhatu_polarity {
-    DHATU_POL_NONE = 0,
-    DHATU_POL_POSITIVE = 1,
-    DHATU_POL_NEGATIVE = 2
-} dhatu_polarity;
-
-/* One article's result. Plain data, fixed size, no pointers: GPU backends
- * fill arrays of it directly. Fields the seed model does not compute
- * (counts, polarity, intensity, confidence, signature) are zero for it. */
-typedef struct dhatu_record {
-    double   weights[DHATU_NDHATU];     /* L1-normalised; all 0 without evidence */
-    double   confidence[DHATU_NDHATU];  /* min(1, 50 * density) */
-    double   prime_bases[DHATU_NPRIMES];
-    double   ambiguity;                 /* H(weights) / ln 9; 0 without evidence */
-    uint64_t tokens;                    /* word and symbol tokens */
-    uint64_t signature;                 /* sum of digit[d] * 30^d */
-    uint32_t positive[DHATU_NDHATU];
-    uint32_t negative[DHATU_NDHATU];
-    uint8_t  polarity[DHATU_NDHATU];    /* dhatu_polarity */
-    uint8_t  intensity[DHATU_NDHATU];   /* 0..4 */
-    int8_t   dominant;                  /* dhātu index 0..8, -1 when none */
-} dhatu_record;
 
 /* Engine configuration. Fill with dhatu_config_init, then set what differs.
  * Strings are borrowed for the duration of dhatu_engine_create only. */
@@ -171,8 +145,6 @@ dhatu_status dhatu_batch_add(dhatu_batch *b, const char *title, size_t title_len
                              const char *text, size_t text_len, const char *lang,
                              char *errstr, size_t errstr_size);
 
-/* Name of dhātu i (0..8), or NULL when i is out of range. */
-const char *dhatu_name(int i);
 /* The backends compiled into this build, NULL-terminated ("auto" excluded). */
 const char *const *dhatu_backend_names(void);
 /* A static description of a status code. Can't fail. */

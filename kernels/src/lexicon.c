@@ -35,15 +35,6 @@ typedef struct builder {
     size_t errstr_size;
 } builder;
 
-static const char *const dhatu_names[DHATU_NDHATU] = {
-    "RELATE", "MODAL", "EXIST", "EVAL", "COMM", "CAUSE", "ITER", "DECIDE", "FEEL"
-};
-
-const char *dhatu_name(int i)
-{
-    return (i >= 0 && i < DHATU_NDHATU) ? dhatu_names[i] : NULL;
-}
-
 /* "origin:line: msg 'arg'"; line 0 means the whole file. */
 static dhatu_status fail(builder *b, const char *msg, const char *arg)
 {
@@ -158,7 +149,7 @@ static dhatu_status add_cue(builder *b, uint32_t bit, int dhatu, int negative,
         char msg[96];
         snprintf(msg, sizeof msg, "%s cue for %s (first on line %u):",
                  pc->cue.negative == negative ? "duplicate" : "contradicts the",
-                 dhatu_names[dhatu], pc->line);
+                 dhatu_name(dhatu), pc->line);
         char term[128];
         snprintf(term, sizeof term, "%.*s%s", (int)(n < 120 ? n : 120), t, stem ? "*" : "");
         return fail(b, msg, term);
@@ -255,7 +246,7 @@ static dhatu_status parse_line(builder *b, const char *s, const char *end)
     if (st) return st;
     int d;
     for (d = 0; d < DHATU_NDHATU; d++)
-        if (strlen(dhatu_names[d]) == dn && !memcmp(dhatu_names[d], dh, dn)) break;
+        if (strlen(dhatu_name(d)) == dn && !memcmp(dhatu_name(d), dh, dn)) break;
     if (d == DHATU_NDHATU) {
         char x[16];
         snprintf(x, sizeof x, "%.*s", (int)(dn < 15 ? dn : 15), dh);

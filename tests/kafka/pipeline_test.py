@@ -298,7 +298,7 @@ def chaos(eos):
         port is in its log), or None when it is not listening yet."""
         import re
         import urllib.request
-        ports = re.findall(r"\[%d\] INFO: metrics and probes on http://[0-9.]+:(\d+)/" % p.pid, open(p.logname).read())
+        ports = re.findall(r"\[%d\] INFO \[consumer:[^\]]*\]: metrics and probes on http://[0-9.]+:(\d+)/" % p.pid, open(p.logname).read())
         if not ports:
             return None
         try:

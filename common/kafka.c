@@ -1,0 +1,97 @@
+/* kafka.c -- see kafka.h. */
+#include "kafka.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int kafka_conf_apply(rd_kafka_conf_t *conf, const kafka_prop *defaults, int n, char *const *user, int nuser,
+                     char *errstr, size_t en)
+{
+    char err[512];
+    for (int i = 0; i < n; i++)
+        if (rd_kafka_conf_set(conf, defaults[i].key, defaults[i].value, err, sizeof err) != RD_KAFKA_CONF_OK) {
+            snprintf(errstr, en, "property %s: %s", defaults[i].key, err);
+            return -1;
+        }
+    for (int u = 0; u < nuser; u++) {
+        const char *eq = strchr(user[u], '=');
+        if (!eq || eq == user[u]) {
+            snprintf(errstr, en, "-X %s: expected key=value", user[u]);
+            return -1;
+        }
+        size_t klen = (size_t)(eq - user[u]);
+        for (int i = 0; i < n; i++)
+            if (defaults[i].guard && strlen(defaults[i].key) == klen && !strncmp(defaults[i].key, user[u], klen) &&
+                strcmp(defaults[i].value, eq + 1)) {
+                snprintf(errstr, en, "-X %s: refused: %s must stay %s (%s)", user[u], defaults[i].key,
+                         defaults[i].value, defaults[i].guard);
+                return -1;
+            }
+        char *key = strndup(user[u], klen);
+        if (!key) {
+            snprintf(errstr, en, "out of memory");
+            return -1;
+        }
+        rd_kafka_conf_res_t r = rd_kafka_conf_set(conf, key, eq + 1, err, sizeof err);
+        free(key);
+        if (r != RD_KAFKA_CONF_OK) {
+            snprintf(errstr, en, "-X %s: %s", user[u], err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *msg)
+{
+    const kafka_events *ev = rd_kafka_opaque(rk);
+    if (ev) LOG_AT(&ev->log, log_from_syslog(level), "%s: %s", fac, msg);
+}
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    kafka_events *ev = opaque;
+    if (!ev) return;
+    if (err != RD_KAFKA_RESP_ERR__FATAL) {
+        /* Transient (a broker down, a timeout): librdkafka retries by itself. */
+        log_warn(&ev->log, "%s: %s", rd_kafka_err2name(err), reason);
+        return;
+    }
+    char why[400];
+    rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, why, sizeof why);
+    if (!atomic_load(&ev->fatal))
+        snprintf(ev->fatal_reason, sizeof ev->fatal_reason, "%s: %s", rd_kafka_err2name(orig), why);
+    log_error(&ev->log, "FATAL error: %s: %s", rd_kafka_err2name(orig), why);
+    atomic_store(&ev->fatal, 1);
+}
+
+void kafka_route_events(rd_kafka_conf_t *conf)
+{
+    rd_kafka_conf_set_log_cb(conf, on_log);
+    rd_kafka_conf_set_error_cb(conf, on_error);
+}
+
+int kafka_check_topics(rd_kafka_t *rk, const char *brokers, const char *const *topics, int n, int timeout_ms,
+                       char *errstr, size_t en)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
+    if (err) {
+        snprintf(errstr, en, "cannot reach the brokers %s: %s", brokers, rd_kafka_err2str(err));
+        return -1;
+    }
+    size_t used = 0;
+    errstr[0] = '\0';
+    for (int k = 0; k < n; k++) {
+        int found = 0;
+        for (int i = 0; i < md->topic_cnt && !found; i++)
+            found = !strcmp(md->topics[i].topic, topics[k]) && !md->topics[i].err;
+        if (!found && used < en) {
+            int w = snprintf(errstr + used, en - used, "%stopic %s does not exist on %s", used ? "; " : "",
+                             topics[k], brokers);
+            used += w > 0 ? (size_t)w : 0;
+        }
+    }
+    rd_kafka_metadata_destroy(md);
+    return errstr[0] ? -1 : 0;
+}

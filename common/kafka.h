@@ -1,0 +1,54 @@
+/* kafka.h -- what the Kafka programs share around librdkafka: the rule for
+ * configuration properties, the start-up check of the cluster, and the
+ * routing of librdkafka's log lines and error events through log.h.
+ *
+ * Properties: a program's defaults are applied first and the user's
+ * "key=value" list over them, so the user wins (as in kcat), except for
+ * the few properties a program's delivery guarantee rests on
+ * (enable.idempotence, acks, enable.auto.offset.store, ...): a user value
+ * that differs from such a guarded default is refused with a message that
+ * names the property and why, never silently applied or ignored.
+ *
+ * Events: kafka_route_events installs log and error callbacks that find a
+ * kafka_events through the handle's opaque pointer, which must therefore
+ * point at a struct whose first member is a kafka_events (C guarantees
+ * the cast). librdkafka's lines go through that logger; ERR__FATAL is
+ * handled as librdkafka's examples do: the underlying error is fetched,
+ * logged, and `fatal` is set for the program's loop to act on.
+ *
+ * Errors: 0, or -1 with a message in errstr. Threads: the callbacks run on
+ * librdkafka's threads or in poll calls; fatal is atomic.
+ */
+#ifndef KAFKA_H
+#define KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include "log.h"
+
+typedef struct kafka_prop {
+    const char *key, *value;
+    const char *guard;      /* NULL: the user may override; else why the value is required */
+} kafka_prop;
+
+/* Applies n defaults, then the user's "key=value" items over them. */
+int kafka_conf_apply(rd_kafka_conf_t *conf, const kafka_prop *defaults, int n, char *const *user, int nuser,
+                     char *errstr, size_t errstr_size);
+
+typedef struct kafka_events {
+    logger log;             /* librdkafka's lines, component "kafka" */
+    atomic_int fatal;       /* set on RD_KAFKA_RESP_ERR__FATAL */
+    char fatal_reason[512]; /* written once, before fatal is set */
+} kafka_events;
+
+/* Installs the log and error callbacks (log lines come from librdkafka's
+ * threads; each is one write). The caller sets the opaque
+ * (rd_kafka_conf_set_opaque) to its struct, as described above. */
+void kafka_route_events(rd_kafka_conf_t *conf);
+
+/* The brokers answer within timeout_ms and each of the n topics exists. */
+int kafka_check_topics(rd_kafka_t *rk, const char *brokers, const char *const *topics, int n, int timeout_ms,
+                       char *errstr, size_t errstr_size);
+
+#endif

@@ -1,0 +1,185 @@
+/* consumer.h -- one dhatu-consumer member: its state and how its modules
+ * divide the work.
+ *
+ * Threads (librdkafka runs its own besides):
+ *   - the polling thread (main) owns both Kafka handles' callbacks: it polls
+ *     the consumer, fills a batch, hands it to the engine thread, serves the
+ *     producer's delivery reports, stores offsets, pauses and resumes, runs
+ *     rebalances, transactions and shutdown (loop.c, deliver.c, txn.c,
+ *     rebalance.c). Offsets and partition state are touched by this thread
+ *     only, so they need no lock.
+ *   - the engine thread (stage.c) decodes a batch, vectorizes it, encodes
+ *     the records and produces them (output or dead letter), while the next
+ *     batch fills. The queue between the two is the only locked state.
+ *   - libmicrohttpd's thread renders /metrics, /health and /ready
+ *     (exporter.c) from atomics and a text copied under stats_mu.
+ *
+ * At-least-once: a message's offset is stored only once its output (record
+ * or dead letter) is acknowledged, and only as part of a contiguous prefix
+ * of its partition (track.h). Exactly-once: the output and the input
+ * offsets are committed in one Kafka transaction (txn.c).
+ *
+ * Ownership: main.c creates one struct consumer and frees it through one
+ * cleanup path; every callback reaches it through its opaque pointer.
+ * There is no file-scope mutable state but the signal flag in main.c.
+ */
+#ifndef CONSUMER_H
+#define CONSUMER_H
+
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "dhatu.h"
+#include "http.h"
+#include "idbuf.h"
+#include "kafka.h"
+#include "log.h"
+#include "metrics.h"
+#include "schema_avro.h"
+#include "track.h"
+
+#define PROG "dhatu-consumer"
+#define PROCESSOR PROG " " DHATU_VERSION_STRING
+
+/* Exit statuses (docs/DELIVERY.md). */
+enum { EXIT_CLEAN = 0, EXIT_CONFIG = 1, EXIT_UNCLEAN = 2, EXIT_FATAL = 3 };
+
+/* Dead-letter classes: the schema statuses that describe a message
+ * (schema.h), then the consumer's own. dl_class_name gives the label. */
+enum {
+    DL_TOO_LARGE = SCHEMA_NSTATUS, /* over engine.max_article_bytes */
+    DL_INVALID_FOR_MODEL,          /* the engine refused the article */
+    DL_OTHER,
+    DL_NCLASSES
+};
+const char *dl_class_name(int cls);
+/* Whether cls is a dead-letter class (out-of-memory, ok and internal are not). */
+int dl_class_used(int cls);
+
+/* One batch of input messages, handed from the polling thread to the
+ * engine thread, which owns the messages until it returns the batch. */
+typedef struct work {
+    rd_kafka_message_t **msgs;
+    uint64_t *tokens;
+    size_t n, bytes;
+    int64_t opened_ms;
+    struct work *next;
+} work;
+
+/* What /metrics and the summary read; atomics where two threads meet. */
+typedef struct consumer_stats {
+    atomic_uint_fast64_t consumed, produced, delivered, delivery_failed, in_bytes, out_bytes;
+    atomic_uint_fast64_t dead_by[DL_NCLASSES];
+    atomic_uint_fast64_t rebalances;
+    atomic_int assigned, paused_parts, inflight, ready;
+    atomic_llong heartbeat_ms;              /* the polling loop turned */
+    atomic_llong engine_busy_since_ms;      /* 0 when idle */
+    _Atomic int64_t last_ack_ms;            /* last acknowledgement */
+    int64_t first_msg_ms;                   /* first article consumed (polling thread) */
+    int64_t started_ms;
+    double start_wall_s;
+    uint64_t assignments, txn_commits, txn_aborts;   /* polling thread */
+    metrics_hist batch_articles, stage[3], produce_ack, e2e;
+    pthread_mutex_t stats_mu;               /* guards stats_text only: copied, never held long */
+    metrics_buf stats_text;                 /* per-partition series from librdkafka statistics */
+} consumer_stats;
+
+/* The engine stage: the queue (under mu) and what the engine thread owns. */
+typedef struct stage {
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work, cv_idle;
+    work *queue_head, *queue_tail, *free_list;
+    int in_flight, stop, started;
+    pthread_t thread;
+    work *filling;                  /* polling thread: the batch being filled */
+    /* engine thread only */
+    dhatu_engine *engine;
+    schema_codec *codec;
+    dhatu_batch *batch;
+    dhatu_record *records;
+    size_t *rec_msg;                /* record j -> message index in the work */
+    idbuf ids;                      /* id j of the batch */
+    dbuf out;
+} stage;
+
+typedef struct consumer {
+    kafka_events kev;               /* first: kafka.h finds it through the opaque */
+    logger log;                     /* [consumer:GROUP] */
+    logger engine_log;              /* [engine] */
+    ccfg cfg;
+    rd_kafka_t *consumer, *producer;
+    const volatile sig_atomic_t *stop;   /* SIGTERM or SIGINT arrived */
+    atomic_int fatal;               /* an EXIT_* status once something fatal happened */
+    int passthrough;                /* benchmark: everything but the engine */
+    stage st;
+    /* polling thread */
+    track_table tracks;
+    int cooperative, paused, txn_open;
+    uint64_t txn_msgs;              /* articles consumed into the open transaction */
+    int64_t last_activity_ms;
+    /* read by scrapes */
+    http_server *http;
+    consumer_stats stats;
+} consumer;
+
+/* Records the first fatal status; later ones are ignored. */
+void consumer_fail(consumer *c, int status);
+int64_t now_ms(void);
+int64_t now_ns(void);
+int64_t wall_ms(void);
+
+/* ---- stage.c: the engine stage */
+int stage_init(consumer *c, char *errstr, size_t n);     /* engine, codec, buffers, works */
+int stage_start(consumer *c);
+void stage_stop(consumer *c);                            /* joins the engine thread */
+void stage_free(consumer *c);
+int stage_in_flight(consumer *c);
+/* The batch being filled, taking an empty one when none is (NULL: all busy). */
+work *stage_filling(consumer *c);
+/* Hands the filling batch (if not empty) to the engine; the caller checked in_flight. */
+void stage_submit(consumer *c);
+/* Drops the filling batch's messages (after a fatal error or an abort). */
+void stage_drop_filling(consumer *c);
+
+/* ---- deliver.c: produce, dead letters, delivery reports, offsets */
+/* Produces a record or a dead letter; the token names the input message. */
+rd_kafka_resp_err_t deliver_produce(consumer *c, const char *topic, const void *key, size_t klen, const void *val,
+                                    size_t vlen, rd_kafka_headers_t *hdrs, uint64_t token, int64_t ts);
+void deliver_dead_letter(consumer *c, const rd_kafka_message_t *m, uint64_t token, int cls, const char *why);
+void deliver_on_report(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
+/* Serves delivery reports for up to timeout_ms, then stores what advanced. */
+void deliver_serve(consumer *c, int timeout_ms);
+void deliver_store_offsets(consumer *c);
+/* Waits until the engine returned every batch, serving reports meanwhile. */
+int deliver_wait_engine(consumer *c, int64_t deadline_ms);
+
+/* ---- txn.c: exactly-once */
+int txn_begin(consumer *c);
+void txn_abort_and_rewind(consumer *c);
+void txn_commit(consumer *c, int64_t deadline_ms);
+
+/* ---- rebalance.c */
+void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts, void *opaque);
+
+/* ---- loop.c: the polling loop, flow control and shutdown */
+void loop_set_paused(consumer *c, int pause);
+/* Runs until a signal, a fatal error, exit_after or exit_idle; then shuts
+ * down (finish, flush, commit, leave). Returns the exit status. */
+int loop_run(consumer *c);
+
+/* ---- exporter.c: /metrics, /health, /ready */
+int exporter_on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque);
+int exporter_on_http(const char *path, metrics_buf *b, const char **ctype, void *arg);
+/* The metric families /metrics publishes: name, type, help (docs check). */
+void exporter_print_families(FILE *f);
+
+/* ---- client.c: librdkafka configuration and the cluster check */
+rd_kafka_t *client_producer(consumer *c, char *errstr, size_t n);
+rd_kafka_t *client_consumer(consumer *c, char *errstr, size_t n);
+int client_check_cluster(consumer *c, char *errstr, size_t n);
+
+#endif

@@ -1,0 +1,189 @@
+/* exporter.c -- what the member publishes over HTTP: Prometheus metrics at
+ * /metrics, liveness at /health, readiness at /ready. Every family is
+ * declared once in the table below, which also feeds --help-metrics and so
+ * the check that docs/MONITORING.md documents each one. */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include "consumer.h"
+
+enum fam {
+    F_TEXTS, F_CONSUMED, F_ACKED, F_DEAD, F_DELIVERY_ERR, F_IN_BYTES, F_OUT_BYTES, F_BATCH_ARTICLES, F_STAGE,
+    F_ACK_SECONDS, F_E2E, F_ASSIGNED, F_PAUSED, F_REBALANCES, F_INFLIGHT, F_PRODUCER_QUEUE, F_BACKEND, F_BUILD,
+    F_LAG, F_COMMITTED, F_STORED, F_GROUP_STATE, F_N
+};
+
+static const struct family { const char *name, *type, *help; } families[F_N] = {
+    [F_TEXTS] = { "dhatu_texts_processed_total", "counter", "Articles vectorized and produced as records." },
+    [F_CONSUMED] = { "dhatu_articles_consumed_total", "counter", "Messages consumed from the input topics." },
+    [F_ACKED] = { "dhatu_records_acknowledged_total", "counter",
+                  "Output and dead-letter messages acknowledged by the brokers." },
+    [F_DEAD] = { "dhatu_dead_letters_total", "counter", "Articles sent to the dead-letter topic, by reason." },
+    [F_DELIVERY_ERR] = { "dhatu_delivery_errors_total", "counter", "Messages the producer could not deliver." },
+    [F_IN_BYTES] = { "dhatu_input_bytes_total", "counter", "Bytes of consumed message values." },
+    [F_OUT_BYTES] = { "dhatu_output_bytes_total", "counter", "Bytes of produced record values." },
+    [F_BATCH_ARTICLES] = { "dhatu_batch_articles", "histogram", "Articles per engine batch." },
+    [F_STAGE] = { "dhatu_batch_stage_seconds", "histogram", "Time per batch in each stage of the engine thread." },
+    [F_ACK_SECONDS] = { "dhatu_produce_ack_seconds", "histogram",
+                        "Time from produce to broker acknowledgement, per record." },
+    [F_E2E] = { "dhatu_end_to_end_seconds", "histogram",
+                "Time from the input message's timestamp to the acknowledgement of its output." },
+    [F_ASSIGNED] = { "dhatu_assigned_partitions", "gauge", "Input partitions assigned to this member." },
+    [F_PAUSED] = { "dhatu_paused_partitions", "gauge", "Assigned partitions paused by backpressure." },
+    [F_REBALANCES] = { "dhatu_rebalances_total", "counter", "Rebalance callbacks (assign and revoke)." },
+    [F_INFLIGHT] = { "dhatu_inflight_batches", "gauge", "Batches handed to the engine and not yet produced." },
+    [F_PRODUCER_QUEUE] = { "dhatu_producer_queue_messages", "gauge",
+                           "Messages in the producer's queue, not yet acknowledged." },
+    [F_BACKEND] = { "dhatu_backend_info", "gauge", "The engine backend, its device and the model (value 1)." },
+    [F_BUILD] = { "dhatu_build_info", "gauge", "Version of dhatu-consumer and librdkafka (value 1)." },
+    [F_LAG] = { "dhatu_consumer_lag", "gauge",
+                "Messages between the consumer's position (or committed offset) and the partition's end." },
+    [F_COMMITTED] = { "dhatu_committed_offset", "gauge", "Last committed offset of the partition (absent: none yet)." },
+    [F_STORED] = { "dhatu_stored_offset", "gauge", "Offset stored for the next commit (absent: none yet)." },
+    [F_GROUP_STATE] = { "dhatu_group_state", "gauge", "Consumer group state as librdkafka reports it (value 1)." },
+};
+
+static const char *fam(metrics_buf *b, enum fam f)
+{
+    metrics_family(b, families[f].name, families[f].type, families[f].help);
+    return families[f].name;
+}
+
+void exporter_print_families(FILE *f)
+{
+    for (int i = 0; i < F_N; i++) fprintf(f, "%s\t%s\t%s\n", families[i].name, families[i].type, families[i].help);
+    fputs("process_cpu_seconds_total\tcounter\tStandard process metrics (also process_resident_memory_bytes, "
+          "process_open_fds, process_start_time_seconds).\n", f);
+}
+
+/* librdkafka statistics (polling thread, every http.stats_interval_ms):
+ * per-partition lag and offsets and the group state, rendered once here so
+ * that a scrape only copies text under the lock. Unknown values (librdkafka
+ * reports -1 or -1001) are left out rather than exported as numbers. */
+int exporter_on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    (void)rk;
+    consumer *c = opaque;
+    json_error_t je;
+    json_t *root = json_loadb(json, len, 0, &je), *topics, *t, *parts, *p, *cgrp;
+    if (!root) return 0;
+    metrics_buf b = { 0 };
+    static const struct { enum fam f; const char *field; } per_part[3] = {
+        { F_LAG, "consumer_lag" }, { F_COMMITTED, "committed_offset" }, { F_STORED, "stored_offset" } };
+    for (int k = 0; k < 3; k++) {
+        const char *name = fam(&b, per_part[k].f), *tname;
+        if ((topics = json_object_get(root, "topics"))) json_object_foreach(topics, tname, t) {
+            const char *pname;
+            if ((parts = json_object_get(t, "partitions"))) json_object_foreach(parts, pname, p) {
+                json_t *v = json_object_get(p, per_part[k].field);
+                /* -1 is librdkafka's internal unassigned partition; skip
+                 * partitions we do not consume (the producer's, or revoked). */
+                if (!strcmp(pname, "-1") || !json_is_integer(v) || json_integer_value(v) < 0) continue;
+                const char *fs = json_string_value(json_object_get(p, "fetch_state"));
+                if (!fs || !strcmp(fs, "none")) continue;
+                const char *labels[] = { "topic", tname, "partition", pname, NULL };
+                metrics_sample(&b, name, labels, (double)json_integer_value(v));
+            }
+        }
+    }
+    if ((cgrp = json_object_get(root, "cgrp"))) {
+        const char *st = json_string_value(json_object_get(cgrp, "state"));
+        const char *js = json_string_value(json_object_get(cgrp, "join_state"));
+        const char *labels[] = { "group", c->cfg.group_id, "state", st ? st : "unknown", "join_state",
+                                 js ? js : "unknown", NULL };
+        metrics_sample(&b, fam(&b, F_GROUP_STATE), labels, 1);
+    }
+    json_decref(root);
+    pthread_mutex_lock(&c->stats.stats_mu);
+    metrics_buf old = c->stats.stats_text;
+    c->stats.stats_text = b;
+    pthread_mutex_unlock(&c->stats.stats_mu);
+    metrics_buf_free(&old);
+    return 0;
+}
+
+static void counter(metrics_buf *b, enum fam f, const char *const *labels, atomic_uint_fast64_t *v)
+{
+    metrics_sample(b, fam(b, f), labels, (double)atomic_load(v));
+}
+
+static void render_metrics(consumer *c, metrics_buf *b)
+{
+    consumer_stats *s = &c->stats;
+    dhatu_engine *e = c->st.engine;
+    const char *model = dhatu_engine_model_id(e), *backend = dhatu_engine_backend(e);
+    const char *mb[] = { "model", model, "backend", backend, NULL };
+    const char *grp[] = { "group", c->cfg.group_id, NULL };
+    counter(b, F_TEXTS, mb, &s->produced);
+    counter(b, F_CONSUMED, grp, &s->consumed);
+    counter(b, F_ACKED, NULL, &s->delivered);
+    const char *dead = fam(b, F_DEAD);
+    for (int i = 0; i < DL_NCLASSES; i++) {
+        if (!dl_class_used(i)) continue;
+        const char *l[] = { "reason", dl_class_name(i), NULL };
+        metrics_sample(b, dead, l, (double)atomic_load(&s->dead_by[i]));
+    }
+    counter(b, F_DELIVERY_ERR, NULL, &s->delivery_failed);
+    counter(b, F_IN_BYTES, NULL, &s->in_bytes);
+    counter(b, F_OUT_BYTES, NULL, &s->out_bytes);
+    metrics_histogram(b, fam(b, F_BATCH_ARTICLES), NULL, &s->batch_articles);
+    static const char *const stages[3] = { "decode", "engine", "encode_produce" };
+    const char *stage_name = fam(b, F_STAGE);
+    for (int i = 0; i < 3; i++) {
+        const char *l[] = { "stage", stages[i], NULL };
+        metrics_histogram(b, stage_name, l, &s->stage[i]);
+    }
+    metrics_histogram(b, fam(b, F_ACK_SECONDS), NULL, &s->produce_ack);
+    metrics_histogram(b, fam(b, F_E2E), NULL, &s->e2e);
+    metrics_sample(b, fam(b, F_ASSIGNED), grp, atomic_load(&s->assigned));
+    metrics_sample(b, fam(b, F_PAUSED), NULL, atomic_load(&s->paused_parts));
+    counter(b, F_REBALANCES, grp, &s->rebalances);
+    metrics_sample(b, fam(b, F_INFLIGHT), NULL, atomic_load(&s->inflight));
+    metrics_sample(b, fam(b, F_PRODUCER_QUEUE), NULL, rd_kafka_outq_len(c->producer));
+    const char *bi[] = { "backend", backend, "device", dhatu_engine_describe(e), "model", model, NULL };
+    metrics_sample(b, fam(b, F_BACKEND), bi, 1);
+    const char *vi[] = { "version", DHATU_VERSION_STRING, "librdkafka", rd_kafka_version_str(), NULL };
+    metrics_sample(b, fam(b, F_BUILD), vi, 1);
+    metrics_process(b, s->start_wall_s);
+    pthread_mutex_lock(&s->stats_mu);
+    if (s->stats_text.out.data) metrics_text(b, s->stats_text.out.data, s->stats_text.out.len);
+    pthread_mutex_unlock(&s->stats_mu);
+}
+
+/* Alive: the polling loop turned recently and no batch is stuck. */
+static int health(consumer *c, metrics_buf *b)
+{
+    int64_t t = now_ms(), hb = t - atomic_load(&c->stats.heartbeat_ms);
+    int64_t busy = atomic_load(&c->stats.engine_busy_since_ms);
+    int bad = hb > 10000 || (busy && t - busy > 60000);
+    char msg[160];
+    if (busy)
+        snprintf(msg, sizeof msg, "%s: polling loop turned %lld ms ago; engine busy for %lld ms\n",
+                 bad ? "unhealthy" : "ok", (long long)hb, (long long)(t - busy));
+    else
+        snprintf(msg, sizeof msg, "%s: polling loop turned %lld ms ago; engine idle\n", bad ? "unhealthy" : "ok",
+                 (long long)hb);
+    metrics_text(b, msg, strlen(msg));
+    return bad ? 503 : 200;
+}
+
+int exporter_on_http(const char *path, metrics_buf *b, const char **ctype, void *arg)
+{
+    consumer *c = arg;
+    if (!strcmp(path, "/metrics")) {
+        *ctype = "text/plain; version=0.0.4; charset=utf-8";
+        render_metrics(c, b);
+        return 200;
+    }
+    if (!strcmp(path, "/health")) return health(c, b);
+    if (!strcmp(path, "/ready")) {
+        /* Ready: the engine is up and the member joined its group (an
+         * assignment arrived, possibly empty), and it is not shutting down. */
+        int ready = atomic_load(&c->stats.ready);
+        const char *msg = ready ? "ready\n" : "not ready: joining the group or shutting down\n";
+        metrics_text(b, msg, strlen(msg));
+        return ready ? 200 : 503;
+    }
+    metrics_text(b, "not found: /metrics, /health, /ready\n", 36);
+    return 404;
+}

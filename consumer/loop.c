@@ -1,0 +1,203 @@
+/* loop.c -- the polling loop: message intake, batching, flow control,
+ * readiness, and the one shutdown sequence (see consumer.h). */
+#include <inttypes.h>
+#include "consumer.h"
+
+void loop_set_paused(consumer *c, int pause)
+{
+    if (pause == c->paused) return;
+    rd_kafka_topic_partition_list_t *a = NULL;
+    if (rd_kafka_assignment(c->consumer, &a) == 0 && a) {
+        if (a->cnt) (pause ? rd_kafka_pause_partitions : rd_kafka_resume_partitions)(c->consumer, a);
+        rd_kafka_topic_partition_list_destroy(a);
+    }
+    c->paused = pause;
+}
+
+/* No room for m (tracker or batch): rewind its partition to it and pause,
+ * so it is fetched again after the resume. Nothing is skipped. */
+static void defer(consumer *c, rd_kafka_message_t *m)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, rd_kafka_topic_name(m->rkt), m->partition)->offset = m->offset;
+    loop_set_paused(c, 1);
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(c->consumer, l, 5000);
+    if (e) {
+        log_error(&c->log, "seek back to %s [%" PRId32 "] @%" PRId64 ": %s", rd_kafka_topic_name(m->rkt),
+                  m->partition, m->offset, rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        consumer_fail(c, EXIT_FATAL);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_message_destroy(m);
+}
+
+static void intake(consumer *c, rd_kafka_message_t *m)
+{
+    if (m->err) {
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            track_part *p = track_find(&c->tracks, rd_kafka_topic_name(m->rkt), m->partition);
+            if (p) track_set_eof(p, 1);
+        } else {
+            char why[512];
+            rd_kafka_resp_err_t ferr = rd_kafka_fatal_error(c->consumer, why, sizeof why);
+            log_error(&c->log, "consumer: %s%s%s", rd_kafka_message_errstr(m), ferr ? "; fatal: " : "",
+                      ferr ? why : "");
+            if (ferr) consumer_fail(c, EXIT_FATAL);
+        }
+        rd_kafka_message_destroy(m);
+        return;
+    }
+    track_part *p = track_find(&c->tracks, rd_kafka_topic_name(m->rkt), m->partition);
+    if (!p) {   /* a partition we no longer own: its new owner consumes it */
+        rd_kafka_message_destroy(m);
+        return;
+    }
+    work *w = stage_filling(c);
+    if (!w || w->n == (size_t)c->cfg.batch_articles || track_full(p)) {
+        defer(c, m);
+        return;
+    }
+    uint64_t token = track_push(&c->tracks, p, m->offset);
+    track_set_eof(p, 0);
+    if (w->n == 0) w->opened_ms = now_ms();
+    if (!c->stats.first_msg_ms) c->stats.first_msg_ms = now_ms();
+    c->txn_msgs++;
+    w->msgs[w->n] = m;
+    w->tokens[w->n] = token;
+    w->n++;
+    w->bytes += m->len;
+    atomic_fetch_add(&c->stats.consumed, 1);
+    atomic_fetch_add(&c->stats.in_bytes, m->len);
+    c->last_activity_ms = now_ms();
+}
+
+/* Backpressure. When the engine holds max_in_flight batches and the next
+ * one is full, the polling thread first waits for a slot (serving delivery
+ * reports), up to SLOT_WAIT_MS: pausing at once would drop librdkafka's
+ * prefetched messages and cost a fetch round trip at every resume, which
+ * measured 30x slower on a backlog (bench/results.md). Partitions are
+ * paused when the engine stays full that long, or when a partition has
+ * max_unacked outputs unacknowledged; resumed once both are below. */
+#define SLOT_WAIT_MS 500
+
+static void wait_for_slot(consumer *c)
+{
+    int64_t end = now_ms() + SLOT_WAIT_MS;
+    while (stage_in_flight(c) >= c->cfg.max_in_flight && now_ms() < end) deliver_serve(c, 1);
+}
+
+static void flow_control(consumer *c)
+{
+    work *w = c->st.filling;
+    int full = stage_in_flight(c) >= c->cfg.max_in_flight && (!w || (int64_t)w->n >= c->cfg.batch_articles);
+    uint32_t worst = track_max_count(&c->tracks);
+    if (worst + (uint32_t)c->cfg.batch_articles >= c->tracks.ring_cap) full = 1;
+    if (full) loop_set_paused(c, 1);
+    else if (c->paused && worst < c->tracks.ring_cap / 2) loop_set_paused(c, 0);
+}
+
+/* Values owned by the polling thread, published for scrapes. */
+static void publish_gauges(consumer *c)
+{
+    int assigned = track_assigned(&c->tracks);
+    atomic_store(&c->stats.assigned, assigned);
+    atomic_store(&c->stats.paused_parts, c->paused ? assigned : 0);
+    atomic_store(&c->stats.inflight, stage_in_flight(c));
+    atomic_store(&c->stats.ready, c->stats.assignments > 0 && !*c->stop);
+}
+
+/* Drained: the group gave us an assignment (possibly empty: more members
+ * than partitions), every assigned partition reached its end, nothing is
+ * in flight, and nothing happened for exit_idle_ms. */
+static int drained(consumer *c)
+{
+    if (!c->stats.assignments) return 0;       /* still joining the group */
+    if (c->st.filling && c->st.filling->n) return 0;
+    if (stage_in_flight(c) || rd_kafka_outq_len(c->producer) > 0) return 0;
+    if (!track_drained(&c->tracks)) return 0;
+    return now_ms() - c->last_activity_ms >= c->cfg.exit_idle_ms;
+}
+
+/* A batch closes at batch.max_articles, batch.max_bytes or batch.linger_ms;
+ * it goes to the engine when a slot is free (waiting a little for one). */
+static void maybe_submit(consumer *c, int64_t t)
+{
+    work *w = c->st.filling;
+    if (!w || !w->n) return;
+    if ((int64_t)w->n < c->cfg.batch_articles && (int64_t)w->bytes < c->cfg.batch_bytes &&
+        t - w->opened_ms < c->cfg.linger_ms)
+        return;
+    if (stage_in_flight(c) >= c->cfg.max_in_flight && (int64_t)w->n >= c->cfg.batch_articles) wait_for_slot(c);
+    if (stage_in_flight(c) < c->cfg.max_in_flight) stage_submit(c);
+}
+
+/* Stop fetching, finish the batches, flush, commit, leave. */
+static int shutdown_member(consumer *c)
+{
+    int64_t deadline = now_ms() + c->cfg.shutdown_deadline_ms;
+    int status = atomic_load(&c->fatal);
+    log_info(&c->log, "shutting down%s", *c->stop ? " (signal)" : "");
+    atomic_store(&c->stats.ready, 0);
+    if (!status) {
+        stage_submit(c);
+        if (deliver_wait_engine(c, deadline)) status = EXIT_UNCLEAN;
+        if (c->cfg.exactly_once) {
+            txn_commit(c, deadline);
+        } else {
+            int64_t left = deadline - now_ms();
+            if (rd_kafka_flush(c->producer, (int)(left > 0 ? left : 0))) status = EXIT_UNCLEAN;
+            deliver_store_offsets(c);
+            rd_kafka_resp_err_t cerr = rd_kafka_commit(c->consumer, NULL, 0);
+            if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+                log_warn(&c->log, "final commit: %s", rd_kafka_err2str(cerr));
+                status = EXIT_UNCLEAN;
+            }
+        }
+        if (!status) status = atomic_load(&c->fatal);
+    } else {
+        /* Fatal: commit nothing more; what is unacknowledged is redone. */
+        stage_drop_filling(c);
+        deliver_wait_engine(c, deadline);
+        if (c->cfg.exactly_once && c->txn_open) {
+            rd_kafka_error_t *e = rd_kafka_abort_transaction(c->producer, 10000);
+            if (e) rd_kafka_error_destroy(e);
+        }
+    }
+    rd_kafka_consumer_close(c->consumer);    /* leaves the group (revoke runs here) */
+    stage_stop(c);
+    rd_kafka_flush(c->producer, 5000);
+    if (!status && rd_kafka_outq_len(c->producer) > 0) status = EXIT_UNCLEAN;
+    return status ? status : atomic_load(&c->fatal);
+}
+
+int loop_run(consumer *c)
+{
+    int64_t next_txn = now_ms() + c->cfg.txn_interval_ms;
+    while (!*c->stop && !atomic_load(&c->fatal)) {
+        if (atomic_load(&c->kev.fatal)) {
+            log_error(&c->log, "librdkafka reported a fatal error: %s", c->kev.fatal_reason);
+            consumer_fail(c, EXIT_FATAL);
+            break;
+        }
+        work *w = c->st.filling;
+        int64_t t = now_ms(), wait = 100;
+        if (w && w->n) wait = w->opened_ms + c->cfg.linger_ms - t;
+        if (wait < 0) wait = 0;
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->consumer, (int)wait);
+        if (m) intake(c, m);
+        deliver_serve(c, 0);
+        atomic_store(&c->stats.heartbeat_ms, now_ms());
+        t = now_ms();
+        maybe_submit(c, t);
+        flow_control(c);
+        publish_gauges(c);
+        if (c->cfg.exactly_once && t >= next_txn) {
+            txn_commit(c, t + c->cfg.shutdown_deadline_ms);
+            next_txn = now_ms() + c->cfg.txn_interval_ms;
+        }
+        if (c->cfg.exit_after && (int64_t)atomic_load(&c->stats.consumed) >= c->cfg.exit_after) break;
+        if (c->cfg.exit_idle_ms && drained(c)) break;
+    }
+    return shutdown_member(c);
+}

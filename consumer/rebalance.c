@@ -1,0 +1,69 @@
+/* rebalance.c -- partitions assigned and revoked: tracking starts and
+ * stops, and what was done for revoked partitions is committed before
+ * another member takes them (never after they were lost). */
+#include <inttypes.h>
+#include "consumer.h"
+
+static void commit_revoked(consumer *c, rd_kafka_topic_partition_list_t *parts, int lost)
+{
+    int64_t deadline = now_ms() + c->cfg.shutdown_deadline_ms;
+    stage_submit(c);
+    if (deliver_wait_engine(c, deadline)) log_warn(&c->log, "rebalance: engine still busy at the deadline");
+    if (c->cfg.exactly_once) {
+        if (lost) txn_abort_and_rewind(c);
+        else txn_commit(c, deadline);
+        return;
+    }
+    int64_t left = deadline - now_ms();
+    rd_kafka_flush(c->producer, (int)(left > 0 ? left : 0));
+    deliver_store_offsets(c);
+    if (lost) return;       /* another member owns them now: never commit */
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts->cnt);
+    for (int i = 0; i < parts->cnt; i++) {
+        track_part *p = track_find(&c->tracks, parts->elems[i].topic, parts->elems[i].partition);
+        if (p && track_next_store(p) >= 0)
+            rd_kafka_topic_partition_list_add(l, track_topic(p), track_partition(p))->offset = track_next_store(p);
+    }
+    if (l->cnt) {
+        rd_kafka_resp_err_t err = rd_kafka_commit(c->consumer, l, 0);
+        if (err) log_warn(&c->log, "commit on revoke: %s", rd_kafka_err2str(err));
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    consumer *c = opaque;
+    atomic_fetch_add(&c->stats.rebalances, 1);
+    c->last_activity_ms = now_ms();
+    rd_kafka_error_t *e = NULL;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        for (int i = 0; i < parts->cnt; i++) {
+            if (!track_add(&c->tracks, parts->elems[i].topic, parts->elems[i].partition)) {
+                log_error(&c->log, "cannot track %s [%" PRId32 "]: too many partitions", parts->elems[i].topic,
+                          parts->elems[i].partition);
+                consumer_fail(c, EXIT_FATAL);
+            }
+        }
+        log_info(&c->log, "assigned %d partition(s)", parts->cnt);
+        c->stats.assignments++;
+        if (c->cooperative) e = rd_kafka_incremental_assign(rk, parts);
+        else rd_kafka_assign(rk, parts);
+        if (c->paused && parts->cnt) rd_kafka_pause_partitions(rk, parts);
+    } else {
+        int lost = rd_kafka_assignment_lost(rk);
+        log_info(&c->log, "%s %d partition(s)", lost ? "lost" : "revoked", parts->cnt);
+        commit_revoked(c, parts, lost);
+        for (int i = 0; i < parts->cnt; i++) {
+            track_part *p = track_find(&c->tracks, parts->elems[i].topic, parts->elems[i].partition);
+            if (p) track_remove(&c->tracks, p);
+        }
+        if (c->cooperative) e = rd_kafka_incremental_unassign(rk, parts);
+        else rd_kafka_assign(rk, NULL);
+    }
+    if (e) {
+        log_error(&c->log, "rebalance: %s", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        consumer_fail(c, EXIT_FATAL);
+    }
+}

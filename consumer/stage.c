@@ -1,0 +1,297 @@
+/* stage.c -- the engine stage: a queue of batches from the polling thread
+ * and the engine thread that decodes, vectorizes, encodes and produces
+ * them (see consumer.h for the threads). */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include "consumer.h"
+
+/* Vectorizes the articles gathered in the batch and produces their records. */
+static void run_batch(consumer *c, work *w)
+{
+    stage *s = &c->st;
+    size_t nb = dhatu_batch_count(s->batch);
+    if (nb == 0) return;
+    char err[512];
+    dhatu_status st = DHATU_OK;
+    int64_t t0 = now_ns();
+    if (c->passthrough) memset(s->records, 0, nb * sizeof *s->records);    /* a minimal record */
+    else st = dhatu_engine_vectorize(s->engine, s->batch, s->records, err, sizeof err);
+    int64_t t1 = now_ns();
+    metrics_hist_observe(&c->stats.stage[1], (uint64_t)(t1 - t0));
+    metrics_hist_observe(&c->stats.batch_articles, nb);
+    if (st != DHATU_OK) {
+        /* Not the articles' fault: their offsets stay unstored, so they are
+         * processed again after a restart. */
+        log_error(&c->engine_log, "engine failed on a batch of %zu articles: %s", nb, err);
+        consumer_fail(c, EXIT_FATAL);
+        dhatu_batch_reset(s->batch);
+        idbuf_reset(&s->ids);
+        return;
+    }
+    schema_lineage lin = { .processed_at = wall_ms(), .processor = PROCESSOR,
+                           .backend = dhatu_engine_backend(s->engine) };
+    const char *model = dhatu_engine_model_id(s->engine);
+    schema_format fmt = c->cfg.json_output ? SCHEMA_FMT_JSON : SCHEMA_FMT_AVRO;
+    for (size_t j = 0; j < nb && !atomic_load(&c->fatal); j++) {
+        const rd_kafka_message_t *m = w->msgs[s->rec_msg[j]];
+        uint64_t token = w->tokens[s->rec_msg[j]];
+        rd_kafka_timestamp_type_t tstype;
+        lin.topic = rd_kafka_topic_name(m->rkt);
+        lin.partition = m->partition;
+        lin.offset = m->offset;
+        lin.timestamp = rd_kafka_message_timestamp(m, &tstype);
+        size_t id_len;
+        const char *id = idbuf_get(&s->ids, j, &id_len);
+        schema_status es = schema_codec_encode_record(s->codec, fmt, id, id_len, model, &s->records[j], &lin,
+                                                      &s->out, err, sizeof err);
+        if (es) {
+            deliver_dead_letter(c, m, token, SCHEMA_ERR_ENCODE, err);
+            continue;
+        }
+        rd_kafka_resp_err_t e = deliver_produce(c, c->cfg.output, id, id_len, s->out.data, s->out.len, NULL, token,
+                                                lin.timestamp);
+        if (e) {
+            log_error(&c->log, "cannot produce to %s: %s", c->cfg.output, rd_kafka_err2str(e));
+            consumer_fail(c, EXIT_FATAL);
+            break;
+        }
+        atomic_fetch_add(&c->stats.produced, 1);
+        atomic_fetch_add(&c->stats.out_bytes, s->out.len);
+    }
+    metrics_hist_observe(&c->stats.stage[2], (uint64_t)(now_ns() - t1));
+    dhatu_batch_reset(s->batch);
+    idbuf_reset(&s->ids);
+}
+
+/* Adds one decoded article to the batch, running the batch first when it is
+ * full; dead-letters what the engine refuses. */
+static void add_article(consumer *c, work *w, size_t i, const schema_article *a, int64_t *decode_ns, int64_t *t)
+{
+    stage *s = &c->st;
+    rd_kafka_message_t *m = w->msgs[i];
+    char err[512];
+    dhatu_status st = dhatu_batch_add(s->batch, a->title, a->title_len, a->text, a->text_len, a->lang,
+                                      err, sizeof err);
+    if (st == DHATU_ERR_FULL) {
+        *decode_ns += now_ns() - *t;
+        run_batch(c, w);
+        *t = now_ns();
+        st = dhatu_batch_add(s->batch, a->title, a->title_len, a->text, a->text_len, a->lang, err, sizeof err);
+    }
+    if (st == DHATU_OK && idbuf_push(&s->ids, a->id, a->id_len)) st = DHATU_ERR_NOMEM;
+    if (st == DHATU_OK) {
+        s->rec_msg[dhatu_batch_count(s->batch) - 1] = i;
+    } else if (st == DHATU_ERR_TOO_LARGE) {
+        deliver_dead_letter(c, m, w->tokens[i], DL_TOO_LARGE, err);
+    } else if (st == DHATU_ERR_NOMEM) {
+        log_error(&c->engine_log, "out of memory adding an article to a batch");
+        consumer_fail(c, EXIT_FATAL);
+    } else {
+        deliver_dead_letter(c, m, w->tokens[i], DL_INVALID_FOR_MODEL, err);
+    }
+}
+
+static void process(consumer *c, work *w)
+{
+    char err[512];
+    int64_t decode_ns = 0, t = now_ns();
+    for (size_t i = 0; i < w->n && !atomic_load(&c->fatal); i++) {
+        rd_kafka_message_t *m = w->msgs[i];
+        schema_article a;
+        schema_status f = schema_codec_decode_article(c->st.codec, m->payload, m->len, &a, err, sizeof err);
+        if (f == SCHEMA_ERR_NOMEM) {
+            log_error(&c->engine_log, "out of memory decoding %s [%" PRId32 "] @%" PRId64,
+                      rd_kafka_topic_name(m->rkt), m->partition, m->offset);
+            consumer_fail(c, EXIT_FATAL);
+            break;
+        }
+        if (f != SCHEMA_OK) {
+            deliver_dead_letter(c, m, w->tokens[i], f, err);
+            continue;
+        }
+        add_article(c, w, i, &a, &decode_ns, &t);
+        schema_article_clear(&a);
+    }
+    decode_ns += now_ns() - t;
+    metrics_hist_observe(&c->stats.stage[0], (uint64_t)decode_ns);
+    run_batch(c, w);
+    for (size_t i = 0; i < w->n; i++) rd_kafka_message_destroy(w->msgs[i]);
+    w->n = 0;
+    w->bytes = 0;
+}
+
+static void *engine_main(void *arg)
+{
+    consumer *c = arg;
+    stage *s = &c->st;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->queue_head && !s->stop) pthread_cond_wait(&s->cv_work, &s->mu);
+        work *w = s->queue_head;
+        if (!w) break;
+        s->queue_head = w->next;
+        if (!s->queue_head) s->queue_tail = NULL;
+        pthread_mutex_unlock(&s->mu);
+        atomic_store(&c->stats.engine_busy_since_ms, now_ms());
+        process(c, w);
+        atomic_store(&c->stats.engine_busy_since_ms, 0);
+        pthread_mutex_lock(&s->mu);
+        w->next = s->free_list;
+        s->free_list = w;
+        s->in_flight--;
+        pthread_cond_broadcast(&s->cv_idle);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+int stage_in_flight(consumer *c)
+{
+    pthread_mutex_lock(&c->st.mu);
+    int n = c->st.in_flight;
+    pthread_mutex_unlock(&c->st.mu);
+    return n;
+}
+
+void stage_submit(consumer *c)
+{
+    stage *s = &c->st;
+    work *w = s->filling;
+    if (!w || w->n == 0) return;
+    pthread_mutex_lock(&s->mu);
+    w->next = NULL;
+    if (s->queue_tail) s->queue_tail->next = w;
+    else s->queue_head = w;
+    s->queue_tail = w;
+    s->in_flight++;
+    s->filling = s->free_list;      /* there are max_in_flight + 1 works */
+    s->free_list = s->filling ? s->filling->next : NULL;
+    pthread_cond_signal(&s->cv_work);
+    pthread_mutex_unlock(&s->mu);
+    if (s->filling) s->filling->n = 0, s->filling->bytes = 0;
+}
+
+work *stage_filling(consumer *c)
+{
+    stage *s = &c->st;
+    if (s->filling) return s->filling;
+    pthread_mutex_lock(&s->mu);
+    s->filling = s->free_list;
+    if (s->filling) {
+        s->free_list = s->filling->next;
+        s->filling->n = 0;
+        s->filling->bytes = 0;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return s->filling;
+}
+
+void stage_drop_filling(consumer *c)
+{
+    work *w = c->st.filling;
+    if (!w) return;
+    for (size_t i = 0; i < w->n; i++) rd_kafka_message_destroy(w->msgs[i]);
+    w->n = 0;
+    w->bytes = 0;
+}
+
+static work *work_new(size_t n)
+{
+    work *w = calloc(1, sizeof *w);
+    if (w && (!(w->msgs = calloc(n, sizeof *w->msgs)) || !(w->tokens = calloc(n, sizeof *w->tokens)))) {
+        free(w->msgs);
+        free(w);
+        w = NULL;
+    }
+    return w;
+}
+
+static void work_free(work *w)
+{
+    free(w->msgs);
+    free(w->tokens);
+    free(w);
+}
+
+int stage_init(consumer *c, char *err, size_t en)
+{
+    stage *s = &c->st;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv_work, NULL);
+    pthread_cond_init(&s->cv_idle, NULL);
+    dhatu_config ec;
+    dhatu_config_init(&ec);
+    ec.backend = c->cfg.backend;
+    ec.model = c->cfg.model;
+    ec.lexicon_path = *c->cfg.lexicon ? c->cfg.lexicon : NULL;
+    ec.threads = (int)c->cfg.threads;
+    ec.device_index = (int)c->cfg.device;
+    ec.platform_index = (int)c->cfg.platform;
+    ec.device_type = c->cfg.device_type;
+    ec.device_memory = (size_t)c->cfg.device_memory;
+    ec.max_article_bytes = (size_t)c->cfg.max_article_bytes;
+    ec.batch_max_articles = (size_t)c->cfg.batch_articles;
+    char msg[512];
+    if (dhatu_engine_create(&ec, &s->engine, msg, sizeof msg) ||
+        dhatu_batch_create(s->engine, &s->batch, msg, sizeof msg)) {
+        snprintf(err, en, "engine: %s", msg);
+        return -1;
+    }
+    if (schema_codec_create(&s->codec, err, en)) return -1;
+    size_t n = (size_t)c->cfg.batch_articles;
+    s->records = calloc(n, sizeof *s->records);
+    s->rec_msg = calloc(n, sizeof *s->rec_msg);
+    int bad = !s->records || !s->rec_msg || idbuf_init(&s->ids, n);
+    /* max_in_flight batches with the engine plus the one filling. */
+    for (int64_t i = 0; !bad && i <= c->cfg.max_in_flight; i++) {
+        work *w = work_new(n);
+        if (!w) bad = 1;
+        else w->next = s->free_list, s->free_list = w;
+    }
+    if (bad) {
+        snprintf(err, en, "out of memory");
+        return -1;
+    }
+    s->filling = s->free_list;
+    s->free_list = s->filling->next;
+    return 0;
+}
+
+int stage_start(consumer *c)
+{
+    c->st.started = pthread_create(&c->st.thread, NULL, engine_main, c) == 0;
+    return c->st.started ? 0 : -1;
+}
+
+void stage_stop(consumer *c)
+{
+    stage *s = &c->st;
+    if (!s->started) return;
+    pthread_mutex_lock(&s->mu);
+    s->stop = 1;
+    pthread_cond_signal(&s->cv_work);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL);
+    s->started = 0;
+}
+
+void stage_free(consumer *c)
+{
+    stage *s = &c->st;
+    for (work *w = s->free_list, *next; w; w = next) {
+        next = w->next;
+        work_free(w);
+    }
+    if (s->filling) work_free(s->filling);
+    free(s->records);
+    free(s->rec_msg);
+    idbuf_free(&s->ids);
+    dbuf_free(&s->out);
+    schema_codec_destroy(s->codec);
+    dhatu_batch_destroy(s->batch);
+    dhatu_engine_destroy(s->engine);
+    pthread_cond_destroy(&s->cv_work);
+    pthread_cond_destroy(&s->cv_idle);
+    pthread_mutex_destroy(&s->mu);
+}

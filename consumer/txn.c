@@ -1,0 +1,110 @@
+/* txn.c -- exactly-once: output records and input offsets committed in one
+ * Kafka transaction (KIP-447 offsets fencing by group generation). */
+#include "consumer.h"
+
+int txn_begin(consumer *c)
+{
+    rd_kafka_error_t *e = rd_kafka_begin_transaction(c->producer);
+    if (e) {
+        log_error(&c->log, "begin_transaction: %s", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        consumer_fail(c, EXIT_FATAL);
+        return -1;
+    }
+    c->txn_open = 1;
+    return 0;
+}
+
+/* Abortable transaction error: abort, then rewind every assigned partition
+ * to its committed offset so the aborted input is consumed again. */
+void txn_abort_and_rewind(consumer *c)
+{
+    stage_drop_filling(c);
+    deliver_wait_engine(c, now_ms() + c->cfg.shutdown_deadline_ms);
+    rd_kafka_error_t *e = rd_kafka_abort_transaction(c->producer, -1);
+    if (e) {
+        log_error(&c->log, "abort_transaction: %s", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        consumer_fail(c, EXIT_FATAL);
+        return;
+    }
+    c->txn_open = 0;
+    c->stats.txn_aborts++;
+    c->txn_msgs = 0;
+    rd_kafka_topic_partition_list_t *a = NULL;
+    if (rd_kafka_assignment(c->consumer, &a) == 0 && a && a->cnt) {
+        rd_kafka_resp_err_t err = rd_kafka_committed(c->consumer, a, 30000);
+        for (int i = 0; !err && i < a->cnt; i++) {
+            if (a->elems[i].offset < 0) a->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+            track_part *p = track_find(&c->tracks, a->elems[i].topic, a->elems[i].partition);
+            if (p) track_clear(p);
+        }
+        rd_kafka_error_t *se = err ? NULL : rd_kafka_seek_partitions(c->consumer, a, 30000);
+        if (err || se) {
+            log_error(&c->log, "rewind after abort failed: %s",
+                      se ? rd_kafka_error_string(se) : rd_kafka_err2str(err));
+            if (se) rd_kafka_error_destroy(se);
+            consumer_fail(c, EXIT_FATAL);
+        }
+    }
+    if (a) rd_kafka_topic_partition_list_destroy(a);
+    log_warn(&c->log, "transaction aborted; rewound to the committed offsets");
+    if (!atomic_load(&c->fatal)) txn_begin(c);
+}
+
+/* The input offsets of the open transaction: every message handed out. */
+static rd_kafka_topic_partition_list_t *pushed_offsets(consumer *c)
+{
+    rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(c->tracks.nparts + 1);
+    for (track_part *p = track_next(&c->tracks, NULL); p; p = track_next(&c->tracks, p))
+        if (track_last_pushed(p) >= 0)
+            rd_kafka_topic_partition_list_add(offs, track_topic(p), track_partition(p))->offset =
+                track_last_pushed(p) + 1;
+    return offs;
+}
+
+/* Commits the open transaction: every message handed to the engine so far
+ * has been produced inside it; its input offsets go with it. */
+void txn_commit(consumer *c, int64_t deadline)
+{
+    if (!c->txn_open || c->txn_msgs == 0) return;     /* no empty transactions when idle */
+    stage_submit(c);
+    if (deliver_wait_engine(c, deadline)) {
+        log_error(&c->log, "engine did not finish in time; aborting the transaction");
+        txn_abort_and_rewind(c);
+        return;
+    }
+    rd_kafka_topic_partition_list_t *offs = pushed_offsets(c);
+    for (int attempt = 0; attempt < 10; attempt++) {
+        rd_kafka_error_t *e = NULL;
+        if (offs->cnt) {
+            rd_kafka_consumer_group_metadata_t *meta = rd_kafka_consumer_group_metadata(c->consumer);
+            e = rd_kafka_send_offsets_to_transaction(c->producer, offs, meta, -1);
+            rd_kafka_consumer_group_metadata_destroy(meta);
+        }
+        if (!e) e = rd_kafka_commit_transaction(c->producer, -1);
+        if (!e) {
+            c->txn_open = 0;
+            c->stats.txn_commits++;
+            c->txn_msgs = 0;
+            break;
+        }
+        if (rd_kafka_error_txn_requires_abort(e)) {
+            log_warn(&c->log, "transaction commit: %s", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+            rd_kafka_topic_partition_list_destroy(offs);
+            txn_abort_and_rewind(c);
+            return;
+        }
+        int retriable = rd_kafka_error_is_retriable(e);
+        log_error(&c->log, "transaction commit: %s%s", rd_kafka_error_string(e), retriable ? " (retrying)" : "");
+        rd_kafka_error_destroy(e);
+        if (!retriable) {
+            /* Fatal, fenced included: another instance took over. */
+            consumer_fail(c, EXIT_FATAL);
+            break;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(offs);
+    if (!atomic_load(&c->fatal) && c->txn_open == 0) txn_begin(c);
+}

@@ -1,0 +1,59 @@
+/* codec.h -- the Avro codec's insides, shared by the article and record
+ * codecs (internal to the schemas library; the API is schema_avro.h).
+ *
+ * A codec owns one reusable Avro value per schema, a memory reader and a
+ * memory writer; the helpers below read and write single-object messages
+ * and the field shapes the two schemas use (strings, ["null", T] unions).
+ * Field positions are checked against the parsed schemas when the codec
+ * is created, so the enums and the .avsc files cannot drift apart.
+ */
+#ifndef SCHEMA_CODEC_H
+#define SCHEMA_CODEC_H
+
+#include <avro.h>
+#include "schema_avro.h"
+
+#define SO_HEADER 10                     /* C3 01 + 8-byte fingerprint */
+#define SO_MAGIC0 0xC3
+#define SO_MAGIC1 0x01
+
+enum { A_ID, A_TITLE, A_TEXT, A_LANG, A_SOURCE, A_URL, A_PUBLISHED, A_NFIELDS };
+enum { R_ID, R_MODEL, R_WEIGHTS, R_POSITIVE, R_NEGATIVE, R_TOKENS, R_DOMINANT, R_POLARITY,
+       R_INTENSITY, R_CONFIDENCE, R_SIGNATURE, R_PRIME_BASES, R_AMBIGUITY, R_LINEAGE, R_NFIELDS };
+enum { L_TOPIC, L_PARTITION, L_OFFSET, L_TIMESTAMP, L_PROCESSED_AT, L_PROCESSOR, L_BACKEND,
+       L_NFIELDS };
+
+struct avro_type {
+    avro_schema_t schema;
+    avro_value_iface_t *iface;
+    avro_value_t value;
+    uint64_t fingerprint;
+    int have_value;
+};
+
+struct schema_codec {
+    struct avro_type article, record;
+    avro_reader_t reader;
+    avro_writer_t writer;
+};
+
+/* Reads one datum of type t from a single-object message into t->value,
+ * requiring t's fingerprint, a datum that passes datum_check.h and no trailing
+ * bytes. what names t in messages. */
+schema_status codec_read(schema_codec *c, struct avro_type *t, const char *what,
+                         const unsigned char *msg, size_t len, char *errstr, size_t n);
+/* Writes t->value as a single-object message into out (replaced). */
+schema_status codec_write(schema_codec *c, struct avro_type *t, dbuf *out, char *errstr, size_t n);
+
+/* A ["null", T] union field of rec: 1 with the branch value, 0 for null. */
+int codec_opt_branch(avro_value_t *rec, int idx, avro_value_t *branch);
+/* A string value (NULL when it is not one); len may be NULL. */
+void codec_get_str(avro_value_t *v, const char **s, size_t *len);
+void codec_get_opt_str(avro_value_t *rec, int idx, const char **s, size_t *len);
+/* Setters of a string field and of ["null", T] fields; s[len] must be NUL.
+ * 0, or non-zero when Avro C refused. */
+int codec_set_str(avro_value_t *rec, int idx, const char *s, size_t len);
+int codec_set_opt_str(avro_value_t *rec, int idx, const char *s, size_t len);
+int codec_set_opt_long(avro_value_t *rec, int idx, int present, int64_t v);
+
+#endif

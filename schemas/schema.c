@@ -1,0 +1,31 @@
+/* schema.c -- see schema.h. */
+#include "schema.h"
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *schema_status_name(schema_status s)
+{
+    static const char *const names[SCHEMA_NSTATUS] = {
+        "ok", "undecodable", "wrong-schema", "schema-registry", "invalid-article",
+        "encode-error", "out-of-memory", "internal" };
+    return (unsigned)s < SCHEMA_NSTATUS ? names[s] : "unknown";
+}
+
+schema_status schema_error(char *errstr, size_t n, schema_status st, const char *fmt, ...)
+{
+    if (errstr && n) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(errstr, n, fmt, ap);
+        va_end(ap);
+    }
+    return st;
+}
+
+void schema_article_clear(schema_article *a)
+{
+    if (a->doc) json_decref((json_t *)a->doc);
+    memset(a, 0, sizeof *a);
+}
