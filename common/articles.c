@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include "errmsg.h"
 #include "lines.h"
 #include "schema_json.h"
 
@@ -33,17 +34,8 @@ static articles_verdict deliver(const articles_opts *o, const articles_where *w,
     return v;
 }
 
-__attribute__((format(printf, 3, 4)))
-static articles_status failed(char *errstr, size_t en, const char *fmt, ...)
-{
-    if (errstr && en) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errstr, en, fmt, ap);
-        va_end(ap);
-    }
-    return ARTICLES_FAILED;
-}
+/* Reports why a stream failed, in the caller's errstr. */
+#define failed(errstr, en, ...) (errmsg((errstr), (en), __VA_ARGS__), ARTICLES_FAILED)
 
 /* ---- JSON Lines */
 

@@ -1,5 +1,6 @@
 /* config.c -- see config.h. */
 #include "config.h"
+#include "errmsg.h"
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -75,17 +76,6 @@ static const struct setting {
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 
-__attribute__((format(printf, 3, 4)))
-static int err(char *errstr, size_t n, const char *fmt, ...)
-{
-    if (errstr && n) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errstr, n, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static const struct setting *find(const char *path, size_t len)
 {
@@ -168,24 +158,24 @@ static int set_int_checked(ccfg *c, const struct setting *s, int64_t v, char *er
 int ccfg_set(ccfg *c, const char *a, char *errstr, size_t n)
 {
     const char *eq = strchr(a, '=');
-    if (!eq) return err(errstr, n, "-s %s: expected path=value", a);
+    if (!eq) return errmsg(errstr, n, "-s %s: expected path=value", a);
     const struct setting *s = find(a, (size_t)(eq - a));
-    if (!s) return err(errstr, n, "-s %s: unknown setting (dhatu-consumer --help lists them)", a);
+    if (!s) return errmsg(errstr, n, "-s %s: unknown setting (dhatu-consumer --help lists them)", a);
     const char *v = eq + 1;
-    if (s->type == C_STR) return set_str(str_at(c, s), v) ? err(errstr, n, "out of memory") : 0;
-    if (s->type == C_LIST) return list_parse(list_at(c, s), v) ? err(errstr, n, "out of memory") : 0;
+    if (s->type == C_STR) return set_str(str_at(c, s), v) ? errmsg(errstr, n, "out of memory") : 0;
+    if (s->type == C_LIST) return list_parse(list_at(c, s), v) ? errmsg(errstr, n, "out of memory") : 0;
     char *end;
     errno = 0;
     long long x = strtoll(v, &end, 10);
-    if (errno || end == v || *end) return err(errstr, n, "-s %s: not an integer", a);
+    if (errno || end == v || *end) return errmsg(errstr, n, "-s %s: not an integer", a);
     return set_int_checked(c, s, x, errstr, n, "-s ");
 }
 
 int ccfg_add_librdkafka(ccfg *c, const char *kv, char *errstr, size_t n)
 {
     const char *eq = strchr(kv, '=');
-    if (!eq || eq == kv) return err(errstr, n, "-X %s: expected key=value", kv);
-    return list_push(&c->librdkafka, kv, strlen(kv)) ? err(errstr, n, "out of memory") : 0;
+    if (!eq || eq == kv) return errmsg(errstr, n, "-X %s: expected key=value", kv);
+    return list_push(&c->librdkafka, kv, strlen(kv)) ? errmsg(errstr, n, "out of memory") : 0;
 }
 
 /* Walks a group of the file: every leaf must be a known setting of the
@@ -204,24 +194,24 @@ static int load_group(ccfg *c, config_setting_t *g, const char *prefix, const ch
             continue;
         }
         const struct setting *s = find(path, strlen(path));
-        if (!s) return err(errstr, n, "%sunknown setting %s", where, path);
+        if (!s) return errmsg(errstr, n, "%sunknown setting %s", where, path);
         int t = config_setting_type(e);
         if (s->type == C_STR) {
-            if (t != CONFIG_TYPE_STRING) return err(errstr, n, "%s%s must be a string", where, path);
-            if (set_str(str_at(c, s), config_setting_get_string(e))) return err(errstr, n, "out of memory");
+            if (t != CONFIG_TYPE_STRING) return errmsg(errstr, n, "%s%s must be a string", where, path);
+            if (set_str(str_at(c, s), config_setting_get_string(e))) return errmsg(errstr, n, "out of memory");
         } else if (s->type == C_INT) {
             if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
-                return err(errstr, n, "%s%s must be an integer", where, path);
+                return errmsg(errstr, n, "%s%s must be an integer", where, path);
             if (set_int_checked(c, s, config_setting_get_int64(e), errstr, n, where)) return -1;
         } else {
             if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
-                return err(errstr, n, "%s%s must be a list of strings [\"...\", ...]", where, path);
+                return errmsg(errstr, n, "%s%s must be a list of strings [\"...\", ...]", where, path);
             ccfg_list *l = list_at(c, s);
             list_clear(l);
             for (int k = 0; k < config_setting_length(e); k++) {
                 const char *v = config_setting_get_string_elem(e, k);
-                if (!v) return err(errstr, n, "%s%s must hold strings only", where, path);
-                if (list_push(l, v, strlen(v))) return err(errstr, n, "out of memory");
+                if (!v) return errmsg(errstr, n, "%s%s must hold strings only", where, path);
+                if (list_push(l, v, strlen(v))) return errmsg(errstr, n, "out of memory");
             }
         }
     }
@@ -236,7 +226,7 @@ int ccfg_load_file(ccfg *c, const char *path, char *errstr, size_t n)
         char line[32];
         snprintf(line, sizeof line, "%d", config_error_line(&cf));
         if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
-            err(errstr, n, "%s: cannot read the file", path);
+            errmsg(errstr, n, "%s: cannot read the file", path);
         else if (errstr && n)
             snprintf(errstr, n, "%s:%s: %s", path, line, config_error_text(&cf));
         config_destroy(&cf);
@@ -279,7 +269,7 @@ int ccfg_validate(ccfg *c, char *errstr, size_t n)
 {
     for (size_t i = 0; i < NSETTINGS; i++)
         if (settings[i].type == C_STR && !*str_at(c, &settings[i]))
-            return err(errstr, n, "out of memory");
+            return errmsg(errstr, n, "out of memory");
     static const char *const modes[] = { "at-least-once", "exactly-once", NULL };
     static const char *const formats[] = { "avro", "json", NULL };
     static const char *const assignors[] = { "cooperative-sticky", "range", "roundrobin",
@@ -287,27 +277,27 @@ int ccfg_validate(ccfg *c, char *errstr, size_t n)
     static const char *const models[] = { "lexicon", "seed", NULL };
     static const char *const device_types[] = { "any", "gpu", "accelerator", "cpu", NULL };
     if (!brokers_ok(c->brokers))
-        return err(errstr, n, "kafka.brokers \"%s\": expected host:port[,host:port...]", c->brokers);
-    if (!*c->group_id) return err(errstr, n, "kafka.group_id must not be empty");
+        return errmsg(errstr, n, "kafka.brokers \"%s\": expected host:port[,host:port...]", c->brokers);
+    if (!*c->group_id) return errmsg(errstr, n, "kafka.group_id must not be empty");
     if (!one_of(c->assignor, assignors))
-        return err(errstr, n, "kafka.assignor \"%s\": expected range, roundrobin or cooperative-sticky", c->assignor);
-    if (c->input.n == 0) return err(errstr, n, "topics.input: at least one topic");
+        return errmsg(errstr, n, "kafka.assignor \"%s\": expected range, roundrobin or cooperative-sticky", c->assignor);
+    if (c->input.n == 0) return errmsg(errstr, n, "topics.input: at least one topic");
     if (!*c->output || !*c->dead_letter)
-        return err(errstr, n, "topics.output and topics.dead_letter must be set");
+        return errmsg(errstr, n, "topics.output and topics.dead_letter must be set");
     for (int i = 0; i < c->input.n; i++)
         if (!strcmp(c->input.v[i], c->output) || !strcmp(c->input.v[i], c->dead_letter))
-            return err(errstr, n, "topic %s is both input and output", c->input.v[i]);
+            return errmsg(errstr, n, "topic %s is both input and output", c->input.v[i]);
     if (!one_of(c->model, models))
-        return err(errstr, n, "engine.model \"%s\": expected lexicon or seed", c->model);
+        return errmsg(errstr, n, "engine.model \"%s\": expected lexicon or seed", c->model);
     if (!one_of(c->device_type, device_types))
-        return err(errstr, n, "engine.device_type \"%s\": expected gpu, accelerator, cpu or any", c->device_type);
+        return errmsg(errstr, n, "engine.device_type \"%s\": expected gpu, accelerator, cpu or any", c->device_type);
     if (!one_of(c->mode, modes))
-        return err(errstr, n, "delivery.mode \"%s\": expected at-least-once or exactly-once", c->mode);
+        return errmsg(errstr, n, "delivery.mode \"%s\": expected at-least-once or exactly-once", c->mode);
     if (!one_of(c->output_format, formats))
-        return err(errstr, n, "delivery.output_format \"%s\": expected avro or json", c->output_format);
+        return errmsg(errstr, n, "delivery.output_format \"%s\": expected avro or json", c->output_format);
     for (int i = 0; i < c->librdkafka.n; i++)
         if (!strchr(c->librdkafka.v[i], '=') || c->librdkafka.v[i][0] == '=')
-            return err(errstr, n, "kafka.librdkafka \"%s\": expected key=value", c->librdkafka.v[i]);
+            return errmsg(errstr, n, "kafka.librdkafka \"%s\": expected key=value", c->librdkafka.v[i]);
     c->exactly_once = !strcmp(c->mode, "exactly-once");
     c->json_output = !strcmp(c->output_format, "json");
     return 0;

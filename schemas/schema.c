@@ -2,8 +2,8 @@
 #include "schema.h"
 #include <jansson.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
+#include "errmsg.h"
 
 const char *schema_status_name(schema_status s)
 {
@@ -15,12 +15,10 @@ const char *schema_status_name(schema_status s)
 
 schema_status schema_error(char *errstr, size_t n, schema_status st, const char *fmt, ...)
 {
-    if (errstr && n) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errstr, n, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    errmsg_v(errstr, n, fmt, ap);
+    va_end(ap);
     return st;
 }
 

@@ -11,7 +11,7 @@
  * sanitizer build sets it). GPU backends run this file unchanged.
  */
 #include "testlib.h"
-#include "lines.h"
+#include "articles.h"
 #include "schema_json.h"
 #include <math.h>
 #include <stdio.h>
@@ -60,26 +60,30 @@ static size_t limit(void)
     return s && *s ? (size_t)strtoull(s, NULL, 10) : (size_t)-1;
 }
 
+typedef struct loading { corpus *c; size_t max; } loading;
+
+static articles_verdict keep(void *ctx, const articles_where *w, const schema_article *a, char *why, size_t wn)
+{
+    (void)w, (void)why, (void)wn;
+    loading *l = ctx;
+    corpus_add(l->c, a->id, a->title, a->title_len, a->text, a->text_len, a->lang);
+    return l->c->n >= l->max ? ARTICLE_STOP : ARTICLE_TAKEN;
+}
+
+/* A corpus must read cleanly: any bad line fails the run, with its place. */
+static void bad_line(void *ctx, const char *msg)
+{
+    (void)ctx;
+    ck_abort_msg("%s", msg);
+}
+
 static void load_jsonl(corpus *c, const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    lines_reader *lr = lines_open(f, (size_t)128 << 20);
-    const char *line;
-    size_t len;
-    uint64_t lineno, off;
-    size_t max = limit(), n = 0;
-    while (n < max && lines_next(lr, &line, &len, &lineno, &off) == LINES_OK) {
-        schema_article a;
-        char err[256];
-        ck_assert_msg(schema_json_parse_article(line, len, &a, err, sizeof err) == 0, "%s:%llu: %s", path,
-                      (unsigned long long)lineno, err);
-        corpus_add(c, a.id, a.title, a.title_len, a.text, a.text_len, a.lang);
-        schema_article_clear(&a);
-        n++;
-    }
-    lines_close(lr);
-    fclose(f);
+    loading l = { c, limit() };
+    articles_opts o = { (size_t)128 << 20, 0, keep, bad_line, &l };
+    articles_counts n = { 0, 0 };
+    char err[512], *files[1] = { (char *)path };
+    ck_assert_msg(articles_read_files(files, 1, &o, &n, err, sizeof err) != ARTICLES_FAILED, "%s", err);
 }
 
 /* ---- generated edge cases ---- */

@@ -1,17 +1,15 @@
 /* error.c -- see error.h. */
 #include "error.h"
 #include <stdarg.h>
-#include <stdio.h>
+#include "errmsg.h"
 
 dhatu_status dhatu_set_error(char *errstr, size_t errstr_size, dhatu_status status,
                              const char *fmt, ...)
 {
-    if (errstr && errstr_size) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errstr, errstr_size, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    errmsg_v(errstr, errstr_size, fmt, ap);
+    va_end(ap);
     return status;
 }
 
