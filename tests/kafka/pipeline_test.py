@@ -14,6 +14,7 @@ is in DHATU_TEST_BROKERS. Python's standard library only.
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -458,6 +459,36 @@ def producer_inputs():
         "with file:line: offset, exit statuses 1 and 2 as documented")
 
 
+def producer_interrupt():
+    """dhatu-producer stopped by SIGINT mid-input: it stops reading, waits
+    for the acknowledgements of what it produced, says so, and exits 130;
+    the topic holds exactly the articles it reported acknowledged."""
+    tin = topic("int-" + TAG, 2)
+    path = os.path.join(WORK, "interrupt.jsonl")
+    articles(3000, path)
+    p = subprocess.Popen([PRODUCER, "-q", "-b", BROKERS, "-t", tin, "--rate", "400", path],
+                         stderr=subprocess.PIPE, text=True)
+    CHILDREN.append(p)
+    time.sleep(3)
+    p.send_signal(signal.SIGINT)
+    try:
+        _, err = p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        fail("dhatu-producer did not exit within 60 s of SIGINT")
+    m = re.search(r"interrupted: (\d+) articles read, (\d+) produced to \S+, (\d+) acknowledged, 0 failed, "
+                  r"(\d+) not acknowledged", err)
+    if p.returncode != 130 or not m:
+        fail("SIGINT: exit %d (expected 130), stderr: %s" % (p.returncode, err))
+    produced, acked, unacked = int(m.group(2)), int(m.group(3)), int(m.group(4))
+    if not 0 < produced < 3000 or acked != produced or unacked != 0:
+        fail("SIGINT: %d produced, %d acknowledged, %d not: %s" % (produced, acked, unacked, err))
+    keys = [msg["key"] for msg in dump(tin, "--raw")]
+    if len(keys) != acked or len(set(keys)) != acked:
+        fail("SIGINT: the topic holds %d messages (%d distinct), the producer reported %d acknowledged"
+             % (len(keys), len(set(keys)), acked))
+    log("SIGINT after 3 s: %d of 3000 articles produced, all acknowledged and in the topic, exit 130" % acked)
+
+
 def prometheus():
     """A real Prometheus scrapes two live consumers during a pipeline run;
     every expression of the dashboards returns data, every metric the alert
@@ -559,6 +590,8 @@ try:
         producer_inputs()
     elif SCENARIO == "prometheus":
         prometheus()
+    elif SCENARIO == "producer-interrupt":
+        producer_interrupt()
     else:
         fail("unknown scenario")
 finally:
