@@ -10,6 +10,8 @@
 # excluded), as the consumer's summary line prints them. Draining a backlog
 # is also the lag-recovery rate. Prints one line per run; run it twice and
 # compare ratios within one run (shared, noisy machines).
+# DHATU_BENCH_BASELINE=PATH also runs another dhatu-consumer binary (an older
+# build) in each round, alternating with this one, for A/B comparisons.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CORPUS=${1:-../shared/corpora/arxiv_abstracts_en.jsonl}
@@ -23,14 +25,14 @@ tin=bench-in-$$
 # Four copies of the corpus: a backlog long enough to time (same ids: keys repeat).
 "$B/producer/dhatu-producer" -q -b "$brokers" -t "$tin" "$CORPUS" "$CORPUS" "$CORPUS" "$CORPUS" || true
 echo "corpus 4 x $CORPUS: 4 x $(wc -l <"$CORPUS") lines, $(du -m "$CORPUS" | cut -f1) MB; machine $(nproc) cores, $(uname -r)"
-run() {  # name, consumer args...
+run() {  # name, consumer args... (the binary: $bin)
   local name=$1; shift
   local tout=bench-out-$name-$$
   "$K" topic "$tout" 8
   local line
-  line=$("$B/consumer/dhatu-consumer" -q -b "$brokers" -t "$tin" -o "$tout" -d bench-dlq-$$ -g "bench-$name-$$" \
-         --exit-idle 2000 -s http.port=0 "$@" 2>&1 | grep -E "\]: (clean exit|UNCLEAN exit|FAILED): " | tail -n 1)
-  echo "$name: ${line#*]: }"
+  line=$("${bin:-$B/consumer/dhatu-consumer}" -q -b "$brokers" -t "$tin" -o "$tout" -d bench-dlq-$$ -g "bench-$name-$$" \
+         --exit-idle 2000 -s http.port=0 "$@" 2>&1 | grep -E "(clean exit|UNCLEAN exit|FAILED): " | tail -n 1)
+  echo "$name: $(sed -E 's/.*((clean|UNCLEAN) exit|FAILED): /\1: /' <<<"$line")"
   "$K" delete-topic "$tout"
 }
 "$K" topic bench-dlq-$$ 1
@@ -38,6 +40,12 @@ for round in 1 2; do
   run "passthrough-r$round" -B cpu --passthrough
   for backend in ${DHATU_BENCH_BACKENDS:-cpu}; do
     run "lexicon-$backend-r$round" -B "$backend" -m lexicon
+    if [ -n "${DHATU_BENCH_BASELINE:-}" ]; then
+      bin=$DHATU_BENCH_BASELINE run "baseline-lexicon-$backend-r$round" -B "$backend" -m lexicon
+    fi
     run "seed-$backend-r$round" -B "$backend" -m seed
+    if [ -n "${DHATU_BENCH_BASELINE:-}" ]; then
+      bin=$DHATU_BENCH_BASELINE run "baseline-seed-$backend-r$round" -B "$backend" -m seed
+    fi
   done
 done

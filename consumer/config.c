@@ -29,7 +29,7 @@ static const struct setting {
     S("kafka.group_instance_id", group_instance_id, "", "static membership id (empty: dynamic member)"),
     /* Eager by default: librdkafka without the fix of PR #4908 (2025; Debian
      * has 2.0.2) loses assignments when a
-     * commit meets a cooperative rebalance (README "Rebalancing"). */
+     * commit meets a cooperative rebalance (docs/DELIVERY.md "Rebalancing"). */
     S("kafka.assignor", assignor, "range",
       "partition.assignment.strategy: range or roundrobin (eager), cooperative-sticky"),
     S("kafka.client_id", client_id, "dhatu-consumer", "client.id sent to the brokers"),

@@ -38,7 +38,7 @@ if os.environ.get("DHATU_TEST_KAFKA_DIR"):
     KENV["KAFKA_STATE_DIR"] = os.environ["DHATU_TEST_KAFKA_DIR"]
 CHILDREN = []
 # DHATU_TEST_ASSIGNOR overrides the consumer's default assignor (to show the
-# librdkafka 2.0.2 cooperative-sticky problem, README "Rebalancing").
+# librdkafka 2.0.2 cooperative-sticky problem, docs/DELIVERY.md "Rebalancing").
 ASSIGNOR = ["-s", "kafka.assignor=" + os.environ["DHATU_TEST_ASSIGNOR"]] if os.environ.get("DHATU_TEST_ASSIGNOR") else []
 
 
