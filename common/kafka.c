@@ -1,43 +1,48 @@
 /* kafka.c -- see kafka.h. */
 #include "kafka.h"
+#include "errmsg.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+int kafka_conf_check(const kafka_prop *defaults, int n, char *const *user, int nuser, char *errstr, size_t en)
+{
+    for (int u = 0; u < nuser; u++) {
+        const char *eq = strchr(user[u], '=');
+        if (!eq || eq == user[u]) return errmsg(errstr, en, "-X %s: expected key=value", user[u]);
+        size_t klen = (size_t)(eq - user[u]);
+        for (int i = 0; i < n; i++)
+            if (defaults[i].guard && strlen(defaults[i].key) == klen && !strncmp(defaults[i].key, user[u], klen) &&
+                strcmp(defaults[i].value, eq + 1))
+                return errmsg(errstr, en, "-X %s: refused: %s must stay %s (%s)", user[u], defaults[i].key,
+                              defaults[i].value, defaults[i].guard);
+    }
+    return 0;
+}
+
+const char *kafka_conf_user_value(char *const *user, int nuser, const char *key, const char *dflt)
+{
+    size_t klen = strlen(key);
+    for (int u = 0; u < nuser; u++)
+        if (!strncmp(user[u], key, klen) && user[u][klen] == '=') dflt = user[u] + klen + 1;
+    return dflt;
+}
 
 int kafka_conf_apply(rd_kafka_conf_t *conf, const kafka_prop *defaults, int n, char *const *user, int nuser,
                      char *errstr, size_t en)
 {
     char err[512];
+    if (kafka_conf_check(defaults, n, user, nuser, errstr, en)) return -1;
     for (int i = 0; i < n; i++)
-        if (rd_kafka_conf_set(conf, defaults[i].key, defaults[i].value, err, sizeof err) != RD_KAFKA_CONF_OK) {
-            snprintf(errstr, en, "property %s: %s", defaults[i].key, err);
-            return -1;
-        }
+        if (rd_kafka_conf_set(conf, defaults[i].key, defaults[i].value, err, sizeof err) != RD_KAFKA_CONF_OK)
+            return errmsg(errstr, en, "property %s: %s", defaults[i].key, err);
     for (int u = 0; u < nuser; u++) {
         const char *eq = strchr(user[u], '=');
-        if (!eq || eq == user[u]) {
-            snprintf(errstr, en, "-X %s: expected key=value", user[u]);
-            return -1;
-        }
-        size_t klen = (size_t)(eq - user[u]);
-        for (int i = 0; i < n; i++)
-            if (defaults[i].guard && strlen(defaults[i].key) == klen && !strncmp(defaults[i].key, user[u], klen) &&
-                strcmp(defaults[i].value, eq + 1)) {
-                snprintf(errstr, en, "-X %s: refused: %s must stay %s (%s)", user[u], defaults[i].key,
-                         defaults[i].value, defaults[i].guard);
-                return -1;
-            }
-        char *key = strndup(user[u], klen);
-        if (!key) {
-            snprintf(errstr, en, "out of memory");
-            return -1;
-        }
+        char *key = strndup(user[u], (size_t)(eq - user[u]));
+        if (!key) return errmsg(errstr, en, "out of memory");
         rd_kafka_conf_res_t r = rd_kafka_conf_set(conf, key, eq + 1, err, sizeof err);
         free(key);
-        if (r != RD_KAFKA_CONF_OK) {
-            snprintf(errstr, en, "-X %s: %s", user[u], err);
-            return -1;
-        }
+        if (r != RD_KAFKA_CONF_OK) return errmsg(errstr, en, "-X %s: %s", user[u], err);
     }
     return 0;
 }
@@ -76,10 +81,7 @@ int kafka_check_topics(rd_kafka_t *rk, const char *brokers, const char *const *t
 {
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
-    if (err) {
-        snprintf(errstr, en, "cannot reach the brokers %s: %s", brokers, rd_kafka_err2str(err));
-        return -1;
-    }
+    if (err) return errmsg(errstr, en, "cannot reach the brokers %s: %s", brokers, rd_kafka_err2str(err));
     size_t used = 0;
     errstr[0] = '\0';
     for (int k = 0; k < n; k++) {

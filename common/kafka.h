@@ -32,7 +32,15 @@ typedef struct kafka_prop {
     const char *guard;      /* NULL: the user may override; else why the value is required */
 } kafka_prop;
 
-/* Applies n defaults, then the user's "key=value" items over them. */
+/* Refuses a user item that changes a guarded default (or is not
+ * key=value), without touching any configuration: a program with two
+ * clients checks the user's items against both before creating either. */
+int kafka_conf_check(const kafka_prop *defaults, int n, char *const *user, int nuser, char *errstr,
+                     size_t errstr_size);
+/* The value the user's items give key (the last one wins), else dflt. */
+const char *kafka_conf_user_value(char *const *user, int nuser, const char *key, const char *dflt);
+/* Applies n defaults, then the user's "key=value" items over them (after
+ * kafka_conf_check). */
 int kafka_conf_apply(rd_kafka_conf_t *conf, const kafka_prop *defaults, int n, char *const *user, int nuser,
                      char *errstr, size_t errstr_size);
 

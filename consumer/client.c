@@ -7,58 +7,43 @@
 #include <unistd.h>
 #include "consumer.h"
 
-static const char *const IDEMPOTENT = "retries never duplicate or reorder records";
+/* Room for the strings the property tables point to. */
+typedef struct props {
+    kafka_prop p[12];
+    int n;
+    char id[512], txn_timeout[24], tid[512], stats[24];
+} props;
 
-static rd_kafka_t *create(consumer *c, rd_kafka_type_t type, rd_kafka_conf_t *conf, const kafka_prop *props, int n,
-                          char *err, size_t en)
+static void producer_props(const consumer *c, props *t)
 {
-    if (kafka_conf_apply(conf, props, n, c->cfg.librdkafka.v, c->cfg.librdkafka.n, err, en)) {
-        rd_kafka_conf_destroy(conf);
-        return NULL;
-    }
-    rd_kafka_conf_set_opaque(conf, c);
-    kafka_route_events(conf);
-    char msg[512];
-    rd_kafka_t *rk = rd_kafka_new(type, conf, msg, sizeof msg);
-    if (!rk) {
-        snprintf(err, en, "%s: %s", type == RD_KAFKA_PRODUCER ? "producer" : "consumer", msg);
-        rd_kafka_conf_destroy(conf);
-    }
-    return rk;
-}
-
-rd_kafka_t *client_producer(consumer *c, char *err, size_t en)
-{
-    char id[512], txn_timeout[24], tid[512], host[128] = "host";
-    snprintf(id, sizeof id, "%s-producer", c->cfg.client_id);
-    snprintf(txn_timeout, sizeof txn_timeout, "%" PRId64, c->cfg.txn_timeout_ms);
+    char host[128] = "host";
+    snprintf(t->id, sizeof t->id, "%s-producer", c->cfg.client_id);
+    snprintf(t->txn_timeout, sizeof t->txn_timeout, "%" PRId64, c->cfg.txn_timeout_ms);
     /* One transactional id per member; with KIP-447 offsets fencing comes
      * from the group generation, not from the id. */
     gethostname(host, sizeof host - 1);
     if (*c->cfg.group_instance_id)
-        snprintf(tid, sizeof tid, "dhatu-%s-%s", c->cfg.group_id, c->cfg.group_instance_id);
+        snprintf(t->tid, sizeof t->tid, "dhatu-%s-%s", c->cfg.group_id, c->cfg.group_instance_id);
     else
-        snprintf(tid, sizeof tid, "dhatu-%s-%s-%d", c->cfg.group_id, host, (int)getpid());
-    kafka_prop props[] = {
+        snprintf(t->tid, sizeof t->tid, "dhatu-%s-%s-%d", c->cfg.group_id, host, (int)getpid());
+    const kafka_prop p[] = {
         { "bootstrap.servers", c->cfg.brokers, NULL },
-        { "client.id", id, NULL },
-        { "enable.idempotence", "true", IDEMPOTENT },
+        { "client.id", t->id, NULL },
+        { "enable.idempotence", "true", "retries never duplicate or reorder records" },
         { "acks", "all", "a record counts as delivered only once every in-sync replica has it" },
         { "linger.ms", "5", NULL },
         { "compression.codec", "lz4", NULL },
-        { "transactional.id", tid, NULL },
-        { "transaction.timeout.ms", txn_timeout, NULL },
+        { "transactional.id", t->tid, NULL },
+        { "transaction.timeout.ms", t->txn_timeout, NULL },
     };
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set_dr_msg_cb(conf, deliver_on_report);
-    return create(c, RD_KAFKA_PRODUCER, conf, props, c->cfg.exactly_once ? 8 : 6, err, en);
+    t->n = c->cfg.exactly_once ? 8 : 6;
+    memcpy(t->p, p, sizeof p);
 }
 
-rd_kafka_t *client_consumer(consumer *c, char *err, size_t en)
+static void consumer_props(const consumer *c, props *t)
 {
-    char stats[24];
-    snprintf(stats, sizeof stats, "%" PRId64, c->cfg.stats_interval_ms);
-    kafka_prop props[] = {
+    snprintf(t->stats, sizeof t->stats, "%" PRId64, c->cfg.stats_interval_ms);
+    const kafka_prop p[] = {
         { "bootstrap.servers", c->cfg.brokers, NULL },
         { "client.id", c->cfg.client_id, NULL },
         { "group.id", c->cfg.group_id, NULL },
@@ -75,13 +60,58 @@ rd_kafka_t *client_consumer(consumer *c, char *err, size_t en)
          * 5 s): after a crash, at most ~1 s of acknowledged work is redone. */
         { "auto.commit.interval.ms", "1000", NULL },
         { "isolation.level", "read_committed", "aborted transactions must never become records" },
-        { "statistics.interval.ms", stats, NULL },
+        { "statistics.interval.ms", t->stats, NULL },
         { "group.instance.id", c->cfg.group_instance_id, NULL },
     };
+    t->n = *c->cfg.group_instance_id ? 12 : 11;
+    memcpy(t->p, p, sizeof p);
+}
+
+int client_check_overrides(consumer *c, char *err, size_t en)
+{
+    props pp, cp;
+    producer_props(c, &pp);
+    consumer_props(c, &cp);
+    /* The same -X list goes to both clients: each guard holds for both. */
+    return kafka_conf_check(pp.p, pp.n, c->cfg.librdkafka.v, c->cfg.librdkafka.n, err, en) ||
+           kafka_conf_check(cp.p, cp.n, c->cfg.librdkafka.v, c->cfg.librdkafka.n, err, en);
+}
+
+static rd_kafka_t *create(consumer *c, rd_kafka_type_t type, rd_kafka_conf_t *conf, const props *t, char *err,
+                          size_t en)
+{
+    if (kafka_conf_apply(conf, t->p, t->n, c->cfg.librdkafka.v, c->cfg.librdkafka.n, err, en)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_conf_set_opaque(conf, c);
+    kafka_route_events(conf);
+    char msg[512];
+    rd_kafka_t *rk = rd_kafka_new(type, conf, msg, sizeof msg);
+    if (!rk) {
+        snprintf(err, en, "%s: %s", type == RD_KAFKA_PRODUCER ? "producer" : "consumer", msg);
+        rd_kafka_conf_destroy(conf);
+    }
+    return rk;
+}
+
+rd_kafka_t *client_producer(consumer *c, char *err, size_t en)
+{
+    props t;
+    producer_props(c, &t);
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set_dr_msg_cb(conf, deliver_on_report);
+    return create(c, RD_KAFKA_PRODUCER, conf, &t, err, en);
+}
+
+rd_kafka_t *client_consumer(consumer *c, char *err, size_t en)
+{
+    props t;
+    consumer_props(c, &t);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_stats_cb(conf, exporter_on_stats);
-    return create(c, RD_KAFKA_CONSUMER, conf, props, *c->cfg.group_instance_id ? 12 : 11, err, en);
+    return create(c, RD_KAFKA_CONSUMER, conf, &t, err, en);
 }
 
 /* The brokers answer and every topic we need exists: a clear error at
@@ -93,5 +123,7 @@ int client_check_cluster(consumer *c, char *err, size_t en)
     for (int i = 0; i < c->cfg.input.n && n < 62; i++) need[n++] = c->cfg.input.v[i];
     need[n++] = c->cfg.output;
     need[n++] = c->cfg.dead_letter;
-    return kafka_check_topics(c->producer, c->cfg.brokers, need, n, 15000, err, en);
+    const char *brokers = kafka_conf_user_value(c->cfg.librdkafka.v, c->cfg.librdkafka.n, "bootstrap.servers",
+                                                c->cfg.brokers);
+    return kafka_check_topics(c->producer, brokers, need, n, 15000, err, en);
 }

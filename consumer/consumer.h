@@ -178,6 +178,8 @@ int exporter_on_http(const char *path, metrics_buf *b, const char **ctype, void 
 void exporter_print_families(FILE *f);
 
 /* ---- client.c: librdkafka configuration and the cluster check */
+/* Refuses -X items that change a guarded property of either client. */
+int client_check_overrides(consumer *c, char *errstr, size_t n);
 rd_kafka_t *client_producer(consumer *c, char *errstr, size_t n);
 rd_kafka_t *client_consumer(consumer *c, char *errstr, size_t n);
 int client_check_cluster(consumer *c, char *errstr, size_t n);

@@ -216,7 +216,7 @@ static void stats_init(consumer_stats *s)
 static int start(consumer *c)
 {
     char err[512];
-    if (stage_init(c, err, sizeof err)) {
+    if (client_check_overrides(c, err, sizeof err) || stage_init(c, err, sizeof err)) {
         log_error(&c->log, "%s", err);
         return -1;
     }

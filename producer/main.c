@@ -220,9 +220,7 @@ static int connect_cluster(producer *p, const options *o, char *err, size_t en)
         rd_kafka_conf_destroy(conf);
         return -1;
     }
-    char brokers[512];
-    size_t bl = sizeof brokers;
-    if (rd_kafka_conf_get(conf, "bootstrap.servers", brokers, &bl) != RD_KAFKA_CONF_OK) snprintf(brokers, sizeof brokers, "?");
+    const char *brokers = kafka_conf_user_value(o->user, o->nuser, "bootstrap.servers", o->brokers);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_opaque(conf, p);
     kafka_route_events(conf);

@@ -1,0 +1,33 @@
+/* dtoa.h -- the shortest decimal form of a double that reads back as the
+ * same double, for JSON output without printf.
+ *
+ * dtoa_shortest finds the fewest significant digits that strtod turns back
+ * into v, and among those the closest to v: Grisu3 (F. Loitsch, "Printing
+ * floating-point numbers quickly and accurately with integers", PLDI 2010)
+ * with 64-bit integer arithmetic, which proves its answer or gives up
+ * (about 0.5% of doubles); then an exact fallback tries 1..17 digits with
+ * snprintf and strtod. dtoa_json writes the number as JSON: fixed notation
+ * for decimal exponents -5..20, else d.ddde±x; always a '.' or an 'e', so
+ * a reader sees a real ("1.0", "0.0", "-0.0").
+ *
+ * Pure functions, thread-safe, no allocation. Non-finite values have no
+ * JSON form: dtoa_json returns 0 for them.
+ */
+#ifndef DTOA_H
+#define DTOA_H
+
+#include <stddef.h>
+
+#define DTOA_JSON_MAX 32   /* longest dtoa_json output, NUL included */
+
+/* Digits of |v| (v finite, non-zero) into digits[0..n) (at most 17, no
+ * NUL) and *exp10 with |v| ~= 0.d1d2...dn x 10^exp10. Returns n. */
+int dtoa_shortest(double v, char digits[17], int *exp10);
+/* The same by the exact fallback alone (for tests). */
+int dtoa_shortest_slow(double v, char digits[17], int *exp10);
+
+/* v as a JSON number into out (DTOA_JSON_MAX bytes), NUL-terminated.
+ * Returns the length, or 0 when v is NaN or infinite. */
+size_t dtoa_json(double v, char *out);
+
+#endif
