@@ -1,28 +1,33 @@
 /* record_json.c -- a dhātu record as one compact JSON object, written
- * straight into the output buffer: no tree, no allocation once the buffer
- * has grown, doubles in their shortest round-trip form (common/dtoa.h).
- * Keys in the order of docs/RECORD.md. */
+ * straight into the output buffer: no tree, one reservation per record (the
+ * record's size is bounded: 28 doubles of at most 24 characters, 29 small
+ * integers, escaped strings of at most 6 bytes per input byte), doubles in
+ * their shortest round-trip form (common/dtoa.h). Keys in the order of
+ * docs/RECORD.md. */
 #include <inttypes.h>
 #include <string.h>
 #include "dtoa.h"
 #include "schema_json.h"
 
-/* Appends s as a JSON string; -1 when s is not valid UTF-8 (overlong forms,
- * surrogates and code points past U+10FFFF included). */
-static int put_string(dbuf *b, const char *s, size_t len)
+/* Appends a literal (its length known at compile time). */
+#define LIT(o, s) (memcpy((o), (s), sizeof(s) - 1), (o) + sizeof(s) - 1)
+
+/* s as a JSON string at o; NULL when s is not valid UTF-8 (overlong forms,
+ * surrogates and code points past U+10FFFF included). Writes at most
+ * 6 * len + 2 bytes. */
+static char *put_string(char *o, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
-    /* Worst case 6 bytes per input byte (\u00XX), plus the quotes. */
-    if (dbuf_reserve(b, b->len + len * 6 + 2)) return -1;
-    char *o = b->data + b->len;
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     *o++ = '"';
     while (p < end) {
+        const unsigned char *run = p;
+        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') p++;
+        memcpy(o, run, (size_t)(p - run));
+        o += p - run;
+        if (p == end) break;
         unsigned c = *p;
-        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-            *o++ = (char)c;
-            p++;
-        } else if (c < 0x80) {
+        if (c < 0x80) {
             *o++ = '\\';
             switch (c) {
             case '"': *o++ = '"'; break;
@@ -32,73 +37,74 @@ static int put_string(dbuf *b, const char *s, size_t len)
             case '\t': *o++ = 't'; break;
             case '\b': *o++ = 'b'; break;
             case '\f': *o++ = 'f'; break;
-            default: memcpy(o, "u00", 3); o[3] = hex[c >> 4]; o[4] = hex[c & 15]; o += 5;
+            default: o = LIT(o, "u00"); *o++ = hex[c >> 4]; *o++ = hex[c & 15];
             }
             p++;
-        } else {
-            int n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
-            if (n == 0 || c > 0xF4 || end - p < n) return -1;
-            for (int i = 1; i < n; i++)
-                if ((p[i] & 0xC0) != 0x80) return -1;
-            if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0) ||   /* overlong; surrogates */
-                (c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] >= 0x90))     /* overlong; > U+10FFFF */
-                return -1;
-            memcpy(o, p, (size_t)n);
-            o += n;
-            p += n;
+            continue;
         }
+        int n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+        if (n == 0 || c > 0xF4 || end - p < n) return NULL;
+        for (int i = 1; i < n; i++)
+            if ((p[i] & 0xC0) != 0x80) return NULL;
+        if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0) ||   /* overlong; surrogates */
+            (c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] >= 0x90))     /* overlong; > U+10FFFF */
+            return NULL;
+        memcpy(o, p, (size_t)n);
+        o += n;
+        p += n;
     }
     *o++ = '"';
-    dbuf_setlen(b, (size_t)(o - b->data));
-    return 0;
+    return o;
 }
 
-static int put(dbuf *b, const char *s)
+static char *put_int(char *o, int64_t v)
 {
-    return dbuf_append(b, s, strlen(s));
-}
-
-static int put_double(dbuf *b, double v)
-{
-    char num[DTOA_JSON_MAX];
-    size_t n = dtoa_json(v, num);
-    return n ? dbuf_append(b, num, n) : -1;
-}
-
-static int put_int(dbuf *b, int64_t v)
-{
-    char num[24];
-    char *e = num + sizeof num, *q = e;
+    char num[24], *e = num + sizeof num, *q = e;
     uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
     do *--q = (char)('0' + u % 10); while (u /= 10);
     if (v < 0) *--q = '-';
-    return dbuf_append(b, q, (size_t)(e - q));
+    memcpy(o, q, (size_t)(e - q));
+    return o + (e - q);
 }
 
-static int put_doubles(dbuf *b, const double *v, int k)
+/* NULL for a non-finite value (no JSON form). */
+static char *put_doubles(char *o, const double *v, int k)
 {
-    int bad = put(b, "[");
-    for (int i = 0; i < k; i++) bad |= (i ? put(b, ",") : 0) | put_double(b, v[i]);
-    return bad | put(b, "]");
+    *o++ = '[';
+    for (int i = 0; i < k; i++) {
+        if (i) *o++ = ',';
+        size_t n = dtoa_json(v[i], o);
+        if (!n) return NULL;
+        o += n;
+    }
+    *o++ = ']';
+    return o;
 }
 
-static int put_uints(dbuf *b, const uint32_t *v32, const uint8_t *v8, int k)
+static char *put_uints(char *o, const uint32_t *v32, const uint8_t *v8, int k)
 {
-    int bad = put(b, "[");
-    for (int i = 0; i < k; i++) bad |= (i ? put(b, ",") : 0) | put_int(b, v32 ? v32[i] : v8[i]);
-    return bad | put(b, "]");
+    *o++ = '[';
+    for (int i = 0; i < k; i++) {
+        if (i) *o++ = ',';
+        o = put_int(o, v32 ? v32[i] : v8[i]);
+    }
+    *o++ = ']';
+    return o;
 }
 
-static int put_lineage(dbuf *b, const schema_lineage *l)
+static char *put_lineage(char *o, const schema_lineage *l)
 {
-    int bad = put(b, ",\"lineage\":{\"topic\":") || put_string(b, l->topic, strlen(l->topic));
-    bad = bad || put(b, ",\"partition\":") || put_int(b, l->partition);
-    bad = bad || put(b, ",\"offset\":") || put_int(b, l->offset);
-    bad = bad || put(b, ",\"timestamp\":") || (l->timestamp >= 0 ? put_int(b, l->timestamp) : put(b, "null"));
-    bad = bad || put(b, ",\"processed_at\":") || put_int(b, l->processed_at);
-    bad = bad || put(b, ",\"processor\":") || put_string(b, l->processor, strlen(l->processor));
-    bad = bad || put(b, ",\"backend\":") || put_string(b, l->backend, strlen(l->backend));
-    return bad || put(b, "}");
+    o = LIT(o, ",\"lineage\":{\"topic\":");
+    if (!(o = put_string(o, l->topic, strlen(l->topic)))) return NULL;
+    o = put_int(LIT(o, ",\"partition\":"), l->partition);
+    o = put_int(LIT(o, ",\"offset\":"), l->offset);
+    o = LIT(o, ",\"timestamp\":");
+    o = l->timestamp >= 0 ? put_int(o, l->timestamp) : LIT(o, "null");
+    o = put_int(LIT(o, ",\"processed_at\":"), l->processed_at);
+    if (!(o = put_string(LIT(o, ",\"processor\":"), l->processor, strlen(l->processor)))) return NULL;
+    if (!(o = put_string(LIT(o, ",\"backend\":"), l->backend, strlen(l->backend)))) return NULL;
+    *o++ = '}';
+    return o;
 }
 
 schema_status schema_json_write_record(const char *id, size_t id_len, const char *model_id,
@@ -106,38 +112,60 @@ schema_status schema_json_write_record(const char *id, size_t id_len, const char
                                        dbuf *out, char *errstr, size_t n)
 {
     static const char *const pol[3] = { "\"none\"", "\"positive\"", "\"negative\"" };
-    dbuf_reset(out);
-    if (dbuf_reserve(out, 1024 + id_len * 6)) return schema_error(errstr, n, SCHEMA_ERR_NOMEM, "out of memory");
-    if (put(out, "{\"id\":") || put_string(out, id, id_len)) {
-        if (out->len) dbuf_reset(out);
+    size_t strings = id_len + strlen(model_id);
+    if (lineage) strings += strlen(lineage->topic) + strlen(lineage->processor) + strlen(lineage->backend);
+    /* 28 doubles x 25, 29 integers x 21, keys, names and punctuation < 2 KiB. */
+    if (dbuf_reserve(out, 28 * 25 + 29 * 21 + 2048 + strings * 6))
+        return schema_error(errstr, n, SCHEMA_ERR_NOMEM, "out of memory");
+    char *o = out->data;
+    o = LIT(o, "{\"id\":");
+    if (!(o = put_string(o, id, id_len))) {
+        dbuf_reset(out);
         return schema_error(errstr, n, SCHEMA_ERR_ENCODE, "record id is not valid UTF-8");
     }
-    int bad = put(out, ",\"model\":") || put_string(out, model_id, strlen(model_id));
-    bad = bad || put(out, ",\"weights\":") || put_doubles(out, r->weights, DHATU_NDHATU);
-    bad = bad || put(out, ",\"positive\":") || put_uints(out, r->positive, NULL, DHATU_NDHATU);
-    bad = bad || put(out, ",\"negative\":") || put_uints(out, r->negative, NULL, DHATU_NDHATU);
-    bad = bad || put(out, ",\"tokens\":") || put_int(out, (int64_t)r->tokens);
-    bad = bad || put(out, ",\"dominant\":");
-    if (!bad && r->dominant >= 0 && dhatu_name(r->dominant))
-        bad = put(out, "\"") || put(out, dhatu_name(r->dominant)) || put(out, "\"");
-    else
-        bad = bad || put(out, "null");
-    bad = bad || put(out, ",\"polarity\":[");
-    for (int i = 0; !bad && i < DHATU_NDHATU; i++)
-        bad = (i && put(out, ",")) || put(out, pol[r->polarity[i] < 3 ? r->polarity[i] : 0]);
-    bad = bad || put(out, "]");
-    bad = bad || put(out, ",\"intensity\":") || put_uints(out, NULL, r->intensity, DHATU_NDHATU);
-    bad = bad || put(out, ",\"confidence\":") || put_doubles(out, r->confidence, DHATU_NDHATU);
-    bad = bad || put(out, ",\"signature\":") || put_int(out, (int64_t)r->signature);
-    bad = bad || put(out, ",\"prime_bases\":") || put_doubles(out, r->prime_bases, DHATU_NPRIMES);
-    bad = bad || put(out, ",\"ambiguity\":") || put_double(out, r->ambiguity);
-    if (!bad && lineage) bad = put_lineage(out, lineage);
-    bad = bad || put(out, "}");
-    if (bad) {
-        dbuf_reset(out);
-        /* Memory, a non-finite number (no JSON form) or a string that is not UTF-8. */
-        return schema_error(errstr, n, SCHEMA_ERR_ENCODE, "record cannot be written as JSON "
-                            "(a non-finite number, a string that is not UTF-8, or out of memory)");
+    o = put_string(LIT(o, ",\"model\":"), model_id, strlen(model_id));
+    if (o) o = put_doubles(LIT(o, ",\"weights\":"), r->weights, DHATU_NDHATU);
+    if (o) {
+        o = put_uints(LIT(o, ",\"positive\":"), r->positive, NULL, DHATU_NDHATU);
+        o = put_uints(LIT(o, ",\"negative\":"), r->negative, NULL, DHATU_NDHATU);
+        o = put_int(LIT(o, ",\"tokens\":"), (int64_t)r->tokens);
+        o = LIT(o, ",\"dominant\":");
+        const char *name = r->dominant >= 0 ? dhatu_name(r->dominant) : NULL;
+        if (name) {
+            *o++ = '"';
+            memcpy(o, name, strlen(name));
+            o += strlen(name);
+            *o++ = '"';
+        } else {
+            o = LIT(o, "null");
+        }
+        o = LIT(o, ",\"polarity\":[");
+        for (int i = 0; i < DHATU_NDHATU; i++) {
+            const char *p = pol[r->polarity[i] < 3 ? r->polarity[i] : 0];
+            if (i) *o++ = ',';
+            memcpy(o, p, strlen(p));
+            o += strlen(p);
+        }
+        *o++ = ']';
+        o = put_uints(LIT(o, ",\"intensity\":"), NULL, r->intensity, DHATU_NDHATU);
+        o = put_doubles(LIT(o, ",\"confidence\":"), r->confidence, DHATU_NDHATU);
     }
+    if (o) {
+        o = put_int(LIT(o, ",\"signature\":"), (int64_t)r->signature);
+        o = put_doubles(LIT(o, ",\"prime_bases\":"), r->prime_bases, DHATU_NPRIMES);
+    }
+    if (o) {
+        o = LIT(o, ",\"ambiguity\":");
+        size_t k = dtoa_json(r->ambiguity, o);
+        o = k ? o + k : NULL;
+    }
+    if (o && lineage) o = put_lineage(o, lineage);
+    if (!o) {
+        dbuf_reset(out);
+        return schema_error(errstr, n, SCHEMA_ERR_ENCODE,
+                            "record cannot be written as JSON (a non-finite number or a string that is not UTF-8)");
+    }
+    *o++ = '}';
+    dbuf_setlen(out, (size_t)(o - out->data));
     return SCHEMA_OK;
 }

@@ -1,7 +1,7 @@
 /* schema.c -- see schema.h. */
 #include "schema.h"
-#include <jansson.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include "errmsg.h"
 
@@ -24,6 +24,6 @@ schema_status schema_error(char *errstr, size_t n, schema_status st, const char 
 
 void schema_article_clear(schema_article *a)
 {
-    if (a->doc) json_decref((json_t *)a->doc);
+    free(a->doc);
     memset(a, 0, sizeof *a);
 }

@@ -46,7 +46,7 @@ typedef struct schema_article {
     const char *source; size_t source_len;  /* NULL: absent or null */
     const char *url;    size_t url_len;     /* NULL: absent or null */
     int64_t published;  int has_published;  /* ms since the epoch, UTC */
-    void *doc;                              /* a parsed JSON document it owns (json_t) */
+    void *doc;                              /* memory it owns (a JSON article's strings) */
     char id_buf[24];                        /* an integer id, as text */
 } schema_article;
 

@@ -4,6 +4,7 @@
  * Exit status: 0 every line became a record; 1 some lines were reported and
  * skipped; 2 nothing could run (usage, configuration, unreadable input). */
 #define _POSIX_C_SOURCE 200809L
+#include "vectorize.h"
 #include "articles.h"
 #include "dhatu.h"
 #include "idbuf.h"
@@ -19,29 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PROG "dhatu-vectorize"
 
-typedef struct options {
-    const char *models;      /* comma list in --bench */
-    const char *backends;    /* comma list in --bench */
-    const char *lexicon;
-    size_t batch;
-    int threads;
-    size_t max_article;
-    size_t batch_bytes;      /* 0: the engine's default */
-    int device, platform;
-    const char *device_type;
-    size_t device_memory;
-    int profile;
-    int bench;
-    int rounds;
-    long synthetic;
-    int quiet;
-    int progress;
-    logger log;              /* [input] for bad lines, [engine] below */
-} options;
 
-static double now_s(void)
+double now_s(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -144,7 +125,7 @@ static int set_synthetic(article_set *s, long n)
 
 /* ---- input: every file's articles through common/articles.h ---- */
 
-/* ctx is a struct run or a bench_input: both begin with the options. */
+/* ctx is a struct run (records.c) or a bench_input: both begin with the options. */
 static void report_bad(void *ctx, const char *msg)
 {
     const options *o = *(const options *const *)ctx;
@@ -153,7 +134,7 @@ static void report_bad(void *ctx, const char *msg)
 
 /* Reads FILEs in order (stdin when none or "-"). -1 when a file cannot be
  * opened or read, or fn failed fatally (reported). */
-static int read_articles(const options *o, char **files, int nfiles, articles_fn fn, void *ctx,
+int read_articles(const options *o, char **files, int nfiles, articles_fn fn, void *ctx,
                          articles_counts *n)
 {
     /* JSON escapes grow text up to 6x. */
@@ -164,83 +145,7 @@ static int read_articles(const options *o, char **files, int nfiles, articles_fn
     return st == ARTICLES_FAILED ? -1 : 0;
 }
 
-/* ---- the record-printing run ---- */
-
-typedef struct run {
-    const options *opt;
-    dhatu_engine *e;
-    dhatu_batch *b;
-    dhatu_record *out;
-    idbuf ids;             /* id i of the batch */
-    dbuf json;
-    articles_counts in;
-    uint64_t records, failed_writes;
-    double t0, last_progress;
-} run;
-
-static int flush_batch(run *r)
-{
-    char err[512];
-    size_t n = dhatu_batch_count(r->b);
-    if (!n) return 0;
-    if (dhatu_engine_vectorize(r->e, r->b, r->out, err, sizeof err)) {
-        log_error(&r->opt->log, "engine error: %s", err);
-        return -1;
-    }
-    const char *model = dhatu_engine_model_id(r->e);
-    for (size_t i = 0; i < n; i++) {
-        size_t id_len;
-        const char *id = idbuf_get(&r->ids, i, &id_len);
-        if (schema_json_write_record(id, id_len, model, &r->out[i], NULL, &r->json, err, sizeof err)) {
-            log_error(&r->opt->log, "cannot write record %.*s: %s", (int)id_len, id, err);
-            r->failed_writes++;
-            continue;
-        }
-        /* buf.h: there is always room for the newline at data[len]. */
-        r->json.data[r->json.len] = '\n';
-        fwrite(r->json.data, 1, r->json.len + 1, stdout);
-        r->records++;
-    }
-    if (ferror(stdout)) {
-        log_error(&r->opt->log, "cannot write to stdout: %s", strerror(errno));
-        return -1;
-    }
-    dhatu_batch_reset(r->b);
-    idbuf_reset(&r->ids);
-    if (r->opt->progress) {
-        double t = now_s();
-        if (t - r->last_progress > 0.25) {
-            fprintf(stderr, "\r" PROG ": %" PRIu64 " articles, %.0f/s   ", r->in.articles,
-                    (double)r->in.articles / (t - r->t0));
-            r->last_progress = t;
-        }
-    }
-    return 0;
-}
-
-/* articles_fn of the record run: adds to the batch, flushing it when full. */
-static articles_verdict add_article(void *ctx, const articles_where *w, const schema_article *a, char *why,
-                                    size_t wn)
-{
-    (void)w;
-    run *r = ctx;
-    char err[256];
-    for (int attempt = 0; attempt < 2; attempt++) {
-        dhatu_status st = dhatu_batch_add(r->b, a->title, a->title_len, a->text, a->text_len,
-                                          a->lang, err, sizeof err);
-        if (st == DHATU_OK) {
-            if (!idbuf_push(&r->ids, a->id, a->id_len)) return ARTICLE_TAKEN;
-            log_error(&r->opt->log, "out of memory");
-            return ARTICLE_FATAL;
-        }
-        if (st != DHATU_ERR_FULL || attempt) break;
-        if (flush_batch(r)) return ARTICLE_FATAL;
-    }
-    snprintf(why, wn, "id %.*s: %s", (int)(a->id_len > 80 ? 80 : a->id_len), a->id, err);
-    return ARTICLE_REJECTED;
-}
-
-static int make_engine(const options *o, const char *backend, const char *model, dhatu_engine **e)
+int make_engine(const options *o, const char *backend, const char *model, dhatu_engine **e)
 {
     dhatu_config cfg;
     char err[512];
@@ -262,41 +167,6 @@ static int make_engine(const options *o, const char *backend, const char *model,
         return -1;
     }
     return 0;
-}
-
-static int run_records(const options *o, char **files, int nfiles)
-{
-    run r;
-    memset(&r, 0, sizeof r);
-    r.opt = o;
-    char err[512];
-    if (make_engine(o, o->backends, o->models, &r.e)) return 2;
-    if (dhatu_batch_create(r.e, &r.b, err, sizeof err)) {
-        log_error(&o->log, "%s", err);
-        dhatu_engine_destroy(r.e);
-        return 2;
-    }
-    r.out = malloc(o->batch * sizeof *r.out);
-    int fatal = !r.out || idbuf_init(&r.ids, o->batch);
-    if (fatal) log_error(&o->log, "out of memory");
-    r.t0 = r.last_progress = now_s();
-
-    if (!fatal && read_articles(o, files, nfiles, add_article, &r, &r.in)) fatal = 1;
-    if (!fatal && flush_batch(&r)) fatal = 1;
-    fflush(stdout);
-    double dt = now_s() - r.t0;
-    if (o->progress) fputc('\n', stderr);
-    if (!o->quiet)
-        log_info(&o->log, "%" PRIu64 " records from %" PRIu64 " articles, %" PRIu64
-                 " lines skipped, %.3f s, %.0f articles/s (model %s, backend %s: %s)",
-                 r.records, r.in.articles, r.in.skipped + r.failed_writes, dt, dt > 0 ? (double)r.records / dt : 0.0,
-                 dhatu_engine_model_id(r.e), dhatu_engine_backend(r.e), dhatu_engine_describe(r.e));
-    dhatu_batch_destroy(r.b);
-    dhatu_engine_destroy(r.e);
-    dbuf_free(&r.json);
-    free(r.out);
-    idbuf_free(&r.ids);
-    return fatal ? 2 : (r.in.skipped || r.failed_writes) ? 1 : 0;
 }
 
 /* ---- --bench ---- */
@@ -545,5 +415,5 @@ int main(int argc, char **argv)
     }
     o.progress = !o.quiet && !o.bench && isatty(STDERR_FILENO);
     return o.bench ? run_bench(&o, argv + optind, argc - optind)
-                   : run_records(&o, argv + optind, argc - optind);
+                   : vectorize_records(&o, argv + optind, argc - optind);
 }
