@@ -126,22 +126,52 @@ static int grisu3(double v, char *buf, int *len, int *exp10)
     return ok;
 }
 
+/* Whether mant x 10^e reads back as v. */
+static int reads_back(uint64_t mant, int e, double v)
+{
+    char s[48];
+    snprintf(s, sizeof s, "%llue%d", (unsigned long long)mant, e);
+    return strtod(s, NULL) == v;
+}
+
+/* Exact, slow: for p = 1, 2, ... 17 digits, the correctly rounded p-digit
+ * value D (printf), or else its neighbours D - 1 and D + 1 in the last
+ * digit (the shortest form need not be the correctly rounded one: of
+ * 7.1202363472230444e-307 it is 7.120236347223045e-307), the closer first. */
 int dtoa_shortest_slow(double v, char digits[17], int *exp10)
 {
+    double a = v < 0 ? -v : v;
     char s[40];
     for (int p = 1; p <= 17; p++) {
-        snprintf(s, sizeof s, "%.*e", p - 1, v < 0 ? -v : v);
-        if (strtod(s, NULL) != (v < 0 ? -v : v) && p < 17) continue;
-        /* s is "d.ddde+XX" (or "de+XX" for one digit). */
-        int n = 0;
+        snprintf(s, sizeof s, "%.*e", p - 1, a);
+        uint64_t mant = 0;
         const char *q = s;
         for (; *q != 'e'; q++)
-            if (*q != '.') digits[n++] = *q;
-        *exp10 = atoi(q + 1) + 1;
+            if (*q != '.') mant = mant * 10 + (uint64_t)(*q - '0');
+        int e = atoi(q + 1) - (p - 1);              /* a ~= mant x 10^e */
+        uint64_t lo = 1, hi;
+        for (int i = 1; i < p; i++) lo *= 10;       /* mant has exactly p digits: [lo, hi) */
+        hi = lo * 10;
+        uint64_t found = 0;
+        if (reads_back(mant, e, a)) {
+            found = mant;
+        } else {
+            /* D reads back below a: D + 1 is the closer neighbour. */
+            int below = strtod(s, NULL) < a;
+            uint64_t first = below ? mant + 1 : mant - 1, second = below ? mant - 1 : mant + 1;
+            if (first >= lo && first < hi && reads_back(first, e, a)) found = first;
+            else if (second >= lo && second < hi && reads_back(second, e, a)) found = second;
+        }
+        if (!found) continue;
+        int n = 0;
+        char tmp[20];
+        for (uint64_t m = found; m; m /= 10) tmp[n++] = (char)('0' + m % 10);
+        for (int i = 0; i < n; i++) digits[i] = tmp[n - 1 - i];
+        *exp10 = e + n;
         while (n > 1 && digits[n - 1] == '0') n--;
         return n;
     }
-    return 0;   /* not reached: 17 digits always round-trip */
+    return 0;   /* not reached: 17 correctly rounded digits always read back */
 }
 
 int dtoa_shortest(double v, char digits[17], int *exp10)
@@ -159,6 +189,18 @@ size_t dtoa_json(double v, char *out)
     if (v == 0) {
         memcpy(p, "0.0", 4);
         return (size_t)(p - out) + 3;
+    }
+    double a = v < 0 ? -v : v;
+    if (a < 9007199254740992.0 && a == (double)(int64_t)a) {
+        /* An integer below 2^53: its digits are the shortest form (fixed
+         * notation, as below for k <= 21), without Grisu. */
+        char tmp[20], *e = tmp + sizeof tmp, *q = e;
+        uint64_t u = (uint64_t)a;
+        do *--q = (char)('0' + u % 10); while (u /= 10);
+        memcpy(p, q, (size_t)(e - q));
+        p += e - q;
+        memcpy(p, ".0", 3);
+        return (size_t)(p - out) + 2;
     }
     char d[17];
     int k, n = dtoa_shortest(v, d, &k);
