@@ -10,6 +10,7 @@
 # excluded), as the consumer's summary line prints them. Draining a backlog
 # is also the lag-recovery rate. Prints one line per run; run it twice and
 # compare ratios within one run (shared, noisy machines).
+# FORMAT=json: JSON articles in and JSON records out (default avro).
 # DHATU_BENCH_BASELINE=PATH also runs another dhatu-consumer binary (an older
 # build) in each round, alternating with this one, for A/B comparisons.
 set -euo pipefail
@@ -23,7 +24,7 @@ trap '"$K" wipe' EXIT
 tin=bench-in-$$
 "$K" topic "$tin" 8
 # Four copies of the corpus: a backlog long enough to time (same ids: keys repeat).
-"$B/producer/dhatu-producer" -q -b "$brokers" -t "$tin" "$CORPUS" "$CORPUS" "$CORPUS" "$CORPUS" || true
+"$B/producer/dhatu-producer" -q -b "$brokers" -t "$tin" -f "${FORMAT:-avro}" "$CORPUS" "$CORPUS" "$CORPUS" "$CORPUS" || true
 echo "corpus 4 x $CORPUS: 4 x $(wc -l <"$CORPUS") lines, $(du -m "$CORPUS" | cut -f1) MB; machine $(nproc) cores, $(uname -r)"
 run() {  # name, consumer args... (the binary: $bin)
   local name=$1; shift
@@ -31,7 +32,7 @@ run() {  # name, consumer args... (the binary: $bin)
   "$K" topic "$tout" 8
   local line
   line=$("${bin:-$B/consumer/dhatu-consumer}" -q -b "$brokers" -t "$tin" -o "$tout" -d bench-dlq-$$ -g "bench-$name-$$" \
-         --exit-idle 2000 -s http.port=0 "$@" 2>&1 | grep -E "(clean exit|UNCLEAN exit|FAILED): " | tail -n 1)
+         --exit-idle 2000 -s http.port=0 --format "${FORMAT:-avro}" "$@" 2>&1 | grep -E "(clean exit|UNCLEAN exit|FAILED): " | tail -n 1)
   echo "$name: $(sed -E 's/.*((clean|UNCLEAN) exit|FAILED): /\1: /' <<<"$line")"
   "$K" delete-topic "$tout"
 }

@@ -44,6 +44,7 @@ static articles_status read_jsonl(FILE *f, const char *name, const articles_opts
 {
     lines_reader *lr = lines_open(f, o->max_line);
     if (!lr) return failed(errstr, en, "%s: out of memory", name);
+    dbuf scratch = { 0 };       /* the article's strings: no allocation per line */
     const char *line;
     size_t len;
     uint64_t lineno, offset;
@@ -64,7 +65,7 @@ static articles_status read_jsonl(FILE *f, const char *name, const articles_opts
         if (k == len) continue;                 /* blank lines are not articles */
         char err[320];
         schema_article a;
-        if (schema_json_parse_article(line, len, &a, err, sizeof err)) {
+        if (schema_json_parse_article_in(line, len, &a, &scratch, err, sizeof err)) {
             report(o, n, "%s:%" PRIu64 ": offset %" PRIu64 ": %s", name, lineno, offset, err);
             continue;
         }
@@ -75,6 +76,7 @@ static articles_status read_jsonl(FILE *f, const char *name, const articles_opts
         else if (v == ARTICLE_FATAL) st = failed(errstr, en, "%s", "");
     }
     lines_close(lr);
+    dbuf_free(&scratch);
     return st;
 }
 

@@ -40,7 +40,7 @@ schema_status schema_codec_decode_article(schema_codec *c, const void *vbuf, siz
     size_t i = 0;
     while (i < len && (msg[i] == ' ' || msg[i] == '\t' || msg[i] == '\r' || msg[i] == '\n')) i++;
     if (i < len && msg[i] == '{') {
-        return schema_json_parse_article((const char *)msg, len, a, errstr, n);
+        return schema_json_parse_article_in((const char *)msg, len, a, &c->json, errstr, n);
     }
     return schema_error(errstr, n, SCHEMA_ERR_UNDECODABLE, "%s",
                         len == 0 ? "empty message" : "neither Avro single-object (C3 01) nor a JSON object");

@@ -310,13 +310,31 @@ static schema_status invalid(schema_article *a, char *errstr, size_t n, const ch
     return schema_error(errstr, n, SCHEMA_ERR_INVALID, "%s", why);
 }
 
+/* Every unescaped string is no longer than its source, plus its NUL. */
+#define SCRATCH(len) ((len) + (len) / 2 + 16)
+
+static schema_status parse(const char *src, size_t len, schema_article *a, char *block, char *errstr, size_t n);
+
 schema_status schema_json_parse_article(const char *src, size_t len, schema_article *a, char *errstr, size_t n)
 {
     memset(a, 0, sizeof *a);
-    /* Every unescaped string is no longer than its source, plus its NUL. */
-    char *block = malloc(len + len / 2 + 16);
+    char *block = malloc(SCRATCH(len));
     if (!block) return schema_error(errstr, n, SCHEMA_ERR_NOMEM, "out of memory");
     a->doc = block;
+    return parse(src, len, a, block, errstr, n);
+}
+
+schema_status schema_json_parse_article_in(const char *src, size_t len, schema_article *a, dbuf *scratch,
+                                           char *errstr, size_t n)
+{
+    memset(a, 0, sizeof *a);
+    if (dbuf_reserve(scratch, SCRATCH(len))) return schema_error(errstr, n, SCHEMA_ERR_NOMEM, "out of memory");
+    return parse(src, len, a, scratch->data, errstr, n);
+}
+
+/* a->doc is the block when the article owns it; clearing frees it. */
+static schema_status parse(const char *src, size_t len, schema_article *a, char *block, char *errstr, size_t n)
+{
     parser j = { (const unsigned char *)src, (const unsigned char *)src, (const unsigned char *)src + len, block, 0,
                  NULL, 0 };
     field f[K_N];

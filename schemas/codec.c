@@ -81,6 +81,7 @@ void schema_codec_destroy(schema_codec *c)
     type_free(&c->record);
     if (c->reader) avro_reader_free(c->reader);
     if (c->writer) avro_writer_free(c->writer);
+    dbuf_free(&c->json);
     free(c);
 }
 

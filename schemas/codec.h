@@ -35,6 +35,7 @@ struct schema_codec {
     struct avro_type article, record;
     avro_reader_t reader;
     avro_writer_t writer;
+    dbuf json;                  /* a JSON article's strings, until the next decode */
 };
 
 /* Reads one datum of type t from a single-object message into t->value,

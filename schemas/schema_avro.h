@@ -11,10 +11,10 @@
  * reads it (datum_check.h), so a hostile message costs at most its own size.
  *
  * Ownership and threads: a codec holds reusable Avro values and buffers, so
- * use one codec per thread. An article decoded from Avro borrows its strings
- * from the codec until the next decode on that codec (or schema_article_clear,
- * which is harmless); one decoded from JSON owns its document as in
- * schema_json.h. Errors: schema.h's convention.
+ * use one codec per thread. An article it decodes, from Avro or JSON,
+ * borrows its strings from the codec until the next decode on that codec
+ * (schema_article_clear is harmless); nothing is allocated per message once
+ * the codec's buffers have grown. Errors: schema.h's convention.
  */
 #ifndef SCHEMA_AVRO_H
 #define SCHEMA_AVRO_H

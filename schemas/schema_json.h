@@ -22,6 +22,11 @@
  * when a field is missing or mistyped. On error the article is cleared. */
 schema_status schema_json_parse_article(const char *buf, size_t len, schema_article *a,
                                         char *errstr, size_t errstr_size);
+/* The same, with the strings in scratch (reused, grown as needed) instead
+ * of memory the article owns: they are valid until scratch is next used,
+ * and nothing is allocated per article once scratch has grown. */
+schema_status schema_json_parse_article_in(const char *buf, size_t len, schema_article *a, dbuf *scratch,
+                                           char *errstr, size_t errstr_size);
 
 /* Writes the record as one compact JSON object (no newline) into out,
  * replacing its content; with lineage non-NULL, a "lineage" object follows
