@@ -97,3 +97,41 @@ int kafka_check_topics(rd_kafka_t *rk, const char *brokers, const char *const *t
     rd_kafka_metadata_destroy(md);
     return errstr[0] ? -1 : 0;
 }
+
+int kafka_topic_limits(rd_kafka_t *rk, const char *const *topics, int n, int64_t *limits, int timeout_ms,
+                       char *errstr, size_t en)
+{
+    rd_kafka_ConfigResource_t *res[16];
+    if (n > 16) n = 16;
+    for (int i = 0; i < n; i++) {
+        limits[i] = 0;
+        res[i] = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topics[i]);
+    }
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_DescribeConfigs(rk, res, (size_t)n, NULL, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms);
+    int rc = 0;
+    const rd_kafka_DescribeConfigs_result_t *result = ev ? rd_kafka_event_DescribeConfigs_result(ev) : NULL;
+    if (!ev || rd_kafka_event_error(ev) || !result) {
+        rc = errmsg(errstr, en, "describing topic configurations: %s",
+                    ev ? rd_kafka_event_error_string(ev) : "timed out");
+    } else {
+        size_t cnt;
+        const rd_kafka_ConfigResource_t **rs = rd_kafka_DescribeConfigs_result_resources(result, &cnt);
+        for (size_t r = 0; r < cnt; r++) {
+            if (rd_kafka_ConfigResource_error(rs[r])) continue;
+            size_t ne;
+            const rd_kafka_ConfigEntry_t **es = rd_kafka_ConfigResource_configs(rs[r], &ne);
+            for (size_t e = 0; e < ne; e++) {
+                const char *v = rd_kafka_ConfigEntry_value(es[e]);
+                if (strcmp(rd_kafka_ConfigEntry_name(es[e]), "max.message.bytes") || !v) continue;
+                for (int i = 0; i < n; i++)
+                    if (!strcmp(rd_kafka_ConfigResource_name(rs[r]), topics[i])) limits[i] = strtoll(v, NULL, 10);
+            }
+        }
+    }
+    if (ev) rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    for (int i = 0; i < n; i++) rd_kafka_ConfigResource_destroy(res[i]);
+    return rc;
+}

@@ -59,4 +59,10 @@ void kafka_route_events(rd_kafka_conf_t *conf);
 int kafka_check_topics(rd_kafka_t *rk, const char *brokers, const char *const *topics, int n, int timeout_ms,
                        char *errstr, size_t errstr_size);
 
+/* max.message.bytes of each of n topics (DescribeConfigs), into limits[];
+ * a topic whose limit cannot be read gets 0 (unknown). -1 with a message
+ * when the request itself fails. */
+int kafka_topic_limits(rd_kafka_t *rk, const char *const *topics, int n, int64_t *limits, int timeout_ms,
+                       char *errstr, size_t errstr_size);
+
 #endif

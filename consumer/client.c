@@ -3,6 +3,7 @@
  * overridden) and the start-up check of the cluster. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "consumer.h"
@@ -135,5 +136,21 @@ int client_check_cluster(consumer *c, char *err, size_t en)
     need[n++] = c->cfg.dead_letter;
     const char *brokers = kafka_conf_user_value(c->cfg.librdkafka.v, c->cfg.librdkafka.n, "bootstrap.servers",
                                                 c->cfg.brokers);
-    return kafka_check_topics(c->producer, brokers, need, n, 15000, err, en);
+    if (kafka_check_topics(c->producer, brokers, need, n, 15000, err, en)) return -1;
+    /* What one message may weigh: the producer's limit and each topic's.
+     * Knowing them up front turns an oversized record or dead letter into a
+     * dead letter (or a reference-only one) before the broker refuses it,
+     * which inside a transaction would abort it again and again. */
+    int64_t producer_max = strtoll(kafka_conf_user_value(c->cfg.librdkafka.v, c->cfg.librdkafka.n,
+                                                         "message.max.bytes", "1000000"), NULL, 10);
+    const char *outs[2] = { c->cfg.output, c->cfg.dead_letter };
+    int64_t limits[2];
+    char why[256];
+    if (kafka_topic_limits(c->producer, outs, 2, limits, 15000, why, sizeof why))
+        log_warn(&c->log, "%s; message sizes are checked against message.max.bytes only", why);
+    c->output_limit = limits[0] > 0 && limits[0] < producer_max ? limits[0] : producer_max;
+    c->dlq_limit = limits[1] > 0 && limits[1] < producer_max ? limits[1] : producer_max;
+    log_info(&c->log, "largest message: %" PRId64 " bytes to %s, %" PRId64 " to %s", c->output_limit,
+             c->cfg.output, c->dlq_limit, c->cfg.dead_letter);
+    return 0;
 }

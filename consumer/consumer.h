@@ -53,6 +53,8 @@ enum { EXIT_CLEAN = 0, EXIT_CONFIG = 1, EXIT_UNCLEAN = 2, EXIT_FATAL = 3 };
 enum {
     DL_TOO_LARGE = SCHEMA_NSTATUS, /* over engine.max_article_bytes */
     DL_INVALID_FOR_MODEL,          /* the engine refused the article */
+    DL_RECORD_TOO_LARGE,           /* its record is larger than the output topic or producer accept */
+    DL_REJECTED,                   /* the broker refused its record for another reason of its own */
     DL_OTHER,
     DL_NCLASSES
 };
@@ -116,6 +118,10 @@ typedef struct consumer {
     atomic_int fatal;               /* an EXIT_* status once something fatal happened */
     int passthrough;                /* benchmark: everything but the engine */
     stage st;
+    /* bytes a message may have: the producer's message.max.bytes and each
+     * topic's max.message.bytes (read at start), whichever is smaller */
+    int64_t output_limit, dlq_limit;
+    struct pending *pending;        /* reference-only dead letters to produce (polling thread) */
     /* polling thread */
     track_table tracks;
     int cooperative, paused, txn_open;
@@ -150,6 +156,13 @@ void stage_drop_filling(consumer *c);
 rd_kafka_resp_err_t deliver_produce(consumer *c, const char *topic, const void *key, size_t klen, const void *val,
                                     size_t vlen, rd_kafka_headers_t *hdrs, uint64_t token, int64_t ts);
 void deliver_dead_letter(consumer *c, const rd_kafka_message_t *m, uint64_t token, int cls, const char *why);
+/* A produce or delivery error that belongs to one message (its size, its
+ * content), as opposed to one of the cluster or the client. */
+int deliver_error_is_per_message(rd_kafka_resp_err_t err);
+/* Dead letters the delivery reports asked for, produced from the polling
+ * thread outside the callback (deliver_serve calls it). */
+void deliver_retry_pending(consumer *c);
+void deliver_free_pending(consumer *c);
 void deliver_on_report(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
 /* Serves delivery reports for up to timeout_ms, then stores what advanced. */
 void deliver_serve(consumer *c, int timeout_ms);

@@ -3,13 +3,14 @@
  * for the delivery guarantee). */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "consumer.h"
 
 const char *dl_class_name(int cls)
 {
-    static const char *const own[] = { "too-large", "invalid-for-model", "other" };
+    static const char *const own[] = { "too-large", "invalid-for-model", "record-too-large", "rejected", "other" };
     if (cls >= 0 && cls < SCHEMA_NSTATUS) return schema_status_name((schema_status)cls);
     return cls >= DL_TOO_LARGE && cls < DL_NCLASSES ? own[cls - DL_TOO_LARGE] : "other";
 }
@@ -41,43 +42,192 @@ rd_kafka_resp_err_t deliver_produce(consumer *c, const char *topic, const void *
     }
 }
 
+int deliver_error_is_per_message(rd_kafka_resp_err_t err)
+{
+    switch (err) {
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE:
+    case RD_KAFKA_RESP_ERR_INVALID_MSG:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Where a dead letter's message came from, and why it is one. */
+typedef struct origin {
+    const char *topic;
+    int32_t partition;
+    int64_t offset, timestamp;  /* -1: none */
+    size_t length;              /* of the original value; (size_t)-1 unknown */
+} origin;
+
+static rd_kafka_headers_t *dl_headers(const char *cls, const char *why, const origin *o, const char *dropped)
+{
+    char part[16], off[24], ts[24], len[24];
+    snprintf(part, sizeof part, "%" PRId32, o->partition);
+    snprintf(off, sizeof off, "%" PRId64, o->offset);
+    snprintf(ts, sizeof ts, "%" PRId64, o->timestamp);
+    snprintf(len, sizeof len, "%zu", o->length);
+    rd_kafka_headers_t *h = rd_kafka_headers_new(10);
+    rd_kafka_header_add(h, "dhatu.error.class", -1, cls, -1);
+    rd_kafka_header_add(h, "dhatu.error.message", -1, why, -1);
+    rd_kafka_header_add(h, "dhatu.original.topic", -1, o->topic, -1);
+    rd_kafka_header_add(h, "dhatu.original.partition", -1, part, -1);
+    rd_kafka_header_add(h, "dhatu.original.offset", -1, off, -1);
+    if (o->timestamp >= 0) rd_kafka_header_add(h, "dhatu.original.timestamp", -1, ts, -1);
+    rd_kafka_header_add(h, "dhatu.processor", -1, PROCESSOR, -1);
+    if (dropped) {
+        /* Reference-only: neither key nor value; the origin says where they are. */
+        if (o->length != (size_t)-1) rd_kafka_header_add(h, "dhatu.original.length", -1, len, -1);
+        rd_kafka_header_add(h, "dhatu.value.dropped", -1, dropped, -1);
+    }
+    return h;
+}
+
+/* A reference-only dead letter, once: 0, or the error (the caller decides). */
+static rd_kafka_resp_err_t produce_reference(consumer *c, uint64_t token, const char *cls, const char *why,
+                                             const origin *o, const char *dropped, int wait)
+{
+    rd_kafka_headers_t *h = dl_headers(cls, why, o, dropped);
+    if (wait) return deliver_produce(c, c->cfg.dead_letter, NULL, 0, NULL, 0, h, token, o->timestamp);
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        c->producer, RD_KAFKA_V_TOPIC(c->cfg.dead_letter), RD_KAFKA_V_TIMESTAMP(o->timestamp > 0 ? o->timestamp : 0),
+        RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)token), RD_KAFKA_V_END);
+    if (err) rd_kafka_headers_destroy(h);
+    return err;
+}
+
 /* Sends a message that cannot be processed to the dead-letter topic, with
- * its original key and value and headers saying where it came from and why. */
+ * its original key and value and headers saying where it came from and why;
+ * a reference-only dead letter (docs/DELIVERY.md) when the whole one is
+ * larger than the producer or the dead-letter topic accepts. The article
+ * counts as dead-lettered once the broker acknowledges it. */
 void deliver_dead_letter(consumer *c, const rd_kafka_message_t *m, uint64_t token, int cls, const char *why)
 {
-    char part[16], off[24], ts[24];
     rd_kafka_timestamp_type_t tstype;
-    int64_t t = rd_kafka_message_timestamp(m, &tstype);
-    snprintf(part, sizeof part, "%" PRId32, m->partition);
-    snprintf(off, sizeof off, "%" PRId64, m->offset);
-    snprintf(ts, sizeof ts, "%" PRId64, t);
-    const char *topic = rd_kafka_topic_name(m->rkt);
-    int dropped = 0;
-    for (;;) {
-        rd_kafka_headers_t *h = rd_kafka_headers_new(8);
-        rd_kafka_header_add(h, "dhatu.error.class", -1, dl_class_name(cls), -1);
-        rd_kafka_header_add(h, "dhatu.error.message", -1, why, -1);
-        rd_kafka_header_add(h, "dhatu.original.topic", -1, topic, -1);
-        rd_kafka_header_add(h, "dhatu.original.partition", -1, part, -1);
-        rd_kafka_header_add(h, "dhatu.original.offset", -1, off, -1);
-        if (t >= 0) rd_kafka_header_add(h, "dhatu.original.timestamp", -1, ts, -1);
-        rd_kafka_header_add(h, "dhatu.processor", -1, PROCESSOR, -1);
-        if (dropped) rd_kafka_header_add(h, "dhatu.value.dropped", -1, "too-large-for-the-dead-letter-topic", -1);
-        rd_kafka_resp_err_t err = deliver_produce(c, c->cfg.dead_letter, m->key, m->key_len,
-                                                  dropped ? NULL : m->payload, dropped ? 0 : m->len, h, token, t);
-        if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && !dropped) {
-            dropped = 1;    /* keep the headers at least: the offset says where the value is */
+    origin o = { rd_kafka_topic_name(m->rkt), m->partition, m->offset, rd_kafka_message_timestamp(m, &tstype),
+                 m->len };
+    const char *name = dl_class_name(cls), *dropped = NULL;
+    /* The headers and the record's framing, generously. */
+    size_t size = m->len + m->key_len + strlen(why) + 1024;
+    rd_kafka_resp_err_t err;
+    if (c->dlq_limit > 0 && (int64_t)size > c->dlq_limit) {
+        dropped = "too-large-for-the-dead-letter-topic";
+        err = produce_reference(c, token, name, why, &o, dropped, 1);
+    } else {
+        err = deliver_produce(c, c->cfg.dead_letter, m->key, m->key_len, m->payload, m->len,
+                              dl_headers(name, why, &o, NULL), token, o.timestamp);
+        if (deliver_error_is_per_message(err)) {
+            dropped = "too-large-for-the-dead-letter-topic";
+            err = produce_reference(c, token, name, why, &o, dropped, 1);
+        }
+    }
+    if (err) {
+        log_error(&c->log, "cannot produce to dead-letter topic %s: %s", c->cfg.dead_letter, rd_kafka_err2str(err));
+        consumer_fail(c, EXIT_FATAL);
+    }
+}
+
+/* ---- dead letters asked for by delivery reports: produced after the
+ * poll that served the report, never inside it (a full queue would wait
+ * for the very reports that call is serving). */
+
+struct pending {
+    struct pending *next;
+    uint64_t token;
+    origin o;
+    char topic[256], cls[32], why[384], dropped[160];
+};
+
+static void add_pending(consumer *c, uint64_t token, const origin *o, const char *cls, const char *why,
+                        const char *dropped)
+{
+    struct pending *p = calloc(1, sizeof *p);
+    if (!p) {
+        log_error(&c->log, "out of memory keeping a dead letter");
+        consumer_fail(c, EXIT_FATAL);
+        return;
+    }
+    p->token = token;
+    p->o = *o;
+    snprintf(p->topic, sizeof p->topic, "%s", o->topic);
+    p->o.topic = p->topic;
+    snprintf(p->cls, sizeof p->cls, "%s", cls);
+    snprintf(p->why, sizeof p->why, "%s", why);
+    snprintf(p->dropped, sizeof p->dropped, "%s", dropped);
+    p->next = c->pending;
+    c->pending = p;
+}
+
+void deliver_retry_pending(consumer *c)
+{
+    struct pending **pp = &c->pending;
+    while (*pp) {
+        struct pending *p = *pp;
+        rd_kafka_resp_err_t err = produce_reference(c, p->token, p->cls, p->why, &p->o, p->dropped, 0);
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            pp = &p->next;              /* again after the next poll */
             continue;
         }
         if (err) {
             log_error(&c->log, "cannot produce to dead-letter topic %s: %s", c->cfg.dead_letter,
                       rd_kafka_err2str(err));
             consumer_fail(c, EXIT_FATAL);
-        } else {
-            atomic_fetch_add(&c->stats.dead_by[dl_class_used(cls) ? cls : DL_OTHER], 1);
         }
-        return;
+        *pp = p->next;
+        free(p);
     }
+}
+
+void deliver_free_pending(consumer *c)
+{
+    while (c->pending) {
+        struct pending *p = c->pending;
+        c->pending = p->next;
+        free(p);
+    }
+}
+
+static const char *header(const rd_kafka_message_t *m, const char *name, char *buf, size_t n)
+{
+    rd_kafka_headers_t *h = NULL;
+    const void *v;
+    size_t size;
+    buf[0] = '\0';
+    if (rd_kafka_message_headers(m, &h) == 0 && rd_kafka_header_get_last(h, name, &v, &size) == 0 && v)
+        snprintf(buf, n, "%.*s", (int)size, (const char *)v);
+    return buf;
+}
+
+/* A delivery refused by the broker for a reason of the message's own
+ * (at least once; a transaction fails as a whole). 0 when a dead letter
+ * will take its place. */
+static int refused(consumer *c, const rd_kafka_message_t *m, uint64_t token)
+{
+    origin o;
+    if (track_origin(&c->tracks, token, &o.topic, &o.partition, &o.offset)) return 0;   /* revoked: redone */
+    rd_kafka_timestamp_type_t tstype;
+    o.timestamp = rd_kafka_message_timestamp(m, &tstype);
+    o.length = (size_t)-1;
+    char why[384], cls[32], prev[256];
+    const char *dlq = c->cfg.dead_letter;
+    if (strcmp(rd_kafka_topic_name(m->rkt), dlq)) {
+        /* The output record: its article becomes a reference-only dead letter. */
+        int big = m->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || m->err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
+        snprintf(why, sizeof why, "the broker refused its record of %zu bytes: %s", m->len, rd_kafka_err2str(m->err));
+        add_pending(c, token, &o, dl_class_name(big ? DL_RECORD_TOO_LARGE : DL_REJECTED), why,
+                    "its-record-was-refused-the-article-is-at-the-original-offset");
+        return 0;
+    }
+    if (!m->payload && !m->key) return -1;    /* even a reference-only dead letter was refused */
+    header(m, "dhatu.error.class", cls, sizeof cls);
+    snprintf(why, sizeof why, "%s", header(m, "dhatu.error.message", prev, sizeof prev));
+    snprintf(prev, sizeof prev, "refused-by-the-dead-letter-topic: %s", rd_kafka_err2str(m->err));
+    add_pending(c, token, &o, *cls ? cls : dl_class_name(DL_OTHER), why, prev);
+    return 0;
 }
 
 /* Stores the offsets whose contiguous prefix moved since the last call.
@@ -106,16 +256,29 @@ void deliver_on_report(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque
     consumer *c = opaque;
     uint64_t token = (uint64_t)(uintptr_t)m->_private;
     if (m->err) {
-        /* librdkafka retried until message.timeout.ms: the offset is not
-         * stored, and the consumer stops so that a restart redoes it. */
         atomic_fetch_add(&c->stats.delivery_failed, 1);
-        if (!c->cfg.exactly_once) {
-            log_error(&c->log, "delivery to %s failed: %s", rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
-            consumer_fail(c, EXIT_FATAL);
+        if (c->cfg.exactly_once) return;    /* the transaction fails, is aborted and redone */
+        if (deliver_error_is_per_message(m->err) && refused(c, m, token) == 0) {
+            log_warn(&c->log, "the broker refused a message to %s (%s): a dead letter takes its place",
+                     rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+            return;
         }
+        /* librdkafka retried until message.timeout.ms, or the cluster refused:
+         * the offset is not stored, and the consumer stops so that a
+         * restart redoes it. */
+        log_error(&c->log, "delivery to %s failed: %s", rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+        consumer_fail(c, EXIT_FATAL);
         return;
     }
     atomic_fetch_add(&c->stats.delivered, 1);
+    if (!strcmp(rd_kafka_topic_name(m->rkt), c->cfg.dead_letter)) {
+        /* Counted once acknowledged, under its class. */
+        char cls[32];
+        header(m, "dhatu.error.class", cls, sizeof cls);
+        int k = 0;
+        while (k < DL_NCLASSES && (!dl_class_used(k) || strcmp(dl_class_name(k), cls))) k++;
+        atomic_fetch_add(&c->stats.dead_by[k < DL_NCLASSES ? k : DL_OTHER], 1);
+    }
     atomic_store(&c->stats.last_ack_ms, now_ms());
     int64_t lat_us = rd_kafka_message_latency(m);
     if (lat_us >= 0) metrics_hist_observe(&c->stats.produce_ack, (uint64_t)lat_us * 1000);
@@ -128,6 +291,7 @@ void deliver_on_report(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque
 void deliver_serve(consumer *c, int timeout_ms)
 {
     rd_kafka_poll(c->producer, timeout_ms);
+    if (c->pending) deliver_retry_pending(c);
     deliver_store_offsets(c);
 }
 

@@ -114,7 +114,7 @@ static int drained(consumer *c)
 {
     if (!c->stats.assignments) return 0;       /* still joining the group */
     if (c->st.filling && c->st.filling->n) return 0;
-    if (stage_in_flight(c) || rd_kafka_outq_len(c->producer) > 0) return 0;
+    if (stage_in_flight(c) || rd_kafka_outq_len(c->producer) > 0 || c->pending) return 0;
     if (!track_drained(&c->tracks)) return 0;
     return now_ms() - c->last_activity_ms >= c->cfg.exit_idle_ms;
 }
@@ -147,6 +147,12 @@ static int shutdown_member(consumer *c)
         } else {
             int64_t left = deadline - now_ms();
             if (rd_kafka_flush(c->producer, (int)(left > 0 ? left : 0))) status = EXIT_UNCLEAN;
+            /* Reports served by the flush may have asked for dead letters. */
+            while (c->pending && !atomic_load(&c->fatal) && now_ms() < deadline) {
+                deliver_serve(c, 10);
+                rd_kafka_flush(c->producer, 100);
+            }
+            if (c->pending) status = EXIT_UNCLEAN;
             deliver_store_offsets(c);
             rd_kafka_resp_err_t cerr = rd_kafka_commit(c->consumer, NULL, 0);
             if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET) {

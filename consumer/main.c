@@ -276,6 +276,7 @@ static void cleanup(consumer *c)
     if (c->consumer) rd_kafka_destroy(c->consumer);
     if (c->producer) rd_kafka_destroy(c->producer);
     stage_free(c);
+    deliver_free_pending(c);
     track_table_free(&c->tracks);
     metrics_buf_free(&c->stats.stats_text);
     pthread_mutex_destroy(&c->stats.stats_mu);

@@ -2,6 +2,7 @@
  * and the engine thread that decodes, vectorizes, encodes and produces
  * them (see consumer.h for the threads). */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "consumer.h"
@@ -49,8 +50,21 @@ static void run_batch(consumer *c, work *w)
             deliver_dead_letter(c, m, token, SCHEMA_ERR_ENCODE, err);
             continue;
         }
+        /* A record larger than the output accepts (the id is repeated in
+         * key and value) is its article's poison, not the cluster's. */
+        if (c->output_limit > 0 && (int64_t)(s->out.len + id_len + 512) > c->output_limit) {
+            snprintf(err, sizeof err, "its record of %zu bytes (key %zu) exceeds the %" PRId64
+                     " bytes the output topic or the producer accepts", s->out.len, id_len, c->output_limit);
+            deliver_dead_letter(c, m, token, DL_RECORD_TOO_LARGE, err);
+            continue;
+        }
         rd_kafka_resp_err_t e = deliver_produce(c, c->cfg.output, id, id_len, s->out.data, s->out.len, NULL, token,
                                                 lin.timestamp);
+        if (deliver_error_is_per_message(e)) {
+            snprintf(err, sizeof err, "its record of %zu bytes was refused: %s", s->out.len, rd_kafka_err2str(e));
+            deliver_dead_letter(c, m, token, DL_RECORD_TOO_LARGE, err);
+            continue;
+        }
         if (e) {
             log_error(&c->log, "cannot produce to %s: %s", c->cfg.output, rd_kafka_err2str(e));
             consumer_fail(c, EXIT_FATAL);

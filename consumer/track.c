@@ -106,7 +106,8 @@ uint64_t track_push(track_table *t, track_part *p, int64_t offset)
     return make_token((uint16_t)(p - t->parts), p->gen, seq);
 }
 
-track_part *track_done(track_table *t, uint64_t token)
+/* The tracker of a token in flight, or NULL for a stale or foreign one. */
+static track_part *in_flight(track_table *t, uint64_t token)
 {
     uint16_t idx = (uint16_t)(token >> 48), gen = (uint16_t)(token >> 32);
     uint32_t seq = (uint32_t)token;
@@ -115,8 +116,24 @@ track_part *track_done(track_table *t, uint64_t token)
     if (!p->in_use || p->gen != gen) return NULL;
     /* In flight means head <= seq < tail, in wrapping arithmetic. */
     if (seq - p->head_seq >= track_count(p)) return NULL;
-    p->done[seq % p->cap] = 1;
     return p;
+}
+
+track_part *track_done(track_table *t, uint64_t token)
+{
+    track_part *p = in_flight(t, token);
+    if (p) p->done[(uint32_t)token % p->cap] = 1;
+    return p;
+}
+
+int track_origin(track_table *t, uint64_t token, const char **topic, int32_t *partition, int64_t *offset)
+{
+    track_part *p = in_flight(t, token);
+    if (!p) return -1;
+    *topic = p->topic;
+    *partition = p->partition;
+    *offset = p->offs[(uint32_t)token % p->cap];
+    return 0;
 }
 
 int track_advance(track_part *p)

@@ -75,6 +75,10 @@ uint64_t track_push(track_table *t, track_part *p, int64_t offset);
  * foreign token. */
 track_part *track_done(track_table *t, uint64_t token);
 
+/* Where the token's message came from: 0, or -1 for a stale or foreign
+ * token. */
+int track_origin(track_table *t, uint64_t token, const char **topic, int32_t *partition, int64_t *offset);
+
 /* Pops the done prefix. Returns 1 when next_store moved, else 0. */
 int track_advance(track_part *p);
 

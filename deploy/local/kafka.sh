@@ -8,7 +8,7 @@
 #                             is the bootstrap address. Reuses a running broker.
 #   kafka.sh stop             stop it cleanly (SIGTERM, then SIGKILL after 30 s)
 #   kafka.sh status           exit 0 and print the address if it answers
-#   kafka.sh topic NAME [PARTITIONS]   create a topic if it does not exist
+#   kafka.sh topic NAME [PARTITIONS [--config k=v...]]   create a topic if it does not exist
 #   kafka.sh delete-topic NAME        delete a topic
 #   kafka.sh groups ARGS...   kafka-consumer-groups (e.g. --describe --group G)
 #   kafka.sh wipe             stop, then delete the data directory
@@ -110,11 +110,12 @@ start() {
 
 topic() {
   local name=$1 parts=${2:-1}
+  shift; shift || true   # the rest: TopicCommand options, e.g. --config max.message.bytes=2000
   answers || die "no broker answers on $bootstrap (kafka.sh start)"
   local try out
   for try in 1 2 3; do
     out=$(kjava org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" --create \
-      --if-not-exists --topic "$name" --partitions "$parts" --replication-factor 1 2>&1) && return 0
+      --if-not-exists --topic "$name" --partitions "$parts" --replication-factor 1 "$@" 2>&1) && return 0
     sleep 1
   done
   echo "$out" >&2
@@ -138,7 +139,7 @@ case "${1:-}" in
   start)  start ;;
   stop)   stop ;;
   status) if running && answers; then echo "$bootstrap"; else echo "kafka.sh: not running" >&2; exit 1; fi ;;
-  topic)  shift; [ $# -ge 1 ] || die "usage: kafka.sh topic NAME [PARTITIONS]"; topic "$@" ;;
+  topic)  shift; [ $# -ge 1 ] || die "usage: kafka.sh topic NAME [PARTITIONS [--config key=value...]]"; topic "$@" ;;
   delete-topic) shift; answers || die "no broker answers on $bootstrap"
           kjava org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" --delete --if-exists --topic "$1" >/dev/null ;;
   groups) shift; running || die "no broker running"

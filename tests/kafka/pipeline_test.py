@@ -54,8 +54,9 @@ def fail(msg):
     sys.exit(1)
 
 
-def topic(name, parts):
-    subprocess.run([KAFKA_SH, "topic", name, str(parts)], check=True, env=KENV)
+def topic(name, parts, *config):
+    """A topic; config: TopicCommand options such as --config max.message.bytes=4096."""
+    subprocess.run([KAFKA_SH, "topic", name, str(parts), *config], check=True, env=KENV)
     return name
 
 
@@ -472,6 +473,50 @@ def producer_inputs():
         "with file:line: offset, exit statuses 1 and 2 as documented")
 
 
+def poison(eos):
+    """One article whose record the producer cannot send (an id of 520,000
+    characters: key and value of the record repeat it, over 1 MB) among the
+    sample, and a dead-letter topic that accepts only 4 KiB: the good
+    articles get records, the poison gets a reference-only dead letter, an
+    undecodable message a whole one, every member exits 0 and the committed
+    offsets reach the end of the input."""
+    tin, tout = topic("in-" + TAG, 2), topic("out-" + TAG, 2)
+    tdlq = topic("dlq-" + TAG, 1, "--config", "max.message.bytes=4096")
+    produce(tin, SAMPLE, "-f", "json")
+    big = os.path.join(WORK, "poison.json")
+    with open(big, "w") as f:
+        f.write(json.dumps({"id": "p" * 520000, "text": "a poison pill: its record cannot be produced"}))
+    bad = os.path.join(WORK, "bad.txt")
+    with open(bad, "w") as f:
+        f.write("not an article")
+    for path, key in ((big, "poison"), (bad, "bad")):
+        subprocess.run(["kcat", "-b", BROKERS, "-P", "-t", tin, "-p", "1", "-k", key, path], check=True, timeout=60)
+    mode = ["--exactly-once"] if eos else []
+    procs = [consumer(tin, tout, tdlq, "g-" + TAG, "--exit-idle", "4000", *mode, name="c%d" % i) for i in range(2)]
+    wait_all(procs, 180)
+    recs = dump(tout, *(["--committed"] if eos else []))
+    check_records(recs, tin, SAMPLE)
+    dl = {d["key"] or d["headers"].get("dhatu.original.offset"): d for d in dump(tdlq, "--raw")}
+    raw_in = {m["key"]: m for m in dump(tin, "--raw")}
+    if len(dl) != 2:
+        fail("expected 2 dead letters, got %d: %s" % (len(dl), [d["headers"] for d in dl.values()]))
+    p = dl.get(str(raw_in["poison"]["offset"]))
+    if not p or p["headers"].get("dhatu.error.class") != "record-too-large" or p["value"] is not None or \
+            p["key"] is not None or "dhatu.value.dropped" not in p["headers"] or \
+            p["headers"].get("dhatu.original.length") != str(len(raw_in["poison"]["value"])):
+        fail("poison: expected a reference-only dead letter of class record-too-large: %s" %
+             (p["headers"] if p else sorted(dl)))
+    b = dl.get("bad")
+    if not b or b["headers"].get("dhatu.error.class") != "undecodable" or b["value"] != "not an article":
+        fail("undecodable message: expected a whole dead letter: %s" % (b and b["headers"]))
+    active, lag, _ = group_describe("g-" + TAG, tin)
+    if lag != 0:
+        fail("committed offsets do not reach the end of the input: lag %s" % lag)
+    log("%s: %d records, the poison as a reference-only dead letter (%s), the undecodable message whole, "
+        "all members exit 0, lag 0" % ("exactly-once" if eos else "at-least-once", len(recs),
+                                       p["headers"]["dhatu.error.message"][:80]))
+
+
 def producer_interrupt():
     """dhatu-producer stopped by SIGINT mid-input: it stops reading, waits
     for the acknowledgements of what it produced, says so, and exits 130;
@@ -605,6 +650,10 @@ try:
         prometheus()
     elif SCENARIO == "producer-interrupt":
         producer_interrupt()
+    elif SCENARIO == "poison-alo":
+        poison(False)
+    elif SCENARIO == "poison-eos":
+        poison(True)
     else:
         fail("unknown scenario")
 finally:
