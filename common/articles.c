@@ -60,6 +60,11 @@ static articles_status read_jsonl(FILE *f, const char *name, const articles_opts
                    offset, o->max_line);
             continue;
         }
+        if (lineno == 1 && len >= 3 && !memcmp(line, "\xEF\xBB\xBF", 3)) {
+            line += 3;                          /* a UTF-8 byte-order mark, as editors write it */
+            len -= 3;
+            offset += 3;
+        }
         size_t k = 0;
         while (k < len && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r')) k++;
         if (k == len) continue;                 /* blank lines are not articles */
@@ -163,7 +168,10 @@ static void csv_record(int term, void *data)
     } else if (c->verdict == ARTICLE_TAKEN && !c->bad_header) {
         schema_article a;
         char why[160];
-        if (csv_article(c, &a, why, sizeof why)) {
+        if (c->col > (size_t)c->ncols) {
+            report(c->o, c->n, "%s:%" PRIu64 ": offset %" PRIu64 ": %zu fields, the header names %d", c->file,
+                   c->rec_line, c->rec_off, c->col, c->ncols);
+        } else if (csv_article(c, &a, why, sizeof why)) {
             report(c->o, c->n, "%s:%" PRIu64 ": offset %" PRIu64 ": %s", c->file, c->rec_line, c->rec_off, why);
         } else {
             articles_where w = { c->file, c->rec_line, c->rec_off, c->consumed };
@@ -201,6 +209,11 @@ static articles_status read_csv(FILE *f, const char *name, const articles_opts *
             snprintf(what, sizeof what, "%" PRIu64 ": %s", lineno, ls == LINES_TOO_LONG ? "line too long" : strerror(errno));
             st = failed(errstr, en, "%s:%s", name, what);
             break;
+        }
+        if (lineno == 1 && len >= 3 && !memcmp(line, "\xEF\xBB\xBF", 3)) {
+            line += 3;                          /* a UTF-8 byte-order mark */
+            len -= 3;
+            off += 3;
         }
         c.line = lineno;
         c.off = off;

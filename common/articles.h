@@ -4,9 +4,11 @@
  *
  * JSON Lines: one JSON object per line (schema_json.h); blank lines are
  * allowed; a line over max_line bytes is skipped whole, never truncated.
+ * A UTF-8 byte-order mark at the start of a file is skipped (JSON or CSV).
  * CSV (RFC 4180, strict quoting): a header row names the columns id and
  * text (required) and title, lang, source, url, published (optional);
- * quoted fields may span lines, and errors name the record's first line.
+ * quoted fields may span lines, and errors name the record's first line;
+ * a row with more fields than the header is reported and skipped.
  * After a stray quote the rest of a CSV file cannot be resynchronised
  * reliably, so the file is reported and abandoned, not guessed at.
  *

@@ -284,9 +284,16 @@ int ccfg_validate(ccfg *c, char *errstr, size_t n)
     if (c->input.n == 0) return errmsg(errstr, n, "topics.input: at least one topic");
     if (!*c->output || !*c->dead_letter)
         return errmsg(errstr, n, "topics.output and topics.dead_letter must be set");
-    for (int i = 0; i < c->input.n; i++)
+    for (int i = 0; i < c->input.n; i++) {
         if (!strcmp(c->input.v[i], c->output) || !strcmp(c->input.v[i], c->dead_letter))
             return errmsg(errstr, n, "topic %s is both input and output", c->input.v[i]);
+        for (int k = 0; k < i; k++)
+            if (!strcmp(c->input.v[i], c->input.v[k]))
+                return errmsg(errstr, n, "topics.input lists %s twice", c->input.v[i]);
+    }
+    if (!strcmp(c->output, c->dead_letter))
+        return errmsg(errstr, n, "topics.output and topics.dead_letter are both %s: records and dead letters "
+                      "must not share a topic", c->output);
     if (!one_of(c->model, models))
         return errmsg(errstr, n, "engine.model \"%s\": expected lexicon or seed", c->model);
     if (!one_of(c->device_type, device_types))

@@ -1,10 +1,12 @@
 /* http.h -- the consumer's HTTP listener (libmicrohttpd): /metrics, /health,
  * /ready, for Prometheus and Kubernetes probes.
  *
- * libmicrohttpd runs its own thread; each request calls the render function,
- * which fills a body and a status. Connections, per-connection memory (so
- * request size) and idle time are bounded, so a slow or hostile client cannot
- * stall the pipeline or grow memory. GET and HEAD only (405 otherwise).
+ * libmicrohttpd runs its own thread (epoll); each request calls the render
+ * function, which fills a body and a status. Connections (512), per-
+ * connection memory (16 KiB, so request size) and idle time (5 s) are
+ * bounded, so slow or hostile clients can neither stall the pipeline, nor
+ * grow memory, nor keep the probes from answering. GET and HEAD only (405
+ * otherwise).
  */
 #ifndef HTTP_H
 #define HTTP_H

@@ -49,6 +49,20 @@ check "overlong line: exit 1 ($rc)" test "$rc" -eq 1
 check "overlong line reported" grep -q 'long.jsonl:2: offset 23: line longer than 1048636 bytes, skipped' "$T/err"
 check "lines around it kept" test "$(wc -l <"$T/out")" -eq 2
 
+# Write errors are reported with their cause and exit 2; a later missing file does not
+# lose the records of the earlier ones.
+"$V" "$SAMPLE" >/dev/full 2>"$T/err"; rc=$?
+check "/dev/full: exit 2 ($rc)" test "$rc" -eq 2
+check "/dev/full: says why" grep -q "cannot write to stdout: No space left on device" "$T/err"
+"$V" "$SAMPLE" /nonexistent.jsonl >"$T/out" 2>"$T/err"; rc=$?
+check "good file then missing file: exit 2 ($rc)" test "$rc" -eq 2
+check "good file then missing file: all 500 records written" test "$(wc -l <"$T/out")" -eq 500
+# CSV input (by name) through the same article reader, a byte-order mark skipped.
+printf '\xef\xbb\xbfid,text\nc1,"It is possible."\n' >"$T/in.csv"
+"$V" -q "$T/in.csv" >"$T/out" 2>"$T/err"; rc=$?
+check "CSV input: exit 0 ($rc)" test "$rc" -eq 0
+check "CSV input: the record" grep -q '"id":"c1"' "$T/out"
+
 # Usage and configuration errors: exit 2 with a message.
 "$V" --model word2vec "$SAMPLE" >/dev/null 2>"$T/err"; rc=$?
 check "unknown model exit 2" test "$rc" -eq 2

@@ -243,6 +243,25 @@ START_TEST(article_reader_stops_when_asked)
 }
 END_TEST
 
+START_TEST(article_reader_skips_a_bom_and_refuses_extra_csv_fields)
+{
+    seen s = { 0 };
+    articles_counts n = { 0, 0 };
+    char err[256];
+    ck_assert_int_eq(read_text("\xEF\xBB\xBF{\"id\":\"b1\",\"text\":\"t\"}\n", "bom.jsonl", 0, &s, &n, err, sizeof err),
+                     ARTICLES_OK);
+    ck_assert_int_eq(s.n, 1);
+    ck_assert_str_eq(s.ids[0], "b1");
+    ck_assert_int_eq(read_text("\xEF\xBB\xBFid,text\nb2,t\nb3,t,extra\nb4,t\n", "bom.csv", 0, &s, &n, err, sizeof err),
+                     ARTICLES_OK);
+    ck_assert_int_eq(s.n, 3);
+    ck_assert_str_eq(s.ids[1], "b2");
+    ck_assert_str_eq(s.ids[2], "b4");
+    ck_assert_int_eq(s.nreports, 1);
+    ck_assert_str_eq(s.reports[0], "bom.csv:3: offset 16: 3 fields, the header names 2");
+}
+END_TEST
+
 /* What log lines look like, and that levels filter (stderr captured). */
 START_TEST(log_lines_name_program_component_and_level)
 {
@@ -286,4 +305,5 @@ TL_MAIN("common",
         article_reader_reports_file_line_offset_reason,
         article_reader_csv_quoted_lines_errors_and_header,
         article_reader_stops_when_asked,
+        article_reader_skips_a_bom_and_refuses_extra_csv_fields,
         log_lines_name_program_component_and_level)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static int render(const char *path, metrics_buf *b, const char **ctype, void *arg)
@@ -93,4 +94,54 @@ START_TEST(routes_methods_and_limits)
 }
 END_TEST
 
-TL_MAIN("http", routes_methods_and_limits)
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* 200 clients that open a request and trickle a header line every 3 s (a
+ * slowloris) hold their connections; the probe must still answer within a
+ * second, every time, for 8 s. */
+START_TEST(slow_clients_do_not_block_the_probes)
+{
+    int calls = 0;
+    char err[256], out[4096];
+    http_server *s = http_start("127.0.0.1", 0, render, &calls, err, sizeof err);
+    ck_assert_msg(s != NULL, "%s", err);
+    int port = http_port(s), slow[200];
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < 200; i++) {
+        slow[i] = socket(AF_INET, SOCK_STREAM, 0);
+        ck_assert_int_ge(slow[i], 0);
+        ck_assert_int_eq(connect(slow[i], (struct sockaddr *)&sa, sizeof sa), 0);
+        const char *start = "GET /metrics HTTP/1.1\r\nHost: x\r\n";
+        ck_assert_int_gt(send(slow[i], start, strlen(start), MSG_NOSIGNAL), 0);
+    }
+    const char *get = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    double t0 = now(), last_trickle = t0, worst = 0;
+    int probes = 0;
+    while (now() - t0 < 8) {
+        if (now() - last_trickle >= 3) {
+            for (int i = 0; i < 200; i++) send(slow[i], "X-Slow: 1\r\n", 11, MSG_NOSIGNAL);
+            last_trickle = now();
+        }
+        double t = now();
+        ask(port, get, strlen(get), out, sizeof out);
+        double took = now() - t;
+        ck_assert_msg(!strncmp(out, "HTTP/1.1 200", 12), "probe %d after %.1f s: %.40s", probes, t - t0, out);
+        ck_assert_msg(took < 1.0, "probe %d took %.2f s", probes, took);
+        if (took > worst) worst = took;
+        probes++;
+        struct timespec pause = { 0, 200000000 };
+        nanosleep(&pause, NULL);
+    }
+    printf("http: %d probes under 200 slow clients, the slowest %.3f s\n", probes, worst);
+    for (int i = 0; i < 200; i++) close(slow[i]);
+    http_stop(s);
+}
+END_TEST
+
+TL_MAIN("http", routes_methods_and_limits, slow_clients_do_not_block_the_probes)

@@ -9,6 +9,7 @@
  * any librdkafka property (TLS, SASL). It decodes records, so it links the
  * schemas library but never the engine.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -112,7 +113,8 @@ int main(int argc, char **argv)
     rd_kafka_topic_partition_list_destroy(l);
     dbuf out = { 0 };
     long idle = 0;
-    while (eofs < nparts && idle < timeout_ms) {
+    int write_failed = 0;
+    while (eofs < nparts && idle < timeout_ms && !write_failed) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
         if (!m) { idle += 100; continue; }
         idle = 0;
@@ -135,19 +137,22 @@ int main(int argc, char **argv)
             json_object_set_new(o, "key", bytes_json(m->key, m->key_len));
             json_object_set_new(o, "headers", h);
             json_object_set_new(o, "value", bytes_json(m->payload, m->len));
-            json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
-            fputc('\n', stdout);
+            if (json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) || fputc('\n', stdout) == EOF)
+                write_failed = 1;
             json_decref(o);
         } else if (schema_codec_record_to_json(codec, m->payload, m->len, &out, err, sizeof err)) {
             log_error(&lg, "[%" PRId32 "] @%" PRId64 ": %s", m->partition, m->offset, err);
             status = 1;
         } else {
-            fwrite(out.data, 1, out.len, stdout);
-            fputc('\n', stdout);
+            out.data[out.len] = '\n';          /* dbuf.h: always room for it */
+            if (fwrite(out.data, 1, out.len + 1, stdout) != out.len + 1) write_failed = 1;
         }
         rd_kafka_message_destroy(m);
     }
-    if (eofs < nparts) {
+    if (fflush(stdout) || ferror(stdout) || write_failed) {
+        log_error(&lg, "cannot write to stdout: %s", strerror(errno));
+        status = 1;
+    } else if (eofs < nparts) {
         log_error(&lg, "stopped after %ld ms without reaching the end of every partition", timeout_ms);
         status = 1;
     }

@@ -23,6 +23,8 @@ expect 1 "No such configuration property" -- -X not.a.property=1 -b 127.0.0.1:1
 # A backend that cannot start here (no 16th OpenCL platform anywhere, or not built).
 expect 1 "opencl: .*platform 15 requested\|opencl' is not built" -- -B opencl -s engine.platform=15 -b 127.0.0.1:1
 expect 1 "engine.device_type" -- -s engine.device_type=tpu
+expect 1 "topics.input lists a twice" -- -t a,a
+expect 1 "records and dead letters must not share a topic" -- -o same -d same
 expect 1 "cannot reach the brokers" -- -B cpu -b 127.0.0.1:1 -X socket.connection.setup.timeout.ms=1000 -X topic.metadata.refresh.interval.ms=1000
 # The user's -X wins over our defaults, except where the delivery guarantee rests on ours.
 expect 1 "refused: enable.auto.offset.store must stay false" -- -X enable.auto.offset.store=true -b 127.0.0.1:1

@@ -544,7 +544,14 @@ def producer_interrupt():
     if len(keys) != acked or len(set(keys)) != acked:
         fail("SIGINT: the topic holds %d messages (%d distinct), the producer reported %d acknowledged"
              % (len(keys), len(set(keys)), acked))
-    log("SIGINT after 3 s: %d of 3000 articles produced, all acknowledged and in the topic, exit 130" % acked)
+    # dhatu-dump reports a write error and fails, rather than losing the output silently.
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([DUMP, "-b", BROKERS, "-t", tin, "--raw"], stdout=full, stderr=subprocess.PIPE, text=True,
+                           timeout=120)
+    if r.returncode == 0 or "cannot write to stdout" not in r.stderr:
+        fail("dhatu-dump > /dev/full: exit %d: %s" % (r.returncode, r.stderr))
+    log("SIGINT after 3 s: %d of 3000 articles produced, all acknowledged and in the topic, exit 130; "
+        "dhatu-dump > /dev/full fails with the cause" % acked)
 
 
 def prometheus():
