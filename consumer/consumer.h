@@ -127,6 +127,7 @@ typedef struct consumer {
     int cooperative, paused, txn_open;
     uint64_t txn_msgs;              /* articles consumed into the open transaction */
     int64_t last_activity_ms;
+    int64_t idle_checked_ms;        /* the brokers last confirmed there is nothing left */
     /* read by scrapes */
     http_server *http;
     consumer_stats stats;

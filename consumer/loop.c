@@ -107,16 +107,74 @@ static void publish_gauges(consumer *c)
     atomic_store(&c->stats.ready, c->stats.assignments > 0 && !*c->stop);
 }
 
+/* The brokers answer, and every assigned partition's position is its high
+ * watermark (asked of the broker, not taken from a cache that an outage
+ * freezes). A broker outage is not idleness. */
+static int caught_up(consumer *c)
+{
+    rd_kafka_topic_partition_list_t *a = NULL;
+    if (rd_kafka_assignment(c->consumer, &a) || !a) return 0;
+    int ok = rd_kafka_position(c->consumer, a) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    /* A partition that gave this member no message yet has no position:
+     * its committed offset is where the group stands (asked of the
+     * coordinator, which also proves it answers). */
+    rd_kafka_topic_partition_list_t *unknown = rd_kafka_topic_partition_list_new(a->cnt);
+    for (int i = 0; i < a->cnt; i++)
+        if (a->elems[i].offset < 0) rd_kafka_topic_partition_list_add(unknown, a->elems[i].topic, a->elems[i].partition);
+    if (ok && unknown->cnt) {
+        rd_kafka_resp_err_t err = rd_kafka_committed(c->consumer, unknown, 1000);
+        if (err) {
+            log_info(&c->log, "not idle: committed offsets: %s", rd_kafka_err2str(err));
+            ok = 0;
+        }
+        for (int i = 0; ok && i < unknown->cnt; i++) {
+            rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(a, unknown->elems[i].topic,
+                                                                                unknown->elems[i].partition);
+            if (p) p->offset = unknown->elems[i].offset;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(unknown);
+    for (int i = 0; ok && i < a->cnt; i++) {
+        int64_t lo, hi;
+        rd_kafka_resp_err_t err =
+            rd_kafka_query_watermark_offsets(c->consumer, a->elems[i].topic, a->elems[i].partition, &lo, &hi, 1000);
+        if (err) {
+            log_info(&c->log, "not idle: %s [%d]: %s", a->elems[i].topic, (int)a->elems[i].partition,
+                     rd_kafka_err2str(err));
+            ok = 0;
+        } else if (a->elems[i].offset < hi && hi > lo) {
+            log_info(&c->log, "not idle: %s [%d] at %lld of %lld", a->elems[i].topic, (int)a->elems[i].partition,
+                     (long long)a->elems[i].offset, (long long)hi);
+            ok = 0;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(a);
+    return ok;
+}
+
 /* Drained: the group gave us an assignment (possibly empty: more members
  * than partitions), every assigned partition reached its end, nothing is
- * in flight, and nothing happened for exit_idle_ms. */
+ * in flight, and for the whole of exit_idle_ms nothing happened while the
+ * brokers, asked every second, answered that nothing is left. A check that
+ * fails (a broker outage, lag) starts the idle period again. */
 static int drained(consumer *c)
 {
     if (!c->stats.assignments) return 0;       /* still joining the group */
     if (c->st.filling && c->st.filling->n) return 0;
     if (stage_in_flight(c) || rd_kafka_outq_len(c->producer) > 0 || c->pending) return 0;
     if (!track_drained(&c->tracks)) return 0;
-    return now_ms() - c->last_activity_ms >= c->cfg.exit_idle_ms;
+    int64_t t = now_ms();
+    if (t - c->idle_checked_ms >= 1000) {
+        /* More than 3 s since the last check (the loop was busy, or blocked
+         * in a call the outage stalled): nothing vouches for that time. */
+        int gap = t - c->idle_checked_ms > 3000;
+        c->idle_checked_ms = t;
+        if (!caught_up(c) || gap) {
+            c->last_activity_ms = now_ms();
+            return 0;
+        }
+    }
+    return t - c->last_activity_ms >= c->cfg.exit_idle_ms;
 }
 
 /* A batch closes at batch.max_articles, batch.max_bytes or batch.linger_ms;

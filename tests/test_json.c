@@ -160,7 +160,7 @@ START_TEST(agrees_with_jansson)
                     size_t from = next() % len, k = 1 + next() % 20;
                     if (from + k > len) k = len - from;
                     memmove(buf + at + k, buf + at, len - at);
-                    memcpy(buf + at, buf + (from >= at ? from + k : from), k);
+                    memmove(buf + at, buf + (from >= at ? from + k : from), k);
                     len += k;
                 }
             }
