@@ -12,9 +12,10 @@
  *
  * Ownership and threads: a codec holds reusable Avro values and buffers, so
  * use one codec per thread. An article it decodes, from Avro or JSON,
- * borrows its strings from the codec until the next decode on that codec
- * (schema_article_clear is harmless); nothing is allocated per message once
- * the codec's buffers have grown. Errors: schema.h's convention.
+ * borrows its strings from the codec until the next decode or encode on
+ * that codec (schema_article_clear is harmless): to re-encode a decoded
+ * article, use another codec. Nothing is allocated per message once the
+ * codec's buffers have grown. Errors: schema.h's convention.
  */
 #ifndef SCHEMA_AVRO_H
 #define SCHEMA_AVRO_H

@@ -30,6 +30,13 @@ if ! command -v nvcc >/dev/null 2>&1 && [ ! -x /usr/local/cuda/bin/nvcc ] &&
    apt-cache policy nvidia-cuda-toolkit 2>/dev/null | grep -q 'Candidate: [0-9]'; then
   PKGS+=(nvidia-cuda-toolkit)
 fi
+# Fuzzing (tests/fuzz): clang with its libFuzzer runtime. Debian bookworm's
+# clang-15 ships the runtime (libclang-common-15-dev); another clang that
+# already has it is used as is.
+if ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 &&
+   apt-cache policy clang-15 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+  PKGS+=(clang-15)
+fi
 # The local Kafka broker runs on a JVM and is fetched by Maven
 # (deploy/local/kafka.sh): install them only when the machine has none, since
 # a JDK may come from elsewhere (Temurin, SDKMAN).

@@ -2,7 +2,9 @@
 # test.sh -- every test on a fresh machine: installs dependencies, builds with
 # warnings as errors and runs ctest, then builds with AddressSanitizer and
 # UndefinedBehaviorSanitizer and runs ctest again (corpus conformance capped
-# at 2000 articles per corpus there, since the oracle is slow under ASan).
+# at 2000 articles per corpus there, since the oracle is slow under ASan),
+# then builds the libFuzzer harnesses with clang and runs each for
+# DHATU_FUZZ_SECONDS (default 30) under ASan and UBSan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -18,3 +20,11 @@ supp="$PWD/tests/lsan.supp" # third-party leaks only (PoCL's in-process LLVM), s
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   LSAN_OPTIONS=suppressions="$supp":print_suppressions=0 \
   DHATU_CONFORMANCE_LIMIT=2000 CK_TIMEOUT_MULTIPLIER=10 ctest -j"$jobs" --output-on-failure --timeout 3000)
+
+echo "== fuzzing (libFuzzer under ASan + UBSan, ${DHATU_FUZZ_SECONDS:-30} s per harness)"
+cc=$(command -v clang-15 || command -v clang || true)
+[ -n "$cc" ] || { echo "no clang for the fuzz harnesses (scripts/deps.sh installs clang-15)" >&2; exit 1; }
+CC=$cc cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DDHATU_SANITIZE=ON -DDHATU_FUZZ=ON \
+  -DDHATU_WITH_OPENCL=OFF -DDHATU_WITH_CUDA=OFF >/dev/null
+cmake --build build-fuzz -j"$jobs" --target fuzz >/dev/null
+ASAN_SYMBOLIZER_PATH=$(command -v llvm-symbolizer || true) tests/fuzz/run.sh build-fuzz "${DHATU_FUZZ_SECONDS:-30}"
