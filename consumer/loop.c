@@ -108,8 +108,8 @@ static void publish_gauges(consumer *c)
 }
 
 /* The brokers answer, and every assigned partition's position is its high
- * watermark (asked of the broker, not taken from a cache that an outage
- * freezes). A broker outage is not idleness. */
+ * watermark, asked of the partition's leader (a cached one is stale after
+ * an outage until the fetcher reconnects). A broker outage is not idleness. */
 static int caught_up(consumer *c)
 {
     rd_kafka_topic_partition_list_t *a = NULL;
@@ -142,7 +142,7 @@ static int caught_up(consumer *c)
             log_info(&c->log, "not idle: %s [%d]: %s", a->elems[i].topic, (int)a->elems[i].partition,
                      rd_kafka_err2str(err));
             ok = 0;
-        } else if (a->elems[i].offset < hi && hi > lo) {
+        } else if (hi > lo && a->elems[i].offset < hi) {
             log_info(&c->log, "not idle: %s [%d] at %lld of %lld", a->elems[i].topic, (int)a->elems[i].partition,
                      (long long)a->elems[i].offset, (long long)hi);
             ok = 0;
@@ -165,16 +165,17 @@ static int drained(consumer *c)
     if (!track_drained(&c->tracks)) return 0;
     int64_t t = now_ms();
     if (t - c->idle_checked_ms >= 1000) {
-        /* More than 3 s since the last check (the loop was busy, or blocked
-         * in a call the outage stalled): nothing vouches for that time. */
+        /* More than 3 s since the last check ended (the loop was busy, or
+         * blocked in a call an outage stalled): nothing vouches for it. */
         int gap = t - c->idle_checked_ms > 3000;
-        c->idle_checked_ms = t;
-        if (!caught_up(c) || gap) {
+        int ok = caught_up(c);
+        c->idle_checked_ms = now_ms();
+        if (!ok || gap) {
             c->last_activity_ms = now_ms();
             return 0;
         }
     }
-    return t - c->last_activity_ms >= c->cfg.exit_idle_ms;
+    return now_ms() - c->last_activity_ms >= c->cfg.exit_idle_ms;
 }
 
 /* A batch closes at batch.max_articles, batch.max_bytes or batch.linger_ms;
