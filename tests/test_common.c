@@ -259,6 +259,13 @@ START_TEST(article_reader_skips_a_bom_and_refuses_extra_csv_fields)
     ck_assert_str_eq(s.ids[2], "b4");
     ck_assert_int_eq(s.nreports, 1);
     ck_assert_str_eq(s.reports[0], "bom.csv:3: offset 16: 3 fields, the header names 2");
+    /* A quote left open at the end is reported once, and nothing guessed. */
+    seen u = { 0 };
+    ck_assert_int_eq(read_text("id,text\nu1,ok\nu2,\"open\nstill open\n", "u.csv", 0, &u, &n, err, sizeof err),
+                     ARTICLES_OK);
+    ck_assert_int_eq(u.n, 1);
+    ck_assert_int_eq(u.nreports, 1);
+    ck_assert_str_eq(u.reports[0], "u.csv: unterminated quoted field at the end");
 }
 END_TEST
 

@@ -10,7 +10,7 @@ B=$1 S=${2:-30}
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$B/fuzz-artifacts"
 pass=0 fail=0
-for t in article csv config engine lexicon; do
+for t in article csv config engine lexicon http; do
   work=$B/fuzz-corpus/$t
   mkdir -p "$work"
   dict=()
