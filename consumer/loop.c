@@ -107,14 +107,25 @@ static void publish_gauges(consumer *c)
     atomic_store(&c->stats.ready, c->stats.assignments > 0 && !*c->stop);
 }
 
-/* The brokers answer, and every assigned partition's position is its high
- * watermark, asked of the partition's leader (a cached one is stale after
- * an outage until the fetcher reconnects). A broker outage is not idleness. */
+/* The brokers answer (metadata), the assignment is the one tracked, and
+ * every assigned partition's position is its high watermark, asked of the
+ * partition's leader (a cached one is stale after an outage until the
+ * fetcher reconnects). A broker outage is not idleness. */
 static int caught_up(consumer *c)
 {
     rd_kafka_topic_partition_list_t *a = NULL;
     if (rd_kafka_assignment(c->consumer, &a) || !a) return 0;
-    int ok = rd_kafka_position(c->consumer, a) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    /* The brokers answer at all (with no partition to ask about, too). */
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t merr = rd_kafka_metadata(c->consumer, 0, NULL, &md, 1000);
+    if (md) rd_kafka_metadata_destroy(md);
+    int ok = merr == RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (!ok) log_info(&c->log, "not idle: the brokers do not answer: %s", rd_kafka_err2str(merr));
+    if (ok && a->cnt != track_assigned(&c->tracks)) {
+        log_info(&c->log, "not idle: %d partition(s) assigned, %d tracked", a->cnt, track_assigned(&c->tracks));
+        ok = 0;
+    }
+    if (ok && rd_kafka_position(c->consumer, a)) ok = 0;
     /* A partition that gave this member no message yet has no position:
      * its committed offset is where the group stands (asked of the
      * coordinator, which also proves it answers). */
