@@ -18,13 +18,7 @@
 #include <string.h>
 
 static uint64_t rng = 0x2545F4914F6CDD1DULL;
-static uint64_t next(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+#define next() tl_xorshift(&rng)
 
 static long setting(const char *name, long dflt)
 {

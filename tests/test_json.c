@@ -15,13 +15,7 @@
 #include <string.h>
 
 static uint64_t rng = 0x9E3779B97F4A7C15ULL;
-static uint64_t next(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+#define next() tl_xorshift(&rng)
 
 /* jansson's verdict in our classes, and the fields it reads. */
 static schema_status reference(const char *buf, size_t len, json_t **root, const char **why)

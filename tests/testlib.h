@@ -4,6 +4,7 @@
 #define TESTLIB_H
 #include <check.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "dhatu.h"
 
 /* An engine for backend/model; lexicon_text (may be NULL: built-in) is
@@ -47,6 +48,17 @@ int tl_main(const char *name, const TTest *const *tests, size_t n);
 dhatu_record *tl_records_new(size_t n);
 void tl_records_check(const dhatu_record *r, const char *what);
 void tl_records_free(dhatu_record *r, const char *what);
+
+/* A xorshift64 step: reproducible pseudo-random numbers for test inputs
+ * (state must not be 0). */
+static inline uint64_t tl_xorshift(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *state = x;
+}
 
 /* Floats equal within 1e-6 (relative above 1): the backends' contract. */
 int tl_close(double a, double b);
