@@ -80,11 +80,11 @@ def produce_streaming(tin, path, rate):
     return p
 
 
-def consumer(tin, tout, tdlq, group, *extra, name="c"):
+def consumer(tin, tout, tdlq, group, *extra, name="c", env=None):
     logf = open(os.path.join(WORK, "%s.log" % name), "a")
     p = subprocess.Popen([CONSUMER, "-b", BROKERS, "-t", tin, "-o", tout, "-d", tdlq, "-g", group,
                           "-B", "cpu", "-s", "engine.threads=1", "-s", "http.port=0", *ASSIGNOR, *extra],
-                         stdout=logf, stderr=subprocess.STDOUT)
+                         stdout=logf, stderr=subprocess.STDOUT, env=dict(os.environ, **(env or {})))
     p.logname = logf.name
     CHILDREN.append(p)
     return p
@@ -96,7 +96,8 @@ def wait_all(procs, timeout, expect=0):
         try:
             rc = p.wait(max(1, end - time.monotonic()))
         except subprocess.TimeoutExpired:
-            fail("consumer %d did not exit within %ds; log %s" % (p.pid, timeout, p.logname))
+            fail("consumer %d did not exit within %ds; log %s:\n%s" % (p.pid, timeout, p.logname,
+                                                                     open(p.logname).read()[-4000:]))
         if expect is not None and rc != expect:
             fail("consumer exit %d (expected %d); log %s:\n%s" % (rc, expect, p.logname, open(p.logname).read()[-3000:]))
 
@@ -208,8 +209,11 @@ def backend_scenario(backend):
     records equal dhatu-vectorize's on cpu, lineage names the backend."""
     tin, tout, tdlq = topics()
     produce(tin, SAMPLE)
+    # PoCL's kernel cache is not safe for processes that build the same
+    # program at once (pocl/pocl#430, #1480): a cache of its own per member.
     procs = [consumer(tin, tout, tdlq, "g-" + TAG, "-s", "engine.backend=" + backend, "--exit-idle", "4000",
-                      name="c%d" % i) for i in range(2)]
+                      name="c%d" % i, env={"POCL_CACHE_DIR": os.path.join(WORK, "pocl-c%d" % i)})
+             for i in range(2)]
     wait_all(procs, 180)
     recs = dump(tout)
     check_records(recs, tin, SAMPLE, backend=backend)
