@@ -1,6 +1,10 @@
 /* kafka.c -- see kafka.h. */
+#define _GNU_SOURCE /* dladdr */
 #include "kafka.h"
 #include "errmsg.h"
+#include <ctype.h>
+#include <dlfcn.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +13,8 @@ int kafka_conf_check(const kafka_prop *defaults, int n, char *const *user, int n
 {
     for (int u = 0; u < nuser; u++) {
         const char *eq = strchr(user[u], '=');
-        if (!eq || eq == user[u]) return errmsg(errstr, en, "-X %s: expected key=value", user[u]);
+        if (!eq || eq == user[u])
+            return errmsg(errstr, en, "-X %s: expected key=value", kafka_conf_is_secret(user[u]) ? "(secret)" : user[u]);
         size_t klen = (size_t)(eq - user[u]);
         for (int i = 0; i < n; i++)
             if (defaults[i].guard && strlen(defaults[i].key) == klen && !strncmp(defaults[i].key, user[u], klen) &&
@@ -42,9 +47,101 @@ int kafka_conf_apply(rd_kafka_conf_t *conf, const kafka_prop *defaults, int n, c
         if (!key) return errmsg(errstr, en, "out of memory");
         rd_kafka_conf_res_t r = rd_kafka_conf_set(conf, key, eq + 1, err, sizeof err);
         free(key);
-        if (r != RD_KAFKA_CONF_OK) return errmsg(errstr, en, "-X %s: %s", user[u], err);
+        /* A secret's value is never printed, even when librdkafka refuses it. */
+        if (r != RD_KAFKA_CONF_OK)
+            return errmsg(errstr, en, "-X %.*s%s: %s", (int)(eq - user[u]), user[u],
+                          kafka_conf_is_secret(user[u]) ? "=********" : eq, err);
     }
     return 0;
+}
+
+int kafka_conf_is_secret(const char *key)
+{
+    static const char *const words[] = { "password", "secret", "jaas", "ssl.key.pem",
+                                         "ssl_key", "token", "credential", NULL };
+    const char *eq = strchr(key, '=');
+    size_t klen = eq ? (size_t)(eq - key) : strlen(key);
+    for (int i = 0; words[i]; i++) {
+        const char *hit = strstr(key, words[i]);
+        if (hit && (size_t)(hit - key) < klen) return 1;
+    }
+    return 0;
+}
+
+int kafka_items_add(kafka_items *it, const char *kv)
+{
+    char *copy = strdup(kv);
+    char **v = copy ? realloc(it->v, ((size_t)it->n + 1) * sizeof *v) : NULL;
+    if (!v) {
+        free(copy);
+        return -1;
+    }
+    it->v = v;
+    it->v[it->n++] = copy;
+    return 0;
+}
+
+static char *trim(char *s, char *end)
+{
+    while (s < end && isspace((unsigned char)*s)) s++;
+    while (end > s && isspace((unsigned char)end[-1])) *--end = '\0';
+    *end = '\0';
+    return s;
+}
+
+int kafka_items_file(kafka_items *it, const char *path, char *errstr, size_t en)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return errmsg(errstr, en, "%s: %s", path, strerror(errno));
+    char *line = NULL, kv[4096];
+    size_t cap = 0;
+    ssize_t len;
+    int lineno = 0, rc = 0;
+    while (!rc && (len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        char *s = trim(line, line + len);
+        if (!*s || *s == '#') continue;
+        char *eq = strchr(s, '=');
+        if (!eq || eq == s) {
+            rc = errmsg(errstr, en, "%s:%d: expected key=value", path, lineno);
+            break;
+        }
+        char *key = trim(s, eq), *value = trim(eq + 1, eq + 1 + strlen(eq + 1));
+        if (!*key) rc = errmsg(errstr, en, "%s:%d: expected key=value", path, lineno);
+        else if ((size_t)snprintf(kv, sizeof kv, "%s=%s", key, value) >= sizeof kv)
+            rc = errmsg(errstr, en, "%s:%d: %s: longer than %zu bytes", path, lineno, key, sizeof kv - 1);
+        else if (kafka_items_add(it, kv)) rc = errmsg(errstr, en, "out of memory");
+    }
+    if (!rc && ferror(f)) rc = errmsg(errstr, en, "%s: %s", path, strerror(errno));
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+void kafka_items_free(kafka_items *it)
+{
+    for (int i = 0; i < it->n; i++) free(it->v[i]);
+    free(it->v);
+    it->v = NULL;
+    it->n = 0;
+}
+
+void kafka_version(char *buf, size_t size)
+{
+    Dl_info info;
+    if (dladdr((void *)rd_kafka_version, &info) && info.dli_fname)
+        snprintf(buf, size, "librdkafka %s from %s", rd_kafka_version_str(), info.dli_fname);
+    else
+        snprintf(buf, size, "librdkafka %s", rd_kafka_version_str());
+}
+
+const char *kafka_version_warning(char *const *user, int nuser)
+{
+    const char *mech = kafka_conf_user_value(user, nuser, "sasl.mechanism", "");
+    if (rd_kafka_version() < 0x020601ff && !strncmp(mech, "SCRAM", 5))
+        return "SASL/SCRAM against Kafka 4 needs librdkafka 2.6.1 or newer (older ones send a final message "
+               "Kafka 4 rejects as invalid credentials); scripts/rdkafka.sh builds 2.12.0";
+    return NULL;
 }
 
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *msg)
@@ -57,6 +154,14 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     kafka_events *ev = opaque;
     if (!ev) return;
+    if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR__SSL) {
+        /* 0 -> 2 (writing) -> 1 (readable): one writer, readers wait for 1. */
+        int expected = 0;
+        if (atomic_compare_exchange_strong(&ev->auth_failed, &expected, 2)) {
+            snprintf(ev->auth_reason, sizeof ev->auth_reason, "%s", reason);
+            atomic_store(&ev->auth_failed, 1);
+        }
+    }
     if (err != RD_KAFKA_RESP_ERR__FATAL) {
         /* Transient (a broker down, a timeout): librdkafka retries by itself. */
         log_warn(&ev->log, "%s: %s", rd_kafka_err2name(err), reason);
@@ -79,8 +184,18 @@ void kafka_route_events(rd_kafka_conf_t *conf)
 int kafka_check_topics(rd_kafka_t *rk, const char *brokers, const char *const *topics, int n, int timeout_ms,
                        char *errstr, size_t en)
 {
+    const kafka_events *ev = rd_kafka_opaque(rk);
     const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+    /* Short tries, so that a failed handshake ends the wait at once. */
+    for (int waited = 0; waited < timeout_ms; waited += 500) {
+        if (ev && atomic_load(&ev->auth_failed) == 1)
+            return errmsg(errstr, en, "authentication with %s failed: %s", brokers, ev->auth_reason);
+        err = rd_kafka_metadata(rk, 1, NULL, &md, 500);
+        if (err != RD_KAFKA_RESP_ERR__TIMED_OUT && err != RD_KAFKA_RESP_ERR__TRANSPORT) break;
+    }
+    if (ev && atomic_load(&ev->auth_failed) == 1)
+        return errmsg(errstr, en, "authentication with %s failed: %s", brokers, ev->auth_reason);
     if (err) return errmsg(errstr, en, "cannot reach the brokers %s: %s", brokers, rd_kafka_err2str(err));
     size_t used = 0;
     errstr[0] = '\0';
@@ -88,11 +203,19 @@ int kafka_check_topics(rd_kafka_t *rk, const char *brokers, const char *const *t
         int found = 0;
         for (int i = 0; i < md->topic_cnt && !found; i++)
             found = !strcmp(md->topics[i].topic, topics[k]) && !md->topics[i].err;
-        if (!found && used < en) {
-            int w = snprintf(errstr + used, en - used, "%stopic %s does not exist on %s", used ? "; " : "",
-                             topics[k], brokers);
-            used += w > 0 ? (size_t)w : 0;
-        }
+        if (found || used >= en) continue;
+        /* Missing from the list of all topics: absent, or hidden from this
+         * principal by an ACL (asking for the topic itself tells which). */
+        const char *why = "does not exist";
+        rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topics[k], NULL);
+        const struct rd_kafka_metadata *one = NULL;
+        if (t && !rd_kafka_metadata(rk, 0, t, &one, 5000) && one->topic_cnt == 1 &&
+            one->topics[0].err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
+            why = "is not authorized for this principal (ACL: Describe)";
+        if (one) rd_kafka_metadata_destroy(one);
+        if (t) rd_kafka_topic_destroy(t);
+        int w = snprintf(errstr + used, en - used, "%stopic %s %s on %s", used ? "; " : "", topics[k], why, brokers);
+        used += w > 0 ? (size_t)w : 0;
     }
     rd_kafka_metadata_destroy(md);
     return errstr[0] ? -1 : 0;

@@ -44,10 +44,35 @@ const char *kafka_conf_user_value(char *const *user, int nuser, const char *key,
 int kafka_conf_apply(rd_kafka_conf_t *conf, const kafka_prop *defaults, int n, char *const *user, int nuser,
                      char *errstr, size_t errstr_size);
 
+/* 1 when a librdkafka property's value is a secret (password, key,
+ * token...): it is masked wherever a value would be printed. */
+int kafka_conf_is_secret(const char *key);
+
+/* A program's own list of "key=value" items (owned copies). */
+typedef struct kafka_items { char **v; int n; } kafka_items;
+int kafka_items_add(kafka_items *it, const char *kv);    /* -1: out of memory */
+/* Appends the properties of a client file (kcat's -F): "key=value" lines,
+ * blank lines and '#' comments skipped, whitespace around key and value
+ * trimmed. A bad line is an error naming FILE:LINE (never the value). */
+int kafka_items_file(kafka_items *it, const char *path, char *errstr, size_t errstr_size);
+void kafka_items_free(kafka_items *it);
+
+/* "librdkafka 2.12.0 from /path/to/librdkafka.so.1": the library the program
+ * runs with, for --version. */
+void kafka_version(char *buf, size_t size);
+/* A warning when the librdkafka in use cannot do what the user's items ask
+ * (SASL/SCRAM against Kafka 4 needs 2.6.1), else NULL. */
+const char *kafka_version_warning(char *const *user, int nuser);
+
 typedef struct kafka_events {
     logger log;             /* librdkafka's lines, component "kafka" */
     atomic_int fatal;       /* set on RD_KAFKA_RESP_ERR__FATAL */
     char fatal_reason[512]; /* written once, before fatal is set */
+    /* A TLS handshake or SASL authentication failed (wrong password, an
+     * untrusted certificate): librdkafka retries those forever, so the
+     * start-up check reads this to stop at once with the reason. */
+    atomic_int auth_failed;
+    char auth_reason[512];  /* written once, before auth_failed is set */
 } kafka_events;
 
 /* Installs the log and error callbacks (log lines come from librdkafka's
@@ -55,7 +80,10 @@ typedef struct kafka_events {
  * (rd_kafka_conf_set_opaque) to its struct, as described above. */
 void kafka_route_events(rd_kafka_conf_t *conf);
 
-/* The brokers answer within timeout_ms and each of the n topics exists. */
+/* The brokers answer within timeout_ms and each of the n topics exists
+ * and may be described. Fails at once, with librdkafka's reason, when TLS
+ * or SASL authentication fails (kafka_events.auth_failed), and names a
+ * topic the principal is not authorized for (ACL) as such. */
 int kafka_check_topics(rd_kafka_t *rk, const char *brokers, const char *const *topics, int n, int timeout_ms,
                        char *errstr, size_t errstr_size);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "consumer.h"
+#include "errmsg.h"
 
 /* Room for the strings the property tables point to. */
 typedef struct props {
@@ -84,14 +85,14 @@ int client_check_overrides(consumer *c, char *err, size_t en)
     producer_props(c, &pp);
     consumer_props(c, &cp);
     /* The same -X list goes to both clients: each guard holds for both. */
-    return kafka_conf_check(pp.p, pp.n, c->cfg.librdkafka.v, c->cfg.librdkafka.n, err, en) ||
-           kafka_conf_check(cp.p, cp.n, c->cfg.librdkafka.v, c->cfg.librdkafka.n, err, en);
+    return kafka_conf_check(pp.p, pp.n, c->cfg.kafka_props.v, c->cfg.kafka_props.n, err, en) ||
+           kafka_conf_check(cp.p, cp.n, c->cfg.kafka_props.v, c->cfg.kafka_props.n, err, en);
 }
 
 static rd_kafka_t *create(consumer *c, rd_kafka_type_t type, rd_kafka_conf_t *conf, const props *t, char *err,
                           size_t en)
 {
-    if (kafka_conf_apply(conf, t->p, t->n, c->cfg.librdkafka.v, c->cfg.librdkafka.n, err, en)) {
+    if (kafka_conf_apply(conf, t->p, t->n, c->cfg.kafka_props.v, c->cfg.kafka_props.n, err, en)) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
@@ -134,14 +135,14 @@ int client_check_cluster(consumer *c, char *err, size_t en)
     for (int i = 0; i < c->cfg.input.n && n < 62; i++) need[n++] = c->cfg.input.v[i];
     need[n++] = c->cfg.output;
     need[n++] = c->cfg.dead_letter;
-    const char *brokers = kafka_conf_user_value(c->cfg.librdkafka.v, c->cfg.librdkafka.n, "bootstrap.servers",
+    const char *brokers = kafka_conf_user_value(c->cfg.kafka_props.v, c->cfg.kafka_props.n, "bootstrap.servers",
                                                 c->cfg.brokers);
     if (kafka_check_topics(c->producer, brokers, need, n, 15000, err, en)) return -1;
     /* What one message may weigh: the producer's limit and each topic's.
      * Knowing them up front turns an oversized record or dead letter into a
      * dead letter (or a reference-only one) before the broker refuses it,
      * which inside a transaction would abort it again and again. */
-    int64_t producer_max = strtoll(kafka_conf_user_value(c->cfg.librdkafka.v, c->cfg.librdkafka.n,
+    int64_t producer_max = strtoll(kafka_conf_user_value(c->cfg.kafka_props.v, c->cfg.kafka_props.n,
                                                          "message.max.bytes", "1000000"), NULL, 10);
     const char *outs[2] = { c->cfg.output, c->cfg.dead_letter };
     int64_t limits[2];
@@ -152,5 +153,22 @@ int client_check_cluster(consumer *c, char *err, size_t en)
     c->dlq_limit = limits[1] > 0 && limits[1] < producer_max ? limits[1] : producer_max;
     log_info(&c->log, "largest message: %" PRId64 " bytes to %s, %" PRId64 " to %s", c->output_limit,
              c->cfg.output, c->dlq_limit, c->cfg.dead_letter);
+    return 0;
+}
+
+int client_check_group(consumer *c, char *err, size_t en)
+{
+    /* Reading the group's committed offset needs the group's ACL, which a
+     * join would otherwise only find out about in the polling loop. */
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, c->cfg.input.v[0], 0);
+    rd_kafka_resp_err_t e = rd_kafka_committed(c->consumer, l, 15000);
+    if (!e) e = l->elems[0].err;
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED || e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
+        return errmsg(err, en, "consumer group %s: %s (ACL: Read on the group and the input topics)",
+                      c->cfg.group_id, rd_kafka_err2str(e));
+    if (e) log_warn(&c->log, "consumer group %s: committed offsets not readable at start: %s", c->cfg.group_id,
+                    rd_kafka_err2str(e));
     return 0;
 }

@@ -33,6 +33,8 @@ static const struct setting {
     S("kafka.assignor", assignor, "range",
       "partition.assignment.strategy: range or roundrobin (eager), cooperative-sticky"),
     S("kafka.client_id", client_id, "dhatu-consumer", "client.id sent to the brokers"),
+    S("kafka.properties_file", properties_file, "",
+      "librdkafka client properties, key=value lines (also -F); kafka.librdkafka and -X win over it"),
     L("kafka.librdkafka", librdkafka, NULL, "extra librdkafka properties, \"key=value\" (also -X)"),
     L("topics.input", input, "articles", "topics to consume articles from"),
     S("topics.output", output, "dhatu-records", "topic for dhatu records"),
@@ -305,6 +307,12 @@ int ccfg_validate(ccfg *c, char *errstr, size_t n)
     for (int i = 0; i < c->librdkafka.n; i++)
         if (!strchr(c->librdkafka.v[i], '=') || c->librdkafka.v[i][0] == '=')
             return errmsg(errstr, n, "kafka.librdkafka \"%s\": expected key=value", c->librdkafka.v[i]);
+    /* The file first, so that kafka.librdkafka and -X win (the last value
+     * of a property is the one librdkafka keeps). */
+    kafka_items_free(&c->kafka_props);
+    if (*c->properties_file && kafka_items_file(&c->kafka_props, c->properties_file, errstr, n)) return -1;
+    for (int i = 0; i < c->librdkafka.n; i++)
+        if (kafka_items_add(&c->kafka_props, c->librdkafka.v[i])) return errmsg(errstr, n, "out of memory");
     c->exactly_once = !strcmp(c->mode, "exactly-once");
     c->json_output = !strcmp(c->output_format, "json");
     return 0;
@@ -312,11 +320,7 @@ int ccfg_validate(ccfg *c, char *errstr, size_t n)
 
 int ccfg_is_secret(const char *key)
 {
-    static const char *const words[] = { "password", "secret", "jaas", "ssl.key.pem",
-                                         "ssl_key", "token", "credential", NULL };
-    for (int i = 0; words[i]; i++)
-        if (strstr(key, words[i])) return 1;
-    return 0;
+    return kafka_conf_is_secret(key);
 }
 
 static void print_quoted(FILE *f, const char *s)
@@ -404,5 +408,6 @@ void ccfg_free(ccfg *c)
         if (s->type == C_STR) free(*str_at(c, s));
         else if (s->type == C_LIST) list_clear(list_at(c, s));
     }
+    kafka_items_free(&c->kafka_props);
     memset(c, 0, sizeof *c);
 }

@@ -15,12 +15,14 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include "kafka.h"
 
 typedef struct ccfg_list { char **v; int n; } ccfg_list;
 
 typedef struct ccfg {
     /* kafka */
     char *brokers, *group_id, *group_instance_id, *assignor, *client_id;
+    char *properties_file;                 /* librdkafka "key=value" lines (-F) */
     ccfg_list librdkafka;                  /* "key=value" for consumer and producer */
     /* topics */
     ccfg_list input;
@@ -40,6 +42,7 @@ typedef struct ccfg {
     int64_t shutdown_deadline_ms, exit_idle_ms, exit_after;
     /* derived by ccfg_validate */
     int exactly_once, json_output;
+    kafka_items kafka_props;               /* properties_file's items, then librdkafka's: what the clients get */
 } ccfg;
 
 void ccfg_defaults(ccfg *c);                     /* can fail only on memory: check ccfg_validate */

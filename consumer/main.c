@@ -59,6 +59,8 @@ static void usage(FILE *f)
         "  -d, --dead-letter TOPIC   topics.dead_letter\n"
         "  -B, --backend NAME        engine.backend (cpu-ref, cpu, opencl, cuda, auto)\n"
         "  -m, --model NAME          engine.model (lexicon, seed)\n"
+        "  -F FILE                   kafka.properties_file: librdkafka properties, key=value lines\n"
+        "                            (security: deploy/local/kafka.sh writes one per principal)\n"
         "  -X key=value              a librdkafka property (repeatable); it wins over our defaults,\n"
         "                            except those the delivery guarantee rests on (refused)\n"
         "  -s path=value             any setting below (repeatable)\n"
@@ -84,6 +86,7 @@ static const struct option longopts[] = {
     { "group", required_argument, 0, 'g' },       { "input", required_argument, 0, 't' },
     { "output", required_argument, 0, 'o' },      { "dead-letter", required_argument, 0, 'd' },
     { "backend", required_argument, 0, 'B' },     { "model", required_argument, 0, 'm' },
+    { "properties", required_argument, 0, 'F' },
     { "exactly-once", no_argument, 0, O_EOS },    { "format", required_argument, 0, O_FORMAT },
     { "exit-idle", required_argument, 0, O_EXIT_IDLE }, { "exit-after", required_argument, 0, O_EXIT_AFTER },
     { "print-config", no_argument, 0, O_PRINT },  { "quiet", no_argument, 0, 'q' },
@@ -92,7 +95,7 @@ static const struct option longopts[] = {
     { "help-config", no_argument, 0, O_HELP_CONFIG }, { "help-metrics", no_argument, 0, O_HELP_METRICS },
     { 0, 0, 0, 0 }
 };
-#define SHORTOPTS "c:b:g:t:o:d:B:m:X:s:qhV"
+#define SHORTOPTS "c:b:g:t:o:d:B:m:F:X:s:qhV"
 
 /* Fills c->cfg from defaults, the file and the flags. Returns -1 to go on,
  * else an exit status (after printing what was asked or what is wrong). */
@@ -119,6 +122,7 @@ static int parse_args(consumer *c, int argc, char **argv, int *print, int *quiet
         case 'd': path = "topics.dead_letter"; break;
         case 'B': path = "engine.backend"; break;
         case 'm': path = "engine.model"; break;
+        case 'F': path = "kafka.properties_file"; break;
         case O_FORMAT: path = "delivery.output_format"; break;
         case O_EXIT_IDLE: path = "lifecycle.exit_idle_ms"; break;
         case O_EXIT_AFTER: path = "lifecycle.exit_after"; break;
@@ -135,9 +139,12 @@ static int parse_args(consumer *c, int argc, char **argv, int *print, int *quiet
         case 'h': usage(stdout); return EXIT_CLEAN;
         case O_HELP_CONFIG: ccfg_print_markdown(stdout); return EXIT_CLEAN;
         case O_HELP_METRICS: exporter_print_families(stdout); return EXIT_CLEAN;
-        case 'V':
-            printf(PROG " %s (librdkafka %s)\n", DHATU_VERSION_STRING, rd_kafka_version_str());
+        case 'V': {
+            char v[512];
+            kafka_version(v, sizeof v);
+            printf(PROG " %s (%s)\n", DHATU_VERSION_STRING, v);
             return EXIT_CLEAN;
+        }
         default: usage(stderr); return EXIT_CONFIG;
         }
         snprintf(kv, sizeof kv, "%s=%s", path, optarg);
@@ -220,12 +227,14 @@ static int start(consumer *c)
         log_error(&c->log, "%s", err);
         return -1;
     }
+    const char *old = kafka_version_warning(c->cfg.kafka_props.v, c->cfg.kafka_props.n);
+    if (old) log_warn(&c->log, "librdkafka %s: %s", rd_kafka_version_str(), old);
     if (track_table_init(&c->tracks, 4096, (uint32_t)(c->cfg.max_unacked + c->cfg.batch_articles))) {
         log_error(&c->log, "out of memory");
         return -1;
     }
     if (!(c->producer = client_producer(c, err, sizeof err)) || client_check_cluster(c, err, sizeof err) ||
-        !(c->consumer = client_consumer(c, err, sizeof err))) {
+        !(c->consumer = client_consumer(c, err, sizeof err)) || client_check_group(c, err, sizeof err)) {
         log_error(&c->log, "%s", err);
         return -1;
     }

@@ -150,6 +150,8 @@ static void usage(FILE *f)
         "  -f, --format avro|json  wire format (default avro: single-object encoding)\n"
         "      --csv               input is CSV (default: by the .csv extension)\n"
         "  -z, --compression C     none, gzip, snappy, lz4 (default), zstd\n"
+        "  -F FILE                 librdkafka properties, key=value lines (security: deploy/local/kafka.sh\n"
+        "                          writes one per principal); later -X items win\n"
         "  -X key=value            any librdkafka property (repeatable); it wins over the defaults\n"
         "                          above, except enable.idempotence=true and acks=all (refused)\n"
         "      --rate N            at most N articles per second\n"
@@ -168,8 +170,7 @@ static void usage(FILE *f)
 typedef struct options {
     const char *brokers, *compression;
     int csv, quiet;
-    char **user;                /* -X items */
-    int nuser;
+    kafka_items user;           /* -F lines and -X items, in command-line order */
 } options;
 
 /* Returns -1 to go on, else an exit status. */
@@ -182,7 +183,8 @@ static int parse_args(producer *p, options *o, int argc, char **argv)
         { "limit", required_argument, 0, 'l' },   { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },          { "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 } };
     int c;
-    while ((c = getopt_long(argc, argv, "b:t:f:z:X:qhV", lo, NULL)) != -1) {
+    char err[512];
+    while ((c = getopt_long(argc, argv, "b:t:f:z:F:X:qhV", lo, NULL)) != -1) {
         switch (c) {
         case 'b': o->brokers = optarg; break;
         case 't': p->topic = optarg; break;
@@ -196,9 +198,17 @@ static int parse_args(producer *p, options *o, int argc, char **argv)
         case 'r': p->rate = strtoll(optarg, NULL, 10); break;
         case 'l': p->limit = strtoll(optarg, NULL, 10); break;
         case 'q': o->quiet = 1; break;
-        case 'X': o->user[o->nuser++] = optarg; break;
+        case 'X':
+            if (kafka_items_add(&o->user, optarg)) { log_error(&p->log, "out of memory"); return EXIT_USAGE; }
+            break;
+        case 'F':
+            if (kafka_items_file(&o->user, optarg, err, sizeof err)) { log_error(&p->log, "-F %s", err); return EXIT_USAGE; }
+            break;
         case 'h': usage(stdout); return EXIT_OK;
-        case 'V': printf(PROG " %s (librdkafka %s)\n", DHATU_VERSION_STRING, rd_kafka_version_str()); return EXIT_OK;
+        case 'V':
+            kafka_version(err, sizeof err);
+            printf(PROG " %s (%s)\n", DHATU_VERSION_STRING, err);
+            return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
     }
@@ -216,11 +226,13 @@ static int connect_cluster(producer *p, const options *o, char *err, size_t en)
         { "linger.ms", "20", NULL },
     };
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (kafka_conf_apply(conf, props, 5, o->user, o->nuser, err, en)) {
+    if (kafka_conf_apply(conf, props, 5, o->user.v, o->user.n, err, en)) {
         rd_kafka_conf_destroy(conf);
         return -1;
     }
-    const char *brokers = kafka_conf_user_value(o->user, o->nuser, "bootstrap.servers", o->brokers);
+    const char *brokers = kafka_conf_user_value(o->user.v, o->user.n, "bootstrap.servers", o->brokers);
+    const char *old = kafka_version_warning(o->user.v, o->user.n);
+    if (old) log_warn(&p->log, "librdkafka %s: %s", rd_kafka_version_str(), old);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_opaque(conf, p);
     kafka_route_events(conf);
@@ -256,13 +268,12 @@ int main(int argc, char **argv)
     producer p;
     memset(&p, 0, sizeof p);
     options o = { .brokers = "127.0.0.1:9092", .compression = "lz4" };
-    o.user = calloc((size_t)argc + 1, sizeof *o.user);
     log_init(&p.log, PROG, "input", LOG_INFO, LOG_TOOL);
     log_derive(&p.kev.log, &p.log, "kafka");
     p.topic = "articles";
-    int rc = o.user ? parse_args(&p, &o, argc, argv) : EXIT_USAGE;
+    int rc = parse_args(&p, &o, argc, argv);
     if (rc >= 0) {
-        free(o.user);
+        kafka_items_free(&o.user);
         return rc;
     }
     char err[1024];
@@ -309,7 +320,7 @@ int main(int argc, char **argv)
     dbuf_free(&p.out);
     schema_codec_destroy(p.codec);
     if (p.rk) rd_kafka_destroy(p.rk);
-    free(o.user);
+    kafka_items_free(&o.user);
     if (unacked) return EXIT_UNACKED;
     if (status) return status;
     if (interrupted) return EXIT_INTERRUPTED;

@@ -10,7 +10,13 @@ PKGS=(
   libssl-dev        # libcrypto: SHA-256 of the seed model
   libjansson-dev    # JSON Lines input and JSON records
   check             # unit test framework
-  librdkafka-dev    # Kafka client: producer, consumer groups, transactions
+  librdkafka-dev    # Kafka client (used when 2.6.1 or newer; else scripts/rdkafka.sh builds one)
+  libsasl2-dev      # librdkafka 2.12.0 build: SASL (GSSAPI; PLAIN, SCRAM and OAUTHBEARER are built in)
+  libzstd-dev       # ... zstd compression
+  liblz4-dev        # ... lz4 compression
+  libcurl4-openssl-dev # ... OAUTHBEARER/OIDC token requests
+  zlib1g-dev        # ... gzip compression
+  openssl           # deploy/local/kafka.sh: the throwaway CA and certificates
   libavro-dev       # Avro C: article and record encoding
   libconfig-dev     # dhatu-consumer's configuration file
   libcsv-dev        # CSV input of dhatu-producer
@@ -42,14 +48,19 @@ fi
 # a JDK may come from elsewhere (Temurin, SDKMAN).
 command -v java >/dev/null 2>&1 || PKGS+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || PKGS+=(maven)
+# npm fetches the librdkafka 2.12.0 source (scripts/rdkafka.sh).
+command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO="sudo"
-echo "deps.sh: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "deps.sh: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# A librdkafka of 2.6.1 or newer (built once into .deps/ when the system's is older).
+"$(dirname "$0")/rdkafka.sh" >/dev/null

@@ -126,7 +126,63 @@ START_TEST(validation_rejects_unusable_values)
 }
 END_TEST
 
+/* kafka.properties_file (-F): key=value lines with comments and spaces;
+ * kafka.librdkafka (-X) wins because it comes after; a bad line names
+ * FILE:LINE and never the value; secrets are masked when printed. */
+START_TEST(properties_file)
+{
+    ccfg c;
+    char err[512], kv[600];
+    ccfg_defaults(&c);
+    const char *f = write_conf("# client of the local cluster\n\n  security.protocol = sasl_ssl \n"
+                               "sasl.password=hunter2\nlinger.ms=7\n");
+    snprintf(kv, sizeof kv, "kafka.properties_file=%s", f);
+    ck_assert_int_eq(ccfg_set(&c, kv, err, sizeof err), 0);
+    ck_assert_int_eq(ccfg_add_librdkafka(&c, "linger.ms=9", err, sizeof err), 0);
+    ck_assert_msg(ccfg_validate(&c, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(c.kafka_props.n, 4);
+    ck_assert_str_eq(c.kafka_props.v[0], "security.protocol=sasl_ssl");
+    ck_assert_str_eq(kafka_conf_user_value(c.kafka_props.v, c.kafka_props.n, "linger.ms", ""), "9");
+    /* Validating twice does not duplicate the items. */
+    ck_assert_msg(ccfg_validate(&c, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(c.kafka_props.n, 4);
+    char *out = NULL;
+    size_t outlen = 0;
+    FILE *mem = open_memstream(&out, &outlen);
+    ccfg_print(&c, mem);
+    fclose(mem);
+    ck_assert_msg(!strstr(out, "hunter2"), "a secret printed: %s", out);
+    free(out);
+    unlink(f);
+    ccfg_free(&c);
+
+    ccfg_defaults(&c);
+    f = write_conf("ok=1\nsasl.password hunter2\n");
+    snprintf(kv, sizeof kv, "kafka.properties_file=%s", f);
+    ck_assert_int_eq(ccfg_set(&c, kv, err, sizeof err), 0);
+    ck_assert_int_eq(ccfg_validate(&c, err, sizeof err), -1);
+    char where[128];
+    snprintf(where, sizeof where, "%s:2: expected key=value", f);
+    ck_assert_str_eq(err, where);
+    unlink(f);
+    ck_assert_int_eq(ccfg_set(&c, "kafka.properties_file=/nonexistent/client.properties", err, sizeof err), 0);
+    ck_assert_int_eq(ccfg_validate(&c, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "/nonexistent/client.properties: No such file"), "%s", err);
+    ccfg_free(&c);
+
+    /* A value librdkafka refuses is named (secrets are masked instead: kafka.c). */
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char *user[] = { "ssl.key.password=hunter2", "compression.codec=nope" };
+    ck_assert_int_eq(kafka_conf_apply(conf, NULL, 0, user + 1, 1, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "compression.codec=nope"), "%s", err);
+    ck_assert(kafka_conf_is_secret(user[0]) && !kafka_conf_is_secret("linger.ms=5"));
+    ck_assert(!kafka_conf_is_secret("linger.ms=my-secret"));
+    rd_kafka_conf_destroy(conf);
+}
+END_TEST
+
 TL_MAIN("config",
+        properties_file,
         defaults_validate,
         file_overrides_and_flags_override_file,
         errors_name_the_line_and_the_problem,

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dhatu_record.h"
 #include "kafka.h"
 #include "log.h"
 #include "schema_avro.h"
@@ -41,23 +42,37 @@ static json_t *bytes_json(const void *p, size_t len)
 int main(int argc, char **argv)
 {
     const char *brokers = "127.0.0.1:9092", *topic = NULL;
-    int raw = 0, committed = 0, c, nuser = 0;
-    char **user = calloc((size_t)argc + 1, sizeof *user);
+    int raw = 0, committed = 0, c;
+    kafka_items user = { 0 }; /* -F lines and -X items, in command-line order */
     /* First member: kafka.h's callbacks find it through the opaque. */
     struct { kafka_events kev; } ev;
     memset(&ev, 0, sizeof ev);
     logger lg;
     log_init(&lg, PROG, "dump", LOG_INFO, LOG_TOOL);
     log_derive(&ev.kev.log, &lg, "kafka");
-    if (!user) return 2;
     long timeout_ms = 30000;
     static const struct option lo[] = { { "brokers", required_argument, 0, 'b' },
         { "topic", required_argument, 0, 't' }, { "raw", no_argument, 0, 'r' },
         { "committed", no_argument, 0, 'C' }, { "timeout-ms", required_argument, 0, 'T' },
-        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
-    while ((c = getopt_long(argc, argv, "b:t:X:h", lo, NULL)) != -1) {
+        { "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 } };
+    char err[512];
+    while ((c = getopt_long(argc, argv, "b:t:F:X:hV", lo, NULL)) != -1) {
         switch (c) {
-        case 'X': user[nuser++] = optarg; break;
+        case 'X':
+            if (kafka_items_add(&user, optarg)) { log_error(&lg, "out of memory"); kafka_items_free(&user); return 2; }
+            break;
+        case 'F':
+            if (kafka_items_file(&user, optarg, err, sizeof err)) {
+                log_error(&lg, "-F %s", err);
+                kafka_items_free(&user);
+                return 2;
+            }
+            break;
+        case 'V':
+            kafka_version(err, sizeof err);
+            printf(PROG " %s (%s)\n", DHATU_VERSION_STRING, err);
+            kafka_items_free(&user);
+            return 0;
         case 'b': brokers = optarg; break;
         case 't': topic = optarg; break;
         case 'r': raw = 1; break;
@@ -65,17 +80,16 @@ int main(int argc, char **argv)
         case 'T': timeout_ms = strtol(optarg, NULL, 10); break;
         default:
             fprintf(c == 'h' ? stdout : stderr, "Usage: " PROG " -b BROKERS -t TOPIC [--raw] [--committed] "
-                    "[--timeout-ms N] [-X key=value...]\n");
-            free(user);
+                    "[--timeout-ms N] [-F FILE] [-X key=value...]\n");
+            kafka_items_free(&user);
             return c == 'h' ? 0 : 2;
         }
     }
     if (!topic) {
         log_error(&lg, "-t TOPIC is required");
-        free(user);
+        kafka_items_free(&user);
         return 2;
     }
-    char err[512];
     /* Reads without a group's commits: nothing it does moves anyone's offsets. */
     kafka_prop props[] = {
         { "bootstrap.servers", brokers, NULL },
@@ -88,9 +102,9 @@ int main(int argc, char **argv)
     rd_kafka_conf_set_opaque(conf, &ev);
     kafka_route_events(conf);
     rd_kafka_t *rk = NULL;
-    if (kafka_conf_apply(conf, props, 5, user, nuser, err, sizeof err)) rd_kafka_conf_destroy(conf);
+    if (kafka_conf_apply(conf, props, 5, user.v, user.n, err, sizeof err)) rd_kafka_conf_destroy(conf);
     else if (!(rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err))) rd_kafka_conf_destroy(conf);
-    free(user);
+    kafka_items_free(&user);
     if (!rk) {
         log_error(&lg, "%s", err);
         return 2;

@@ -3,13 +3,18 @@
 
 Usage: pipeline_test.py BUILD_DIR SCENARIO
 Scenarios: group1 group2 group3 dead-letter chaos-alo chaos-eos join-leave sigterm producer
-prometheus, and backend-NAME (two members on engine backend NAME, e.g. opencl)
+prometheus, and backend-NAME (two members on engine backend NAME, e.g. opencl);
+on a secured cluster (DHATU_TEST_SECURITY set): secure-pipeline secure-refusals
+leader-loss-alo leader-loss-eos
 
 Each scenario makes its own topics and consumer group (names carry the
 scenario and the process id), feeds articles with dhatu-producer, runs
 dhatu-consumer processes, reads the output with dhatu-dump and checks it.
 The broker comes from the ctest fixture (tests/kafka/broker.sh); its address
-is in DHATU_TEST_BROKERS. Python's standard library only.
+is in DHATU_TEST_BROKERS. With DHATU_TEST_SECURITY (ssl or sasl_ssl) and
+DHATU_TEST_NBROKERS, the fixture is a secured cluster: every program gets its
+principal's client properties (-F) and every scenario's topics and group get
+their least-privilege ACLs (kafka.sh grant). Python's standard library only.
 """
 import json
 import os
@@ -33,9 +38,19 @@ SAMPLE = os.path.join(ROOT, "data", "arxiv_sample_500.jsonl")
 TAG = "%s-%d" % (SCENARIO, os.getpid())
 WORK = os.path.join(BUILD, "tests", "kafka-work", TAG)
 os.makedirs(WORK, exist_ok=True)
-KENV = dict(os.environ, KAFKA_PORT=BROKERS.rsplit(":", 1)[1])
+KENV = dict(os.environ, KAFKA_PORT=BROKERS.split(",")[0].rsplit(":", 1)[1])
 if os.environ.get("DHATU_TEST_KAFKA_DIR"):
     KENV["KAFKA_STATE_DIR"] = os.environ["DHATU_TEST_KAFKA_DIR"]
+SECURITY = os.environ.get("DHATU_TEST_SECURITY", "")
+KENV["KAFKA_SECURITY"] = SECURITY or "plaintext"
+KENV["KAFKA_BROKERS"] = os.environ.get("DHATU_TEST_NBROKERS", "1")
+
+
+def client(name):
+    """-F FILE of a principal on a secured cluster (nothing on plaintext)."""
+    if not SECURITY:
+        return []
+    return ["-F", os.path.join(KENV["KAFKA_STATE_DIR"], "clients", name + ".properties")]
 CHILDREN = []
 # DHATU_TEST_ASSIGNOR overrides the consumer's default assignor (to show the
 # librdkafka 2.0.2 cooperative-sticky problem, docs/DELIVERY.md "Rebalancing").
@@ -60,12 +75,15 @@ def topic(name, parts, *config):
     return name
 
 
-def topics(parts=8):
-    return (topic("in-" + TAG, parts), topic("out-" + TAG, 8), topic("dlq-" + TAG, 1))
+def topics(parts=8, group=None):
+    t = (topic("in-" + TAG, parts), topic("out-" + TAG, 8), topic("dlq-" + TAG, 1))
+    if SECURITY:
+        subprocess.run([KAFKA_SH, "grant", *t, group or "g-" + TAG], check=True, env=KENV)
+    return t
 
 
 def produce(tin, path, *extra, check=True):
-    r = subprocess.run([PRODUCER, "-q", "-b", BROKERS, "-t", tin, *extra, path],
+    r = subprocess.run([PRODUCER, "-q", "-b", BROKERS, *client("dhatu-producer"), "-t", tin, *extra, path],
                        capture_output=True, text=True, timeout=300)
     if check and r.returncode != 0:
         fail("dhatu-producer exit %d: %s" % (r.returncode, r.stderr))
@@ -75,14 +93,16 @@ def produce(tin, path, *extra, check=True):
 def produce_streaming(tin, path, rate):
     """dhatu-producer in the background at rate articles/s: articles arrive
     while the consumers run."""
-    p = subprocess.Popen([PRODUCER, "-q", "-b", BROKERS, "-t", tin, "--rate", str(rate), path])
+    p = subprocess.Popen([PRODUCER, "-q", "-b", BROKERS, *client("dhatu-producer"), "-t", tin, "--rate", str(rate),
+                          path])
     CHILDREN.append(p)
     return p
 
 
 def consumer(tin, tout, tdlq, group, *extra, name="c", env=None):
     logf = open(os.path.join(WORK, "%s.log" % name), "a")
-    p = subprocess.Popen([CONSUMER, "-b", BROKERS, "-t", tin, "-o", tout, "-d", tdlq, "-g", group,
+    p = subprocess.Popen([CONSUMER, "-b", BROKERS, *client("dhatu-consumer"), "-t", tin, "-o", tout, "-d", tdlq,
+                          "-g", group,
                           "-B", "cpu", "-s", "engine.threads=1", "-s", "http.port=0", *ASSIGNOR, *extra],
                          stdout=logf, stderr=subprocess.STDOUT, env=dict(os.environ, **(env or {})))
     p.logname = logf.name
@@ -130,7 +150,8 @@ def wait_group_empty(group, tin, timeout=60):
 
 
 def dump(t, *extra):
-    r = subprocess.run([DUMP, "-b", BROKERS, "-t", t, *extra], capture_output=True, text=True, timeout=180)
+    r = subprocess.run([DUMP, "-b", BROKERS, *client("admin"), "-t", t, *extra], capture_output=True, text=True,
+                       timeout=180)
     if r.returncode != 0:
         fail("dhatu-dump %s: %s" % (t, r.stderr))
     return [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
@@ -678,6 +699,100 @@ def prometheus():
         "all returned data; rules healthy; /metrics passes promtool check metrics" % (len(exprs), len(names), len(rules)))
 
 
+def secure_pipeline():
+    """Two members over the secured cluster, each with the consumer
+    principal's client file and nothing more than its ACLs: records equal
+    dhatu-vectorize's, one per article."""
+    if not SECURITY:
+        fail("secure-pipeline needs DHATU_TEST_SECURITY")
+    group_scenario(2)
+    log("over %s on %s broker(s)" % (SECURITY, KENV["KAFKA_BROKERS"]))
+
+
+def secure_refusals():
+    """What a secured cluster refuses stops a program at start, exit 1, with
+    a message naming the cause, in seconds rather than after a timeout."""
+    if not SECURITY:
+        fail("secure-refusals needs DHATU_TEST_SECURITY")
+    tin, tout, tdlq = topics()
+    props = open(client("dhatu-consumer")[1]).read()
+    cases = []
+    if "sasl.password=" in props:
+        cases.append(("wrong password", re.sub(r"sasl.password=.*", "sasl.password=wrong", props), "authentication"))
+    # A CA that did not sign the brokers' certificates.
+    other_ca = os.path.join(WORK, "other-ca.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=other",
+                    "-keyout", os.path.join(WORK, "other-ca.key"), "-out", other_ca], check=True,
+                   capture_output=True)
+    cases.append(("untrusted certificate", re.sub(r"ssl.ca.location=.*", "ssl.ca.location=" + other_ca, props),
+                  "authentication"))
+    for what, text, expect in cases:
+        f = os.path.join(WORK, what.replace(" ", "-") + ".properties")
+        open(f, "w").write(text)
+        for prog, args in (("dhatu-consumer", [CONSUMER, "-b", BROKERS, "-F", f, "-t", tin, "-o", tout, "-d", tdlq,
+                                                 "-g", "g-" + TAG, "-B", "cpu", "-s", "http.port=0"]),
+                           ("dhatu-producer", [PRODUCER, "-q", "-b", BROKERS, "-F", f, "-t", tin, SAMPLE])):
+            t = time.monotonic()
+            r = subprocess.run(args, capture_output=True, text=True, timeout=60)
+            took = time.monotonic() - t
+            want = 1 if prog == "dhatu-consumer" else 2
+            if r.returncode != want or expect not in r.stderr + r.stdout or took > 12:
+                fail("%s with a %s: exit %d after %.1f s (expected %d, '%s', in seconds):\n%s"
+                     % (prog, what, r.returncode, took, want, expect, (r.stderr + r.stdout)[-1500:]))
+            if "wrong" in r.stderr + r.stdout and what == "wrong password" and "sasl.password=wrong" in r.stderr:
+                fail("the password was printed")
+            log("%s with a %s: exit %d in %.1f s: %s" % (prog, what, r.returncode, took,
+                                                         (r.stderr + r.stdout).strip().splitlines()[-1][:200]))
+    # No ACL: a group and an input topic this principal was not granted.
+    bare = topic("bare-" + TAG, 1)
+    r = subprocess.run([CONSUMER, "-b", BROKERS, *client("dhatu-consumer"), "-t", bare, "-o", tout, "-d", tdlq,
+                        "-g", "g-" + TAG, "-B", "cpu", "-s", "http.port=0"], capture_output=True, text=True, timeout=60)
+    if r.returncode != 1 or "not authorized" not in r.stderr + r.stdout:
+        fail("input topic without an ACL: exit %d:\n%s" % (r.returncode, (r.stderr + r.stdout)[-1500:]))
+    log("input topic without an ACL: exit 1: %s" % (r.stderr + r.stdout).strip().splitlines()[-1][:200])
+    r = subprocess.run([CONSUMER, "-b", BROKERS, *client("dhatu-consumer"), "-t", tin, "-o", tout, "-d", tdlq,
+                        "-g", "not-granted-" + TAG, "-B", "cpu", "-s", "http.port=0"], capture_output=True, text=True,
+                       timeout=60)
+    if r.returncode != 1 or "not authorized" not in (r.stderr + r.stdout).lower():
+        fail("group without an ACL: exit %d:\n%s" % (r.returncode, (r.stderr + r.stdout)[-1500:]))
+    log("group without an ACL: exit 1: %s" % (r.stderr + r.stdout).strip().splitlines()[-1][:200])
+
+
+def leader_loss(eos):
+    """kill -9 the broker that leads most input partitions while two members
+    process a stream, bring it back 15 s later: nothing lost (exactly-once:
+    no duplicate among committed records either)."""
+    if KENV["KAFKA_BROKERS"] != "3":
+        fail("leader-loss needs the three-broker cluster")
+    n = 4000
+    tin, tout, tdlq = topics()
+    path = articles(n, os.path.join(WORK, "stream.jsonl"))
+    extra = ["-s", "batch.max_articles=64", "-s", "batch.linger_ms=5"]
+    if eos:
+        extra += ["--exactly-once", "-s", "delivery.transaction_interval_ms=200"]
+    prod = produce_streaming(tin, path, 400)
+    procs = [consumer(tin, tout, tdlq, "g-" + TAG, "--exit-idle", "8000", *extra, name="c%d" % i) for i in range(2)]
+    time.sleep(4)
+    r = subprocess.run([KAFKA_SH, "leader", tin], capture_output=True, text=True, env=KENV, timeout=120)
+    victim = r.stdout.strip()
+    if not victim.isdigit():
+        fail("no leader found for %s: %s" % (tin, r.stderr))
+    subprocess.run([KAFKA_SH, "broker", victim, "kill"], check=True, env=KENV)
+    log("killed broker %s (leader of most partitions of %s)" % (victim, tin))
+    time.sleep(15)
+    subprocess.run([KAFKA_SH, "broker", victim, "start"], check=True, env=KENV, timeout=180)
+    log("broker %s back" % victim)
+    if prod.wait(240) != 0:
+        fail("producer failed")
+    wait_all(procs, 300)
+    recs = dump(tout, "--committed") if eos else dump(tout)
+    ids = [r["id"] for r in recs]
+    dups = len(ids) - len(set(ids))
+    log("%s: %d articles, leader killed mid-stream, %d records, %d lost, %d duplicates"
+        % ("exactly-once" if eos else "at-least-once", n, len(recs), n - len(set(ids)), dups))
+    check_records(recs, tin, path, exact=eos)
+
+
 T0 = time.monotonic()
 try:
     if SCENARIO.startswith("group"):
@@ -706,6 +821,14 @@ try:
         poison(False)
     elif SCENARIO == "poison-eos":
         poison(True)
+    elif SCENARIO == "secure-pipeline":
+        secure_pipeline()
+    elif SCENARIO == "secure-refusals":
+        secure_refusals()
+    elif SCENARIO == "leader-loss-alo":
+        leader_loss(False)
+    elif SCENARIO == "leader-loss-eos":
+        leader_loss(True)
     else:
         fail("unknown scenario")
 finally:

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# rdkafka.sh -- a current librdkafka for the build, when the system has none.
+#
+# Debian's librdkafka (2.0.2) predates three fixes the product relies on:
+# the cooperative-sticky commit bug (librdkafka#4059), the SCRAM final
+# message that Kafka 4 rejects (fixed in 2.6.1), and KIP-848
+# (group.protocol=consumer). When pkg-config finds no system librdkafka of
+# 2.6.1 or newer, this script builds 2.12.0 once into .deps/librdkafka (a
+# project-local prefix, ignored by git) from the complete source that the
+# npm package node-rdkafka@3.6.1 ships under deps/librdkafka (BSD-2-Clause),
+# linked against Debian's OpenSSL, Cyrus SASL, zlib, zstd, lz4 and libcurl.
+# The package is fetched with `npm pack` and its sha512 is checked against
+# the integrity the registry published; the tarball is cached under
+# ~/.cache/dhatu-stream so a fresh clone rebuilds without downloading.
+#
+# Idempotent: prints the prefix in use (empty for the system library) and
+# exits 0 when there is nothing to do. CMake looks for the same prefix
+# (CMakeLists.txt), so the order system >= 2.6.1, then local, is the same.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+version=2.12.0
+pkg=node-rdkafka@3.6.1
+integrity=sha512-sfpTbrT35429cs0RE8Yb9avGX9BiRRvpV7aweQsghKTjtrVZP3jBrKOPItWXAqHb8doyh3SkuGuUVBLgig1SRg==
+prefix=$root/.deps/librdkafka
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/dhatu-stream
+tarball=$cache/node-rdkafka-3.6.1.tgz
+
+if [ "${DHATU_RDKAFKA:-}" != local ] && pkg-config --atleast-version=2.6.1 rdkafka 2>/dev/null; then
+  exit 0 # a system librdkafka that is new enough
+fi
+if [ -f "$prefix/.complete-$version" ]; then echo "$prefix"; exit 0; fi
+
+die() { echo "rdkafka.sh: $*" >&2; exit 1; }
+command -v npm >/dev/null || die "npm not found (scripts/deps.sh installs it)"
+
+# Fetch once and check the registry's integrity value (base64 of the sha512).
+check() { [ "sha512-$(openssl dgst -sha512 -binary "$1" | base64 -w0)" = "$integrity" ]; }
+if [ ! -f "$tarball" ] || ! check "$tarball"; then
+  mkdir -p "$cache"
+  echo "rdkafka.sh: fetching $pkg (librdkafka $version source) from npm" >&2
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "$pkg" >/dev/null) || die "npm pack $pkg failed"
+  check "$tmp"/node-rdkafka-3.6.1.tgz || die "$pkg: sha512 differs from the published integrity"
+  mv "$tmp"/node-rdkafka-3.6.1.tgz "$tarball"
+  rm -rf "$tmp"
+fi
+
+src=$(mktemp -d)
+trap 'rm -rf "$src"' EXIT
+tar -xzf "$tarball" -C "$src" package/deps/librdkafka
+cd "$src/package/deps/librdkafka"
+grep -q "define RD_KAFKA_VERSION 0x020c00ff" src/rdkafka.h || die "the package does not hold librdkafka $version"
+echo "rdkafka.sh: building librdkafka $version into $prefix (about a minute)" >&2
+rm -rf "$prefix"
+# Only Debian's libraries: no --install-deps (which would download more).
+./configure --prefix="$prefix" --enable-ssl --enable-gssapi --enable-zstd --enable-lz4-ext \
+  --enable-zlib --enable-curl --disable-debug-symbols >"$src/configure.log" 2>&1 ||
+  { tail -30 "$src/configure.log" >&2; die "configure failed"; }
+make -j"$(nproc)" libs >"$src/make.log" 2>&1 || { tail -30 "$src/make.log" >&2; die "make failed"; }
+make install-subdirs DESTDIR= >"$src/install.log" 2>&1 ||
+  { tail -30 "$src/install.log" >&2; die "make install failed"; }
+# A static archive would be linked in preference by nothing here; keeping
+# only the shared library makes the RPATH the one way it is found.
+rm -f "$prefix"/lib/librdkafka*.a "$prefix"/lib/pkgconfig/rdkafka*-static.pc
+touch "$prefix/.complete-$version"
+echo "$prefix"
