@@ -192,6 +192,7 @@ int kafka_check_topics(rd_kafka_t *rk, const char *brokers, const char *const *t
         if (ev && atomic_load(&ev->auth_failed) == 1)
             return errmsg(errstr, en, "authentication with %s failed: %s", brokers, ev->auth_reason);
         err = rd_kafka_metadata(rk, 1, NULL, &md, 500);
+        rd_kafka_poll(rk, 0); /* serves the error events that set auth_failed */
         if (err != RD_KAFKA_RESP_ERR__TIMED_OUT && err != RD_KAFKA_RESP_ERR__TRANSPORT) break;
     }
     if (ev && atomic_load(&ev->auth_failed) == 1)

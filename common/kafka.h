@@ -83,7 +83,9 @@ void kafka_route_events(rd_kafka_conf_t *conf);
 /* The brokers answer within timeout_ms and each of the n topics exists
  * and may be described. Fails at once, with librdkafka's reason, when TLS
  * or SASL authentication fails (kafka_events.auth_failed), and names a
- * topic the principal is not authorized for (ACL) as such. */
+ * topic the principal is not authorized for (ACL) as such. It serves the
+ * handle's events (rd_kafka_poll): pass a producer, or a consumer whose
+ * main queue was not redirected (rd_kafka_poll_set_consumer). */
 int kafka_check_topics(rd_kafka_t *rk, const char *brokers, const char *const *topics, int n, int timeout_ms,
                        char *errstr, size_t errstr_size);
 

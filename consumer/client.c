@@ -7,7 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 #include "consumer.h"
-#include "errmsg.h"
 
 /* Room for the strings the property tables point to. */
 typedef struct props {
@@ -153,22 +152,5 @@ int client_check_cluster(consumer *c, char *err, size_t en)
     c->dlq_limit = limits[1] > 0 && limits[1] < producer_max ? limits[1] : producer_max;
     log_info(&c->log, "largest message: %" PRId64 " bytes to %s, %" PRId64 " to %s", c->output_limit,
              c->cfg.output, c->dlq_limit, c->cfg.dead_letter);
-    return 0;
-}
-
-int client_check_group(consumer *c, char *err, size_t en)
-{
-    /* Reading the group's committed offset needs the group's ACL, which a
-     * join would otherwise only find out about in the polling loop. */
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, c->cfg.input.v[0], 0);
-    rd_kafka_resp_err_t e = rd_kafka_committed(c->consumer, l, 15000);
-    if (!e) e = l->elems[0].err;
-    rd_kafka_topic_partition_list_destroy(l);
-    if (e == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED || e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
-        return errmsg(err, en, "consumer group %s: %s (ACL: Read on the group and the input topics)",
-                      c->cfg.group_id, rd_kafka_err2str(e));
-    if (e) log_warn(&c->log, "consumer group %s: committed offsets not readable at start: %s", c->cfg.group_id,
-                    rd_kafka_err2str(e));
     return 0;
 }

@@ -197,7 +197,5 @@ int client_check_overrides(consumer *c, char *errstr, size_t n);
 rd_kafka_t *client_producer(consumer *c, char *errstr, size_t n);
 rd_kafka_t *client_consumer(consumer *c, char *errstr, size_t n);
 int client_check_cluster(consumer *c, char *errstr, size_t n);
-/* The group may be read (its ACL), asked of the coordinator at start. */
-int client_check_group(consumer *c, char *errstr, size_t n);
 
 #endif

@@ -44,6 +44,14 @@ static void intake(consumer *c, rd_kafka_message_t *m)
             log_error(&c->log, "consumer: %s%s%s", rd_kafka_message_errstr(m), ferr ? "; fatal: " : "",
                       ferr ? why : "");
             if (ferr) consumer_fail(c, EXIT_FATAL);
+            /* An ACL that refuses the group or an input topic: librdkafka
+             * would retry forever and the member would sit idle, holding
+             * nothing. Before the first assignment it is a start-up error. */
+            else if (m->err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED ||
+                     m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+                log_error(&c->log, "not authorized (ACL: Read on group %s and on the input topics)", c->cfg.group_id);
+                consumer_fail(c, c->stats.assignments ? EXIT_FATAL : EXIT_CONFIG);
+            }
         }
         rd_kafka_message_destroy(m);
         return;

@@ -234,7 +234,7 @@ static int start(consumer *c)
         return -1;
     }
     if (!(c->producer = client_producer(c, err, sizeof err)) || client_check_cluster(c, err, sizeof err) ||
-        !(c->consumer = client_consumer(c, err, sizeof err)) || client_check_group(c, err, sizeof err)) {
+        !(c->consumer = client_consumer(c, err, sizeof err))) {
         log_error(&c->log, "%s", err);
         return -1;
     }

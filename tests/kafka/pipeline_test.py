@@ -737,11 +737,11 @@ def secure_refusals():
             took = time.monotonic() - t
             want = 1 if prog == "dhatu-consumer" else 2
             if r.returncode != want or expect not in r.stderr + r.stdout or took > 12:
-                fail("%s with a %s: exit %d after %.1f s (expected %d, '%s', in seconds):\n%s"
+                fail("%s, %s: exit %d after %.1f s (expected %d, '%s', in seconds):\n%s"
                      % (prog, what, r.returncode, took, want, expect, (r.stderr + r.stdout)[-1500:]))
             if "wrong" in r.stderr + r.stdout and what == "wrong password" and "sasl.password=wrong" in r.stderr:
                 fail("the password was printed")
-            log("%s with a %s: exit %d in %.1f s: %s" % (prog, what, r.returncode, took,
+            log("%s, %s: exit %d in %.1f s: %s" % (prog, what, r.returncode, took,
                                                          (r.stderr + r.stdout).strip().splitlines()[-1][:200]))
     # No ACL: a group and an input topic this principal was not granted.
     bare = topic("bare-" + TAG, 1)
@@ -770,7 +770,7 @@ def leader_loss(eos):
     extra = ["-s", "batch.max_articles=64", "-s", "batch.linger_ms=5"]
     if eos:
         extra += ["--exactly-once", "-s", "delivery.transaction_interval_ms=200"]
-    prod = produce_streaming(tin, path, 400)
+    prod = produce_streaming(tin, path, 250)
     procs = [consumer(tin, tout, tdlq, "g-" + TAG, "--exit-idle", "8000", *extra, name="c%d" % i) for i in range(2)]
     time.sleep(4)
     r = subprocess.run([KAFKA_SH, "leader", tin], capture_output=True, text=True, env=KENV, timeout=120)
