@@ -8,18 +8,34 @@
 #include <unistd.h>
 #include "consumer.h"
 
-/* Room for the strings the property tables point to. */
+/* A property table and room for the strings it points to. */
 typedef struct props {
-    kafka_prop p[16];
+    kafka_prop p[24];
     int n;
     char id[512], txn_timeout[24], tid[512], stats[24];
 } props;
 
+static void add(props *t, const char *key, const char *value, const char *guard)
+{
+    if (t->n < (int)(sizeof t->p / sizeof t->p[0])) t->p[t->n++] = (kafka_prop){ key, value, guard };
+}
+
 static void producer_props(const consumer *c, props *t)
 {
     char host[128] = "host";
+    t->n = 0;
     snprintf(t->id, sizeof t->id, "%s-producer", c->cfg.client_id);
-    snprintf(t->txn_timeout, sizeof t->txn_timeout, "%" PRId64, c->cfg.txn_timeout_ms);
+    add(t, "bootstrap.servers", c->cfg.brokers, NULL);
+    add(t, "client.id", t->id, NULL);
+    add(t, "enable.idempotence", "true", "retries never duplicate or reorder records");
+    add(t, "acks", "all", "a record counts as delivered only once every in-sync replica has it");
+    add(t, "linger.ms", "5", NULL);
+    add(t, "compression.codec", "lz4", NULL);
+    /* Memory: librdkafka would queue up to 1 GiB of records; 64 MiB is
+     * about 200,000 records, more than the pipeline keeps in flight, at
+     * no measured cost (bench/memory.sh). When full, produce waits. */
+    add(t, "queue.buffering.max.kbytes", "65536", NULL);
+    if (!c->cfg.exactly_once) return;
     /* One transactional id per member; with KIP-447 offsets fencing comes
      * from the group generation, not from the id. */
     gethostname(host, sizeof host - 1);
@@ -27,55 +43,41 @@ static void producer_props(const consumer *c, props *t)
         snprintf(t->tid, sizeof t->tid, "dhatu-%s-%s", c->cfg.group_id, c->cfg.group_instance_id);
     else
         snprintf(t->tid, sizeof t->tid, "dhatu-%s-%s-%d", c->cfg.group_id, host, (int)getpid());
-    const kafka_prop p[] = {
-        { "bootstrap.servers", c->cfg.brokers, NULL },
-        { "client.id", t->id, NULL },
-        { "enable.idempotence", "true", "retries never duplicate or reorder records" },
-        { "acks", "all", "a record counts as delivered only once every in-sync replica has it" },
-        { "linger.ms", "5", NULL },
-        { "compression.codec", "lz4", NULL },
-        /* Memory: librdkafka would queue up to 1 GiB of records; 64 MiB is
-         * about 200,000 records, more than the pipeline keeps in flight, at
-         * no measured cost (bench/memory.sh). When full, produce waits. */
-        { "queue.buffering.max.kbytes", "65536", NULL },
-        { "transactional.id", t->tid, NULL },
-        { "transaction.timeout.ms", t->txn_timeout, NULL },
-    };
-    t->n = c->cfg.exactly_once ? 9 : 7;
-    memcpy(t->p, p, sizeof p);
+    snprintf(t->txn_timeout, sizeof t->txn_timeout, "%" PRId64, c->cfg.txn_timeout_ms);
+    add(t, "transactional.id", t->tid, NULL);
+    add(t, "transaction.timeout.ms", t->txn_timeout, NULL);
 }
 
 static void consumer_props(const consumer *c, props *t)
 {
+    t->n = 0;
     snprintf(t->stats, sizeof t->stats, "%" PRId64, c->cfg.stats_interval_ms);
-    const kafka_prop p[] = {
-        { "bootstrap.servers", c->cfg.brokers, NULL },
-        { "client.id", c->cfg.client_id, NULL },
-        { "group.id", c->cfg.group_id, NULL },
-        { "partition.assignment.strategy", c->cfg.assignor, NULL },
-        { "auto.offset.reset", "earliest", NULL },
-        { "enable.partition.eof", "true", "lifecycle.exit_idle_ms needs to see the end of each partition" },
-        { "enable.auto.offset.store", "false",
-          "an offset is stored only once the output of its message is acknowledged" },
-        /* Exactly-once commits offsets in the transaction, never by itself. */
-        { "enable.auto.commit", c->cfg.exactly_once ? "false" : "true",
-          c->cfg.exactly_once ? "exactly-once commits offsets in transactions only"
-                              : "stored offsets are committed in the background" },
-        /* Stored offsets are committed every second (Kafka's default is
-         * 5 s): after a crash, at most ~1 s of acknowledged work is redone. */
-        { "auto.commit.interval.ms", "1000", NULL },
-        { "isolation.level", "read_committed", "aborted transactions must never become records" },
-        { "statistics.interval.ms", t->stats, NULL },
-        /* Memory against throughput: the prefetched messages. 64 MiB (the
-         * value of librdkafka 2.0, set here so that another version cannot
-         * move it) drained a million-article backlog at about 62,000
-         * articles/s per member in ~200 MiB; 32 MiB at 0.85 of that in
-         * ~115 MiB; 16 MiB at 0.55 in ~75 MiB (bench/memory.sh). */
-        { "queued.max.messages.kbytes", "65536", NULL },
-        { "group.instance.id", c->cfg.group_instance_id, NULL },
-    };
-    t->n = *c->cfg.group_instance_id ? 13 : 12;
-    memcpy(t->p, p, sizeof p);
+    add(t, "bootstrap.servers", c->cfg.brokers, NULL);
+    add(t, "client.id", c->cfg.client_id, NULL);
+    add(t, "group.id", c->cfg.group_id, NULL);
+    /* KIP-848: the brokers assign partitions; the client must not name an
+     * assignor (librdkafka refuses it with group.protocol=consumer). */
+    if (!strcmp(c->cfg.group_protocol, "consumer")) add(t, "group.protocol", "consumer", NULL);
+    else add(t, "partition.assignment.strategy", c->cfg.assignor, NULL);
+    add(t, "auto.offset.reset", "earliest", NULL);
+    add(t, "enable.partition.eof", "true", "lifecycle.exit_idle_ms needs to see the end of each partition");
+    add(t, "enable.auto.offset.store", "false", "an offset is stored only once the output of its message is acknowledged");
+    /* Exactly-once commits offsets in the transaction, never by itself. */
+    add(t, "enable.auto.commit", c->cfg.exactly_once ? "false" : "true",
+        c->cfg.exactly_once ? "exactly-once commits offsets in transactions only"
+                            : "stored offsets are committed in the background");
+    /* Stored offsets are committed every second (Kafka's default is 5 s):
+     * after a crash, at most ~1 s of acknowledged work is redone. */
+    add(t, "auto.commit.interval.ms", "1000", NULL);
+    add(t, "isolation.level", "read_committed", "aborted transactions must never become records");
+    add(t, "statistics.interval.ms", t->stats, NULL);
+    /* Memory against throughput: the prefetched messages. 64 MiB (the
+     * value of librdkafka 2.0, set here so that another version cannot
+     * move it) drained a million-article backlog at about 62,000
+     * articles/s per member in ~200 MiB; 32 MiB at 0.85 of that in
+     * ~115 MiB; 16 MiB at 0.55 in ~75 MiB (bench/memory.sh). */
+    add(t, "queued.max.messages.kbytes", "65536", NULL);
+    if (*c->cfg.group_instance_id) add(t, "group.instance.id", c->cfg.group_instance_id, NULL);
 }
 
 int client_check_overrides(consumer *c, char *err, size_t en)

@@ -27,11 +27,16 @@ static const struct setting {
     S("kafka.brokers", brokers, "127.0.0.1:9092", "bootstrap servers, host:port[,host:port...]"),
     S("kafka.group_id", group_id, "dhatu", "consumer group: members share the input partitions"),
     S("kafka.group_instance_id", group_instance_id, "", "static membership id (empty: dynamic member)"),
-    /* Eager by default: librdkafka without the fix of PR #4908 (2025; Debian
-     * has 2.0.2) loses assignments when a
-     * commit meets a cooperative rebalance (docs/DELIVERY.md "Rebalancing"). */
-    S("kafka.assignor", assignor, "range",
-      "partition.assignment.strategy: range or roundrobin (eager), cooperative-sticky"),
+    /* Cooperative by default: a member that joins or leaves moves only the
+     * partitions that change owner, instead of stopping the whole group
+     * (what autoscaling does all day). Needs librdkafka >= 2.6.1 and the
+     * final commit that serves a rebalance under way (loop.c); with an
+     * older librdkafka the consumer falls back to range and says so
+     * (docs/DELIVERY.md "Rebalancing"). */
+    S("kafka.assignor", assignor, "cooperative-sticky",
+      "partition.assignment.strategy: cooperative-sticky (incremental), range or roundrobin (eager)"),
+    S("kafka.group_protocol", group_protocol, "classic",
+      "classic (the client assigns, kafka.assignor) or consumer (KIP-848: the brokers assign; Kafka 4)"),
     S("kafka.client_id", client_id, "dhatu-consumer", "client.id sent to the brokers"),
     S("kafka.properties_file", properties_file, "",
       "librdkafka client properties, key=value lines (also -F); kafka.librdkafka and -X win over it"),
@@ -281,6 +286,9 @@ int ccfg_validate(ccfg *c, char *errstr, size_t n)
     if (!brokers_ok(c->brokers))
         return errmsg(errstr, n, "kafka.brokers \"%s\": expected host:port[,host:port...]", c->brokers);
     if (!*c->group_id) return errmsg(errstr, n, "kafka.group_id must not be empty");
+    static const char *const protocols[] = { "classic", "consumer", NULL };
+    if (!one_of(c->group_protocol, protocols))
+        return errmsg(errstr, n, "kafka.group_protocol \"%s\": expected classic or consumer", c->group_protocol);
     if (!one_of(c->assignor, assignors))
         return errmsg(errstr, n, "kafka.assignor \"%s\": expected range, roundrobin or cooperative-sticky", c->assignor);
     if (c->input.n == 0) return errmsg(errstr, n, "topics.input: at least one topic");

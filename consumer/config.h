@@ -21,7 +21,7 @@ typedef struct ccfg_list { char **v; int n; } ccfg_list;
 
 typedef struct ccfg {
     /* kafka */
-    char *brokers, *group_id, *group_instance_id, *assignor, *client_id;
+    char *brokers, *group_id, *group_instance_id, *assignor, *group_protocol, *client_id;
     char *properties_file;                 /* librdkafka "key=value" lines (-F) */
     ccfg_list librdkafka;                  /* "key=value" for consumer and producer */
     /* topics */

@@ -125,6 +125,8 @@ typedef struct consumer {
     /* polling thread */
     track_table tracks;
     int cooperative, paused, txn_open;
+    int left_committed;     /* shutdown: every acknowledged offset is committed, nothing runs after */
+    int assignment_lost;    /* lost (session timeout) and not yet given a new one: never idle */
     uint64_t txn_msgs;              /* articles consumed into the open transaction */
     int64_t last_activity_ms;
     int64_t idle_checked_ms;        /* the brokers last confirmed there is nothing left */

@@ -179,6 +179,9 @@ static int caught_up(consumer *c)
 static int drained(consumer *c)
 {
     if (!c->stats.assignments) return 0;       /* still joining the group */
+    /* Its session timed out (a broker outage): an empty assignment is not
+     * a drained one until the group gives it a new one. */
+    if (c->assignment_lost) return 0;
     if (c->st.filling && c->st.filling->n) return 0;
     if (stage_in_flight(c) || rd_kafka_outq_len(c->producer) > 0 || c->pending) return 0;
     if (!track_drained(&c->tracks)) return 0;
@@ -210,6 +213,39 @@ static void maybe_submit(consumer *c, int64_t t)
     if (stage_in_flight(c) < c->cfg.max_in_flight) stage_submit(c);
 }
 
+/* The last commit before leaving (at least once). A signal can come in
+ * the middle of a rebalance (a member joined; under the cooperative
+ * protocol the member rejoins after an incremental revoke): the broker then
+ * refuses the commit, ILLEGAL_GENERATION while the join is under way and
+ * REBALANCE_IN_PROGRESS until the sync. Leaving at that point would lose
+ * the commit (exit 2, the work redone by the next owner), so the member
+ * serves the rebalance, paused so that nothing new is fetched, and commits
+ * again under the new generation, until the deadline. Partitions the
+ * rebalance takes away are committed by the revoke callback. */
+static int final_commit(consumer *c, int64_t deadline)
+{
+    loop_set_paused(c, 1);
+    for (;;) {
+        rd_kafka_resp_err_t err = rd_kafka_commit(c->consumer, NULL, 0);
+        if (!err || err == RD_KAFKA_RESP_ERR__NO_OFFSET) {
+            c->left_committed = 1;
+            return 0;
+        }
+        int rebalancing = err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION || err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS;
+        if (!rebalancing || now_ms() >= deadline) {
+            log_warn(&c->log, "final commit: %s", rd_kafka_err2str(err));
+            return -1;
+        }
+        log_info(&c->log, "final commit: %s: serving the rebalance, then committing again", rd_kafka_err2str(err));
+        for (int64_t until = now_ms() + 200; now_ms() < until;) {
+            /* Paused: only messages fetched before can come. Not processed,
+             * so not stored: the partition's next owner reads them. */
+            rd_kafka_message_t *m = rd_kafka_consumer_poll(c->consumer, 50);
+            if (m) rd_kafka_message_destroy(m);
+        }
+    }
+}
+
 /* Stop fetching, finish the batches, flush, commit, leave. */
 static int shutdown_member(consumer *c)
 {
@@ -232,11 +268,7 @@ static int shutdown_member(consumer *c)
             }
             if (c->pending) status = EXIT_UNCLEAN;
             deliver_store_offsets(c);
-            rd_kafka_resp_err_t cerr = rd_kafka_commit(c->consumer, NULL, 0);
-            if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-                log_warn(&c->log, "final commit: %s", rd_kafka_err2str(cerr));
-                status = EXIT_UNCLEAN;
-            }
+            if (final_commit(c, deadline)) status = EXIT_UNCLEAN;
         }
         if (!status) status = atomic_load(&c->fatal);
     } else {

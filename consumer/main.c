@@ -74,6 +74,7 @@ static void usage(FILE *f)
         "      --passthrough         benchmark baseline: decode, encode an empty record, produce,\n"
         "                            commit; the engine is skipped (records are NOT dhatu vectors)\n"
         "  -q, --quiet               warnings and errors only\n"
+        "  -v, --verbose             debug lines too (librdkafka's: add -X debug=cgrp,...)\n"
         "  -h, --help                this help;  -V, --version\n\n"
         "Exit status: 0 clean, 1 configuration or start-up error, 2 shutdown deadline passed with\n"
         "work unacknowledged (it will be redone), 3 fatal runtime error.\n\nSettings:\n");
@@ -90,12 +91,13 @@ static const struct option longopts[] = {
     { "exactly-once", no_argument, 0, O_EOS },    { "format", required_argument, 0, O_FORMAT },
     { "exit-idle", required_argument, 0, O_EXIT_IDLE }, { "exit-after", required_argument, 0, O_EXIT_AFTER },
     { "print-config", no_argument, 0, O_PRINT },  { "quiet", no_argument, 0, 'q' },
+    { "verbose", no_argument, 0, 'v' },
     { "help", no_argument, 0, 'h' },              { "version", no_argument, 0, 'V' },
     { "passthrough", no_argument, 0, O_PASSTHROUGH },
     { "help-config", no_argument, 0, O_HELP_CONFIG }, { "help-metrics", no_argument, 0, O_HELP_METRICS },
     { 0, 0, 0, 0 }
 };
-#define SHORTOPTS "c:b:g:t:o:d:B:m:F:X:s:qhV"
+#define SHORTOPTS "c:b:g:t:o:d:B:m:F:X:s:qvhV"
 
 /* Fills c->cfg from defaults, the file and the flags. Returns -1 to go on,
  * else an exit status (after printing what was asked or what is wrong). */
@@ -136,6 +138,7 @@ static int parse_args(consumer *c, int argc, char **argv, int *print, int *quiet
         case O_PRINT: *print = 1; continue;
         case O_PASSTHROUGH: c->passthrough = 1; continue;
         case 'q': *quiet = 1; continue;
+        case 'v': *quiet = -1; continue;
         case 'h': usage(stdout); return EXIT_CLEAN;
         case O_HELP_CONFIG: ccfg_print_markdown(stdout); return EXIT_CLEAN;
         case O_HELP_METRICS: exporter_print_families(stdout); return EXIT_CLEAN;
@@ -229,6 +232,16 @@ static int start(consumer *c)
     }
     const char *old = kafka_version_warning(c->cfg.kafka_props.v, c->cfg.kafka_props.n);
     if (old) log_warn(&c->log, "librdkafka %s: %s", rd_kafka_version_str(), old);
+    /* Before 2.6.1 a commit that meets a cooperative rebalance loses the
+     * assignment (librdkafka#4059): eager is the safe choice there. */
+    if (rd_kafka_version() < 0x020601ff && !strcmp(c->cfg.assignor, "cooperative-sticky")) {
+        log_warn(&c->log, "librdkafka %s predates the cooperative commit fix (#4059): kafka.assignor range "
+                 "instead of cooperative-sticky (scripts/rdkafka.sh builds 2.12.0)", rd_kafka_version_str());
+        if (ccfg_set(&c->cfg, "kafka.assignor=range", err, sizeof err)) {
+            log_error(&c->log, "%s", err);
+            return -1;
+        }
+    }
     if (track_table_init(&c->tracks, 4096, (uint32_t)(c->cfg.max_unacked + c->cfg.batch_articles))) {
         log_error(&c->log, "out of memory");
         return -1;
@@ -241,7 +254,8 @@ static int start(consumer *c)
     log_info(&c->log, "backend %s (%s), model %s, %s, output %s", dhatu_engine_backend(c->st.engine),
              dhatu_engine_describe(c->st.engine), dhatu_engine_model_id(c->st.engine), c->cfg.mode,
              c->cfg.output_format);
-    c->cooperative = !strcmp(c->cfg.assignor, "cooperative-sticky");
+    /* KIP-848 assigns incrementally too (rd_kafka_rebalance_protocol says so). */
+    c->cooperative = !strcmp(c->cfg.assignor, "cooperative-sticky") || !strcmp(c->cfg.group_protocol, "consumer");
     if (c->cfg.http_port >= 0) {
         if (!(c->http = http_start(c->cfg.http_address, (int)c->cfg.http_port, exporter_on_http, c, err,
                                    sizeof err))) {
@@ -313,7 +327,7 @@ int main(int argc, char **argv)
     }
     char comp[96];
     snprintf(comp, sizeof comp, "consumer:%s", c->cfg.group_id);
-    log_init(&c->log, PROG, comp, quiet ? LOG_WARN : LOG_INFO, LOG_SERVICE);
+    log_init(&c->log, PROG, comp, quiet > 0 ? LOG_WARN : quiet < 0 ? LOG_DEBUG : LOG_INFO, LOG_SERVICE);
     log_derive(&c->engine_log, &c->log, "engine");
     log_derive(&c->kev.log, &c->log, "kafka");
     c->stop = &stop_requested;

@@ -18,6 +18,9 @@ static void commit_revoked(consumer *c, rd_kafka_topic_partition_list_t *parts, 
     rd_kafka_flush(c->producer, (int)(left > 0 ? left : 0));
     deliver_store_offsets(c);
     if (lost) return;       /* another member owns them now: never commit */
+    /* The revoke of consumer_close, after the final commit: nothing was
+     * acknowledged since, and a rebalance under way would refuse it. */
+    if (c->left_committed) return;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts->cnt);
     for (int i = 0; i < parts->cnt; i++) {
         track_part *p = track_find(&c->tracks, parts->elems[i].topic, parts->elems[i].partition);
@@ -47,12 +50,14 @@ void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partit
         }
         log_info(&c->log, "assigned %d partition(s)", parts->cnt);
         c->stats.assignments++;
+        c->assignment_lost = 0;
         if (c->cooperative) e = rd_kafka_incremental_assign(rk, parts);
         else rd_kafka_assign(rk, parts);
         if (c->paused && parts->cnt) rd_kafka_pause_partitions(rk, parts);
     } else {
         int lost = rd_kafka_assignment_lost(rk);
         log_info(&c->log, "%s %d partition(s)", lost ? "lost" : "revoked", parts->cnt);
+        if (lost) c->assignment_lost = 1;
         commit_revoked(c, parts, lost);
         for (int i = 0; i < parts->cnt; i++) {
             track_part *p = track_find(&c->tracks, parts->elems[i].topic, parts->elems[i].partition);

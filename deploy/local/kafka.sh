@@ -321,7 +321,24 @@ stop_one() {
   fi
 }
 
-stop() { local i; for i in $(seq "$nbrokers" -1 1); do stop_one "$i"; done; }
+# All at once: the last of three controllers stopped alone would wait for a
+# quorum that is gone, and be killed after 30 s.
+stop() {
+  local i pids="" pid k
+  for i in $(seq 1 "$nbrokers"); do pid=$(broker_pid "$i"); [ -z "$pid" ] || pids="$pids $pid"; done
+  [ -n "$pids" ] || return 0
+  # shellcheck disable=SC2086
+  kill -TERM $pids 2>/dev/null || true
+  for k in $(seq 1 60); do
+    local alive=""
+    for pid in $pids; do kill -0 "$pid" 2>/dev/null && alive="$alive $pid"; done
+    [ -n "$alive" ] || return 0
+    sleep 0.5
+  done
+  echo "kafka.sh: brokers$alive did not stop in 30 s; killing them" >&2
+  # shellcheck disable=SC2086
+  kill -KILL $alive 2>/dev/null || true
+}
 
 leader() { # the broker id leading most partitions of a topic
   # shellcheck disable=SC2046
