@@ -2,6 +2,17 @@
  * Kafka transaction (KIP-447 offsets fencing by group generation). */
 #include "consumer.h"
 
+/* librdkafka's commit and abort take -1 as "no limit" (their timeouts are
+ * not capped by transaction.timeout.ms): a commit whose flush cannot end
+ * would hold the polling thread until max.poll.interval.ms throws the
+ * member out of the group, silently. Every call here is bounded instead,
+ * by the caller's deadline, never less than a second. */
+static int bounded(int64_t deadline)
+{
+    int64_t left = deadline - now_ms();
+    return left < 1000 ? 1000 : left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
 int txn_begin(consumer *c)
 {
     rd_kafka_error_t *e = rd_kafka_begin_transaction(c->producer);
@@ -21,7 +32,9 @@ void txn_abort_and_rewind(consumer *c)
 {
     stage_drop_filling(c);
     deliver_wait_engine(c, now_ms() + c->cfg.shutdown_deadline_ms);
-    rd_kafka_error_t *e = rd_kafka_abort_transaction(c->producer, -1);
+    /* Not even an abort within the deadline: the member stops (exit 3);
+     * nothing of the transaction was committed, a restart redoes it. */
+    rd_kafka_error_t *e = rd_kafka_abort_transaction(c->producer, bounded(now_ms() + c->cfg.shutdown_deadline_ms));
     if (e) {
         log_error(&c->log, "abort_transaction: %s", rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
@@ -79,10 +92,10 @@ void txn_commit(consumer *c, int64_t deadline)
         rd_kafka_error_t *e = NULL;
         if (offs->cnt) {
             rd_kafka_consumer_group_metadata_t *meta = rd_kafka_consumer_group_metadata(c->consumer);
-            e = rd_kafka_send_offsets_to_transaction(c->producer, offs, meta, -1);
+            e = rd_kafka_send_offsets_to_transaction(c->producer, offs, meta, bounded(deadline));
             rd_kafka_consumer_group_metadata_destroy(meta);
         }
-        if (!e) e = rd_kafka_commit_transaction(c->producer, -1);
+        if (!e) e = rd_kafka_commit_transaction(c->producer, bounded(deadline));
         if (!e) {
             c->txn_open = 0;
             c->stats.txn_commits++;
@@ -99,6 +112,14 @@ void txn_commit(consumer *c, int64_t deadline)
         int retriable = rd_kafka_error_is_retriable(e);
         log_error(&c->log, "transaction commit: %s%s", rd_kafka_error_string(e), retriable ? " (retrying)" : "");
         rd_kafka_error_destroy(e);
+        if (retriable && now_ms() >= deadline) {
+            /* Out of time: the member must go back to polling (its group
+             * membership depends on it), so the transaction is given up. */
+            log_error(&c->log, "transaction commit did not complete by its deadline: aborting it");
+            rd_kafka_topic_partition_list_destroy(offs);
+            txn_abort_and_rewind(c);
+            return;
+        }
         if (!retriable) {
             /* Fatal, fenced included: another instance took over. */
             consumer_fail(c, EXIT_FATAL);
