@@ -154,7 +154,11 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     kafka_events *ev = opaque;
     if (!ev) return;
-    if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR__SSL) {
+    /* A broker that refuses the client's certificate (or its absence)
+     * answers with a TLS alert, which librdkafka reports as a transport
+     * error: "... alert bad certificate", "... alert certificate required". */
+    int cert_alert = err == RD_KAFKA_RESP_ERR__TRANSPORT && strstr(reason, " alert ") && strstr(reason, "certificate");
+    if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR__SSL || cert_alert) {
         /* 0 -> 2 (writing) -> 1 (readable): one writer, readers wait for 1. */
         int expected = 0;
         if (atomic_compare_exchange_strong(&ev->auth_failed, &expected, 2)) {

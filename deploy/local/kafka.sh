@@ -64,9 +64,16 @@ proto=$(echo "$security" | tr a-z A-Z)
 jars() {
   [ -f "$lib/.complete" ] && return 0
   command -v mvn >/dev/null || die "mvn not found (scripts/deps.sh installs it)"
-  echo "kafka.sh: fetching the broker from Maven Central (once)" >&2
-  (cd "$here" && mvn -q -B package) >&2 || die "mvn package failed"
-  touch "$lib/.complete"
+  # Two clusters started at once (the tests' fixtures) fetch into one place.
+  mkdir -p "$here/target"
+  exec 9>"$here/target/.fetch.lock"
+  flock 9
+  if [ ! -f "$lib/.complete" ]; then
+    echo "kafka.sh: fetching the broker from Maven Central (once)" >&2
+    (cd "$here" && mvn -q -B package) >&2 || die "mvn package failed"
+    touch "$lib/.complete"
+  fi
+  flock -u 9
 }
 
 # The admin tools (storage format, topics, groups, ACLs) log beside, not into, the broker's log.

@@ -36,7 +36,7 @@ expect 1 "cannot reach the brokers 127.0.0.1:2" -- -B cpu -b 127.0.0.1:1 -X boot
 expect 0 'sasl.password=\*\*\*\*\*\*\*\*' -- --print-config -X sasl.password=hunter2
 out=$("$C" --print-config -X sasl.password=hunter2 2>&1)
 if grep -q hunter2 <<<"$out"; then echo "FAIL: a secret was printed"; fails=$((fails+1)); fi
-expect 0 "assignor = \"range\"" -- --print-config
+expect 0 "assignor = \"cooperative-sticky\"" -- --print-config
 expect 0 "Exit status" -- --help
 expect 0 "| \`batch.max_articles\` | \`1024\` |" -- --help-config
 expect 0 "dhatu_dead_letters_total" -- --help-metrics
