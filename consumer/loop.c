@@ -309,7 +309,11 @@ int loop_run(consumer *c)
         flow_control(c);
         publish_gauges(c);
         if (c->cfg.exactly_once && t >= next_txn) {
-            txn_commit(c, t + c->cfg.shutdown_deadline_ms);
+            /* As long as the transaction may live (the coordinator aborts
+             * it after that anyway), well inside max.poll.interval.ms. */
+            int64_t span = c->cfg.txn_timeout_ms > c->cfg.shutdown_deadline_ms ? c->cfg.txn_timeout_ms
+                                                                                : c->cfg.shutdown_deadline_ms;
+            txn_commit(c, t + span);
             next_txn = now_ms() + c->cfg.txn_interval_ms;
         }
         if (c->cfg.exit_after && (int64_t)atomic_load(&c->stats.consumed) >= c->cfg.exit_after) break;

@@ -233,10 +233,19 @@ static int start(consumer *c)
     const char *old = kafka_version_warning(c->cfg.kafka_props.v, c->cfg.kafka_props.n);
     if (old) log_warn(&c->log, "librdkafka %s: %s", rd_kafka_version_str(), old);
     /* Before 2.6.1 a commit that meets a cooperative rebalance loses the
-     * assignment (librdkafka#4059): eager is the safe choice there. */
-    if (rd_kafka_version() < 0x020601ff && !strcmp(c->cfg.assignor, "cooperative-sticky")) {
-        log_warn(&c->log, "librdkafka %s predates the cooperative commit fix (#4059): kafka.assignor range "
-                 "instead of cooperative-sticky (scripts/rdkafka.sh builds 2.12.0)", rd_kafka_version_str());
+     * assignment (librdkafka#4059): eager is the safe choice there. With
+     * exactly-once, twice in the cluster-down test a member stopped polling
+     * after an incremental rebalance had aborted its transaction, and it
+     * is not understood yet (docs/DELIVERY.md "Rebalancing"). */
+    int old_lib = rd_kafka_version() < 0x020601ff;
+    if ((old_lib || c->cfg.exactly_once) && !strcmp(c->cfg.assignor, "cooperative-sticky") &&
+        strcmp(c->cfg.group_protocol, "consumer")) {
+        if (old_lib)
+            log_warn(&c->log, "librdkafka %s predates the cooperative commit fix (#4059): kafka.assignor range "
+                     "instead of cooperative-sticky (scripts/rdkafka.sh builds 2.12.0)", rd_kafka_version_str());
+        else
+            log_warn(&c->log, "exactly-once: kafka.assignor range instead of cooperative-sticky (a stall after "
+                     "cooperative rebalances under transactions is not understood yet; docs/DELIVERY.md)");
         if (ccfg_set(&c->cfg, "kafka.assignor=range", err, sizeof err)) {
             log_error(&c->log, "%s", err);
             return -1;
