@@ -52,6 +52,8 @@ for sec in $SECURITIES; do
   F() { [ "$sec" = plaintext ] || echo "-F $KAFKA_STATE_DIR/clients/$1.properties"; }
   tin=scale-in
   "$K" topic "$tin" 8
+  # The producer's Write on the input (the per-run grants below add the rest).
+  [ "$sec" = plaintext ] || "$K" grant "$tin" scale-out-none scale-dlq-none scale-none
   t0=$(date +%s.%N)
   # shellcheck disable=SC2046
   "$B/producer/dhatu-producer" -q -b "$brokers" $(F dhatu-producer) -t "$tin" "$input"
