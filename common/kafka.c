@@ -106,9 +106,9 @@ int kafka_items_file(kafka_items *it, const char *path, char *errstr, size_t en)
             rc = errmsg(errstr, en, "%s:%d: expected key=value", path, lineno);
             break;
         }
+        /* s starts with a non-space and eq > s: the key is never empty. */
         char *key = trim(s, eq), *value = trim(eq + 1, eq + 1 + strlen(eq + 1));
-        if (!*key) rc = errmsg(errstr, en, "%s:%d: expected key=value", path, lineno);
-        else if ((size_t)snprintf(kv, sizeof kv, "%s=%s", key, value) >= sizeof kv)
+        if ((size_t)snprintf(kv, sizeof kv, "%s=%s", key, value) >= sizeof kv)
             rc = errmsg(errstr, en, "%s:%d: %s: longer than %zu bytes", path, lineno, key, sizeof kv - 1);
         else if (kafka_items_add(it, kv)) rc = errmsg(errstr, en, "out of memory");
     }

@@ -743,7 +743,7 @@ def secure_refusals():
             if r.returncode != want or expect not in r.stderr + r.stdout or took > 12:
                 fail("%s, %s: exit %d after %.1f s (expected %d, '%s', in seconds):\n%s"
                      % (prog, what, r.returncode, took, want, expect, (r.stderr + r.stdout)[-1500:]))
-            if "wrong" in r.stderr + r.stdout and what == "wrong password" and "sasl.password=wrong" in r.stderr:
+            if "sasl.password=wrong" in r.stderr + r.stdout:
                 fail("the password was printed")
             log("%s, %s: exit %d in %.1f s: %s" % (prog, what, r.returncode, took,
                                                          (r.stderr + r.stdout).strip().splitlines()[-1][:200]))
