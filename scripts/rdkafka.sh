@@ -26,17 +26,19 @@ prefix=$root/.deps/librdkafka
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/dhatu-stream
 tarball=$cache/node-rdkafka-3.6.1.tgz
 
-if [ "${DHATU_RDKAFKA:-}" != local ] && pkg-config --atleast-version=2.6.1 rdkafka 2>/dev/null; then
+fetch_only=0
+[ "${1:-}" = --fetch-only ] && fetch_only=1 # only fetch and check the package (deploy/image/build.sh)
+if [ $fetch_only = 0 ] && [ "${DHATU_RDKAFKA:-}" != local ] && pkg-config --atleast-version=2.6.1 rdkafka 2>/dev/null; then
   exit 0 # a system librdkafka that is new enough
 fi
-if [ -f "$prefix/.complete-$version" ]; then echo "$prefix"; exit 0; fi
+if [ $fetch_only = 0 ] && [ -f "$prefix/.complete-$version" ]; then echo "$prefix"; exit 0; fi
 
 die() { echo "rdkafka.sh: $*" >&2; exit 1; }
-command -v npm >/dev/null || die "npm not found (scripts/deps.sh installs it)"
 
 # Fetch once and check the registry's integrity value (base64 of the sha512).
 check() { [ "sha512-$(openssl dgst -sha512 -binary "$1" | base64 -w0)" = "$integrity" ]; }
 if [ ! -f "$tarball" ] || ! check "$tarball"; then
+  command -v npm >/dev/null || die "npm not found (scripts/deps.sh installs it)"
   mkdir -p "$cache"
   echo "rdkafka.sh: fetching $pkg (librdkafka $version source) from npm" >&2
   tmp=$(mktemp -d)
@@ -45,6 +47,8 @@ if [ ! -f "$tarball" ] || ! check "$tarball"; then
   mv "$tmp"/node-rdkafka-3.6.1.tgz "$tarball"
   rm -rf "$tmp"
 fi
+
+if [ $fetch_only = 1 ]; then echo "$tarball"; exit 0; fi
 
 src=$(mktemp -d)
 trap 'rm -rf "$src"' EXIT

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# check.sh BUILD_DIR -- the Kubernetes manifests, checked offline (ctest k8s_manifests):
+#   1. the monitoring objects are what generate.mjs makes from grafana/ (no drift);
+#   2. every kustomization renders; every object passes its schema; policies
+#      hold, with the consumer reading each rendered configuration (check.mjs);
+#   3. no object has a field its schema lacks (tsc over typed literals).
+# The npm packages are installed here from package-lock.json (npm ci) once.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "${1:?usage: check.sh BUILD_DIR}" && pwd)
+command -v kubectl >/dev/null || { echo "check.sh: kubectl not found (needed for kubectl kustomize)"; exit 77; }
+command -v node >/dev/null || { echo "check.sh: node not found (scripts/deps.sh installs npm)"; exit 1; }
+cd "$here"
+if ! cmp -s package-lock.json node_modules/.dhatu-installed 2>/dev/null; then
+  npm ci --silent --no-audit --no-fund >/dev/null
+  cp package-lock.json node_modules/.dhatu-installed
+fi
+work=$build/tests/k8s-work
+rm -rf "$work" && mkdir -p "$work/generated"
+node generate.mjs "$work/generated"
+for f in prometheusrule.yaml grafana-dashboard.yaml; do
+  if ! diff -u "../components/monitoring/$f" "$work/generated/$f" >/dev/null; then
+    echo "FAIL components/monitoring/$f differs from grafana/: run node deploy/k8s/test/generate.mjs"
+    exit 1
+  fi
+done
+echo "ok   components/monitoring: generated from grafana/ and current"
+node check.mjs "$build/consumer/dhatu-consumer" "$work"
+node_modules/.bin/tsc -p "$work" && echo "ok   every rendered object: no field outside its schema (tsc)"
