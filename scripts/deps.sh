@@ -28,6 +28,9 @@ PKGS=(
   opencl-c-headers  # CL/cl.h
   pocl-opencl-icd   # PoCL: OpenCL on the CPU, so the opencl backend runs in CI without a GPU
   clinfo            # lists OpenCL platforms (bench/gpu.sh, diagnosis)
+  buildah           # deploy/image/build.sh: the container image without a daemon
+  debootstrap       # ... its Debian base, made locally (no image registry is reachable)
+  shellcheck        # lints the shell scripts, deploy/clouds among them
 )
 # CUDA: nvcc at /usr/local/cuda (NVIDIA's installer) or on PATH is used as is.
 # Elsewhere Debian's nvidia-cuda-toolkit (non-free) is installed when apt can

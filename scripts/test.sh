@@ -3,7 +3,9 @@
 # warnings as errors and runs ctest, then builds with AddressSanitizer and
 # UndefinedBehaviorSanitizer and runs ctest again (corpus conformance capped
 # at 2000 articles per corpus there, since the oracle is slow under ASan; the
-# broker-failure scenarios, label cluster-failure, run in the release build only),
+# broker-failure scenarios, label cluster-failure, the container image,
+# label image, and the cloud definitions, label clouds, run in the release
+# build only),
 # then builds the libFuzzer harnesses with clang and runs each for
 # DHATU_FUZZ_SECONDS (default 30) under ASan and UBSan.
 set -euo pipefail
@@ -21,7 +23,8 @@ supp="$PWD/tests/lsan.supp" # third-party leaks only (PoCL's in-process LLVM), s
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   LSAN_OPTIONS=suppressions="$supp":print_suppressions=0 \
   DHATU_CONFORMANCE_LIMIT=2000 CK_TIMEOUT_MULTIPLIER=10 ctest -j"$jobs" --output-on-failure --timeout 3000 \
-  -LE cluster-failure) # broker kills and restarts: the same client code as the release run, a minute each
+  -LE "cluster-failure|image|clouds") # broker kills and restarts, the container image, the cloud
+                                      # definitions: no C code of their own, a minute or more each
 
 echo "== fuzzing (libFuzzer under ASan + UBSan, ${DHATU_FUZZ_SECONDS:-30} s per harness)"
 cc=$(command -v clang-15 || command -v clang || true)

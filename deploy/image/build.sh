@@ -4,6 +4,14 @@
 #   deploy/image/build.sh [--gpu]     build localhost/dhatu-stream:VERSION (or -cuda)
 #                                     and export it to out/image/*.oci.tar
 #
+# --gpu: the CUDA variant. No CUDA image can be pulled here, so the build
+# stage borrows this machine's toolkit (/usr/local/cuda, mounted read-only
+# into the build's RUN steps) to compile the CUDA backend. The runtime
+# stage needs nothing of CUDA's: the backend links cudart statically, and
+# libcuda.so.1 comes from the node's driver, which the NVIDIA Container
+# Toolkit mounts into the container (NVIDIA_VISIBLE_DEVICES and
+# NVIDIA_DRIVER_CAPABILITIES, set in the image, ask it to).
+#
 # No image registry is reachable from the machines we build on, so the base
 # is made here: `debootstrap --variant=minbase bookworm` into a folder,
 # committed once as localhost/dhatu-base:bookworm (kept in buildah's storage;
@@ -78,7 +86,13 @@ cp "$cache/node-rdkafka-3.6.1.tgz" "$ctx/.cache/dhatu-stream/"
 
 # 3. The image.
 echo "build.sh: building $tag ($variant) from $base" >&2
-buildah bud --quiet --layers=false --network host \
+gpu_args=()
+if [ $variant = cuda ]; then
+  cuda=${CUDA_HOME:-/usr/local/cuda}
+  [ -x "$cuda/bin/nvcc" ] || die "--gpu: no CUDA toolkit at $cuda (set CUDA_HOME)"
+  gpu_args=(--volume "$cuda:/usr/local/cuda:ro" --build-arg NVIDIA_VISIBLE_DEVICES=all)
+fi
+buildah bud --quiet --layers=false --network host "${gpu_args[@]}" \
   --build-arg BASE="$base" --build-arg VARIANT="$variant" \
   --build-arg VERSION="$version" --build-arg REVISION="$revision" --build-arg SOURCE="$source" \
   --build-arg CREATED="$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
