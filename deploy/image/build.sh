@@ -45,7 +45,7 @@ out=$root/out/image
 mkdir -p "$out"
 die() { echo "build.sh: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "buildah's chroot isolation needs root (run with sudo)"
-for t in buildah debootstrap git; do command -v $t >/dev/null || die "$t not found (scripts/deps.sh --image installs it)"; done
+for t in buildah debootstrap git; do command -v $t >/dev/null || die "$t not found (scripts/deps.sh installs it)"; done
 t0=$(date +%s)
 
 # 1. The base: Debian bookworm minbase, made once.
