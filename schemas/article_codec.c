@@ -32,7 +32,8 @@ schema_status schema_codec_decode_article(schema_codec *c, const void *vbuf, siz
         }
         return SCHEMA_OK;
     }
-    if (len >= 5 && msg[0] == 0x00) {
+    if (len >= CF_HEADER && msg[0] == 0x00) {
+        if (c->lookup) return codec_read_registry_article(c, msg, len, a, errstr, n);
         unsigned id = (unsigned)msg[1] << 24 | (unsigned)msg[2] << 16 | (unsigned)msg[3] << 8 | msg[4];
         return schema_error(errstr, n, SCHEMA_ERR_REGISTRY,
                             "Confluent schema-registry framing (schema id %u); no schema registry is configured", id);
@@ -84,5 +85,5 @@ schema_status schema_codec_encode_article(schema_codec *c, schema_format fmt, co
         codec_set_opt_str(v, A_URL, a->url, a->url_len) ||
         codec_set_opt_long(v, A_PUBLISHED, a->has_published, a->published))
         return schema_error(errstr, n, SCHEMA_ERR_ENCODE, "Avro C: %s", avro_strerror());
-    return codec_write(c, &c->article, out, errstr, n);
+    return codec_write(c, &c->article, fmt, out, errstr, n);
 }

@@ -77,6 +77,7 @@ schema_status schema_codec_create(schema_codec **out, char *errstr, size_t n)
 void schema_codec_destroy(schema_codec *c)
 {
     if (!c) return;
+    codec_writers_free(c);
     type_free(&c->article);
     type_free(&c->record);
     if (c->reader) avro_reader_free(c->reader);
@@ -179,16 +180,40 @@ int codec_set_opt_long(avro_value_t *rec, int idx, int present, int64_t v)
     return avro_value_set_branch(&u, 1, &b) || avro_value_set_long(&b, v);
 }
 
-schema_status codec_write(schema_codec *c, struct avro_type *t, dbuf *out, char *errstr, size_t n)
+schema_status codec_write(schema_codec *c, struct avro_type *t, schema_format fmt, dbuf *out, char *errstr,
+                          size_t n)
 {
-    size_t size = 0;
+    size_t size = 0, hdr = fmt == SCHEMA_FMT_AVRO_REGISTRY ? CF_HEADER : SO_HEADER;
+    if (fmt == SCHEMA_FMT_AVRO_REGISTRY && !t->has_registry_id)
+        return schema_error(errstr, n, SCHEMA_ERR_INTERNAL, "registry framing asked for, but no schema id is set");
     if (avro_value_sizeof(&t->value, &size))
         return schema_error(errstr, n, SCHEMA_ERR_ENCODE, "Avro C: %s", avro_strerror());
-    if (dbuf_reserve(out, SO_HEADER + size)) return schema_error(errstr, n, SCHEMA_ERR_NOMEM, "out of memory");
-    put_header((unsigned char *)out->data, t->fingerprint);
-    avro_writer_memory_set_dest(c->writer, out->data + SO_HEADER, (int64_t)size);
+    if (dbuf_reserve(out, hdr + size)) return schema_error(errstr, n, SCHEMA_ERR_NOMEM, "out of memory");
+    unsigned char *p = (unsigned char *)out->data;
+    if (fmt == SCHEMA_FMT_AVRO_REGISTRY) {
+        p[0] = 0;
+        for (int i = 0; i < 4; i++) p[1 + i] = (unsigned char)(t->registry_id >> (24 - 8 * i));
+    } else {
+        put_header(p, t->fingerprint);
+    }
+    avro_writer_memory_set_dest(c->writer, out->data + hdr, (int64_t)size);
     if (avro_value_write(c->writer, &t->value))
         return schema_error(errstr, n, SCHEMA_ERR_ENCODE, "Avro C: %s", avro_strerror());
-    dbuf_setlen(out, SO_HEADER + size);
+    dbuf_setlen(out, hdr + size);
     return SCHEMA_OK;
+}
+
+void schema_codec_set_lookup(schema_codec *c, schema_lookup_fn fn, void *ctx)
+{
+    codec_writers_free(c);      /* another registry: ids mean other schemas */
+    c->lookup = fn;
+    c->lookup_ctx = ctx;
+}
+
+void schema_codec_set_registry_ids(schema_codec *c, uint32_t article_id, uint32_t record_id)
+{
+    c->article.registry_id = article_id;
+    c->article.has_registry_id = 1;
+    c->record.registry_id = record_id;
+    c->record.has_registry_id = 1;
 }

@@ -23,12 +23,31 @@ enum { R_ID, R_MODEL, R_WEIGHTS, R_POSITIVE, R_NEGATIVE, R_TOKENS, R_DOMINANT, R
 enum { L_TOPIC, L_PARTITION, L_OFFSET, L_TIMESTAMP, L_PROCESSED_AT, L_PROCESSOR, L_BACKEND,
        L_NFIELDS };
 
+#define CF_HEADER 5                      /* Confluent framing: 00 + 4-byte big-endian id */
+#define CODEC_WRITERS 8                  /* writer schemas kept resolved (resolve.c) */
+
 struct avro_type {
     avro_schema_t schema;
     avro_value_iface_t *iface;
     avro_value_t value;
     uint64_t fingerprint;
     int have_value;
+    uint32_t registry_id;       /* SCHEMA_FMT_AVRO_REGISTRY: our schema's id */
+    int has_registry_id;
+};
+
+/* A registry schema id as resolved against a reader schema (resolve.c):
+ * the same schema as ours, one Avro C can resolve into a projection of
+ * ours, or one that cannot be (why says why). */
+struct writer {
+    uint32_t id;
+    int used;
+    const struct avro_type *reader;     /* resolved against article or record */
+    enum { W_SAME, W_RESOLVED, W_INCOMPATIBLE } kind;
+    avro_schema_t wschema, proj;
+    avro_value_iface_t *proj_iface, *res_iface;
+    avro_value_t proj_value, res_value;
+    char why[256];
 };
 
 struct schema_codec {
@@ -36,6 +55,10 @@ struct schema_codec {
     avro_reader_t reader;
     avro_writer_t writer;
     dbuf json;                  /* a JSON article's strings, until the next decode */
+    schema_lookup_fn lookup;    /* writer schemas of Confluent-framed messages */
+    void *lookup_ctx;
+    struct writer writers[CODEC_WRITERS];
+    unsigned next_writer;
 };
 
 /* Reads one datum of type t from a single-object message into t->value,
@@ -43,8 +66,18 @@ struct schema_codec {
  * bytes. what names t in messages. */
 schema_status codec_read(schema_codec *c, struct avro_type *t, const char *what,
                          const unsigned char *msg, size_t len, char *errstr, size_t n);
-/* Writes t->value as a single-object message into out (replaced). */
-schema_status codec_write(schema_codec *c, struct avro_type *t, dbuf *out, char *errstr, size_t n);
+/* Writes t->value as a single-object message into out (replaced), or with
+ * the Confluent framing when fmt is SCHEMA_FMT_AVRO_REGISTRY. */
+schema_status codec_write(schema_codec *c, struct avro_type *t, schema_format fmt, dbuf *out, char *errstr,
+                          size_t n);
+
+/* resolve.c: a Confluent-framed article (00 + id + datum) into *a. */
+schema_status codec_read_registry_article(schema_codec *c, const unsigned char *msg, size_t len,
+                                          schema_article *a, char *errstr, size_t n);
+/* resolve.c: a Confluent-framed message of exactly t's schema into t->value. */
+schema_status codec_read_registry_same(schema_codec *c, struct avro_type *t, const char *what,
+                                       const unsigned char *msg, size_t len, char *errstr, size_t n);
+void codec_writers_free(schema_codec *c);
 
 /* A ["null", T] union field of rec: 1 with the branch value, 0 for null. */
 int codec_opt_branch(avro_value_t *rec, int idx, avro_value_t *branch);

@@ -62,7 +62,7 @@ schema_status schema_codec_encode_record(schema_codec *c, schema_format fmt, con
     bad = bad || avro_value_get_by_index(&lin, L_PROCESSED_AT, &f, NULL) ||
           avro_value_set_long(&f, l->processed_at);
     if (bad) return schema_error(errstr, n, SCHEMA_ERR_ENCODE, "Avro C: %s", avro_strerror());
-    return codec_write(c, &c->record, out, errstr, n);
+    return codec_write(c, &c->record, fmt, out, errstr, n);
 }
 
 /* ---- records back to JSON (tools and tests) */
@@ -102,9 +102,13 @@ schema_status schema_codec_record_to_json(schema_codec *c, const void *vbuf, siz
                                           char *errstr, size_t n)
 {
     const unsigned char *msg = vbuf;
-    if (len == 0 || msg[0] != SO_MAGIC0)             /* JSON records pass through */
+    schema_status st;
+    if (len >= CF_HEADER && msg[0] == 0x00)           /* Confluent framing */
+        st = codec_read_registry_same(c, &c->record, "org.dhatu.DhatuRecord", msg, len, errstr, n);
+    else if (len == 0 || msg[0] != SO_MAGIC0)        /* JSON records pass through */
         return dbuf_set(out, msg, len) ? schema_error(errstr, n, SCHEMA_ERR_NOMEM, "out of memory") : SCHEMA_OK;
-    schema_status st = codec_read(c, &c->record, "org.dhatu.DhatuRecord", msg, len, errstr, n);
+    else
+        st = codec_read(c, &c->record, "org.dhatu.DhatuRecord", msg, len, errstr, n);
     if (st) return st;
     avro_value_t *v = &c->record.value, f, b, lin;
     dhatu_record r;

@@ -9,7 +9,7 @@ const char *schema_status_name(schema_status s)
 {
     static const char *const names[SCHEMA_NSTATUS] = {
         "ok", "undecodable", "wrong-schema", "schema-registry", "invalid-article",
-        "encode-error", "out-of-memory", "internal" };
+        "encode-error", "out-of-memory", "internal", "unknown-schema", "registry-unavailable" };
     return (unsigned)s < SCHEMA_NSTATUS ? names[s] : "unknown";
 }
 

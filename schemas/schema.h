@@ -28,13 +28,17 @@ typedef enum schema_status {
     SCHEMA_ERR_ENCODE,          /* cannot be encoded (an id that is not UTF-8, Avro C refused): "encode-error" */
     SCHEMA_ERR_NOMEM,           /* out of memory, not the message's fault: "out-of-memory" */
     SCHEMA_ERR_INTERNAL,        /* a built-in schema is broken: "internal" */
+    SCHEMA_ERR_UNKNOWN_SCHEMA,  /* Confluent framing, an id the registry does not have: "unknown-schema" */
+    SCHEMA_ERR_UNAVAILABLE,     /* the registry did not answer: NOT a dead letter, retry: "registry-unavailable" */
     SCHEMA_NSTATUS
 } schema_status;
 
 /* Stable names, used in dead-letter headers and metrics. Can't fail. */
 const char *schema_status_name(schema_status s);
 
-typedef enum schema_format { SCHEMA_FMT_AVRO = 0, SCHEMA_FMT_JSON = 1 } schema_format;
+/* AVRO: single-object encoding (C3 01 + fingerprint); AVRO_REGISTRY: the
+ * Confluent framing (00 + the schema's 4-byte big-endian registry id). */
+typedef enum schema_format { SCHEMA_FMT_AVRO = 0, SCHEMA_FMT_JSON = 1, SCHEMA_FMT_AVRO_REGISTRY = 2 } schema_format;
 
 /* An article as decoded. Strings are borrowed (see the decoder that filled
  * it) and each is followed by a NUL byte; they may also hold NULs. */
