@@ -1,6 +1,7 @@
 /* config.c -- see config.h. */
 #include "config.h"
 #include "errmsg.h"
+#include "registry.h"
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -63,11 +64,25 @@ static const struct setting {
     I("batch.max_unacked", max_unacked, 65536, 16, 1 << 24,
       "per partition: messages whose output is not yet acknowledged; at the bound, it pauses"),
     S("delivery.mode", mode, "at-least-once", "at-least-once or exactly-once (transactions)"),
-    S("delivery.output_format", output_format, "avro", "avro (single-object encoding) or json"),
+    S("delivery.output_format", output_format, "avro",
+      "avro (single-object encoding), avro-registry (Confluent framing, needs registry.url) or json"),
     I("delivery.transaction_interval_ms", txn_interval_ms, 1000, 10, 600000,
       "exactly-once: commit a transaction this often"),
     I("delivery.transaction_timeout_ms", txn_timeout_ms, 60000, 1000, 900000,
       "exactly-once: transaction.timeout.ms"),
+    /* A Kafka client's schema.registry.* properties (-X, kafka.librdkafka,
+     * the properties file) are taken as these too: url, basic.auth.user.info
+     * (user:password), ssl.ca.location (ccfg_validate). */
+    S("registry.url", registry_url, "",
+      "schema registry (Confluent-compatible API) for Confluent-framed input and avro-registry output; "
+      "empty: none (such input is dead-lettered, schema-registry)"),
+    S("registry.ca", registry_ca, "", "PEM CA file for an https registry (empty: the system's)"),
+    S("registry.user", registry_user, "", "basic authentication user (empty: none)"),
+    S("registry.password", registry_password, "", "basic authentication password (masked in --print-config)"),
+    S("registry.subject_strategy", registry_strategy, "topic",
+      "avro-registry output subject: topic (TopicNameStrategy, <output>-value) or record (org.dhatu.DhatuRecord)"),
+    I("registry.timeout_ms", registry_timeout_ms, 5000, 100, 600000,
+      "per request; a registry that does not answer is retried, its messages wait (never dead-lettered)"),
     S("http.address", http_address, "0.0.0.0", "listen address of /metrics, /health, /ready (IPv4)"),
     I("http.port", http_port, 8080, -1, 65535, "listen port (0: any free port, logged; -1: no listener)"),
     I("http.stats_interval_ms", stats_interval_ms, 5000, 0, 3600000,
@@ -82,6 +97,8 @@ static const struct setting {
 #undef L
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
+
+static int take_registry_props(ccfg *c, char *errstr, size_t n);
 
 
 static const struct setting *find(const char *path, size_t len)
@@ -278,7 +295,7 @@ int ccfg_validate(ccfg *c, char *errstr, size_t n)
         if (settings[i].type == C_STR && !*str_at(c, &settings[i]))
             return errmsg(errstr, n, "out of memory");
     static const char *const modes[] = { "at-least-once", "exactly-once", NULL };
-    static const char *const formats[] = { "avro", "json", NULL };
+    static const char *const formats[] = { "avro", "json", "avro-registry", NULL };
     static const char *const assignors[] = { "cooperative-sticky", "range", "roundrobin",
                                              "range,roundrobin", NULL };
     static const char *const models[] = { "lexicon", "seed", NULL };
@@ -311,7 +328,11 @@ int ccfg_validate(ccfg *c, char *errstr, size_t n)
     if (!one_of(c->mode, modes))
         return errmsg(errstr, n, "delivery.mode \"%s\": expected at-least-once or exactly-once", c->mode);
     if (!one_of(c->output_format, formats))
-        return errmsg(errstr, n, "delivery.output_format \"%s\": expected avro or json", c->output_format);
+        return errmsg(errstr, n, "delivery.output_format \"%s\": expected avro, avro-registry or json",
+                      c->output_format);
+    static const char *const strategies[] = { "topic", "record", NULL };
+    if (!one_of(c->registry_strategy, strategies))
+        return errmsg(errstr, n, "registry.subject_strategy \"%s\": expected topic or record", c->registry_strategy);
     for (int i = 0; i < c->librdkafka.n; i++)
         if (!strchr(c->librdkafka.v[i], '=') || c->librdkafka.v[i][0] == '=')
             return errmsg(errstr, n, "kafka.librdkafka \"%s\": expected key=value", c->librdkafka.v[i]);
@@ -321,13 +342,45 @@ int ccfg_validate(ccfg *c, char *errstr, size_t n)
     if (*c->properties_file && kafka_items_file(&c->kafka_props, c->properties_file, errstr, n)) return -1;
     for (int i = 0; i < c->librdkafka.n; i++)
         if (kafka_items_add(&c->kafka_props, c->librdkafka.v[i])) return errmsg(errstr, n, "out of memory");
+    if (take_registry_props(c, errstr, n)) return -1;
+    if (*c->registry_url && strncmp(c->registry_url, "http://", 7) && strncmp(c->registry_url, "https://", 8))
+        return errmsg(errstr, n, "registry.url \"%s\": expected http:// or https://", c->registry_url);
+    if (!strcmp(c->output_format, "avro-registry") && !*c->registry_url)
+        return errmsg(errstr, n, "delivery.output_format avro-registry needs registry.url");
     c->exactly_once = !strcmp(c->mode, "exactly-once");
     c->json_output = !strcmp(c->output_format, "json");
+    c->registry_output = !strcmp(c->output_format, "avro-registry");
     return 0;
+}
+
+/* schema.registry.* among the client properties are what Kafka users pass
+ * to other clients: they become registry.* settings, unless those are set,
+ * and never reach librdkafka, which would refuse them. */
+static int take_registry_props(ccfg *c, char *errstr, size_t n)
+{
+    registry_props rp = { 0 };
+    errstr[0] = 0;
+    int rc = registry_take_props(c->kafka_props.v, &c->kafka_props.n, &rp, errstr, n);
+    if (!rc) {
+        char **dst[] = { &c->registry_url, &c->registry_user, &c->registry_password, &c->registry_ca };
+        char **src[] = { &rp.url, &rp.user, &rp.password, &rp.ca_file };
+        for (int i = 0; i < 4; i++)
+            if (*src[i] && !**dst[i]) {
+                free(*dst[i]);
+                *dst[i] = *src[i];
+                *src[i] = NULL;
+            }
+    }
+    registry_props_free(&rp);
+    return rc;
 }
 
 int ccfg_is_secret(const char *key)
 {
+    /* schema.registry.basic.auth.user.info is user:password. */
+    const char *eq = strchr(key, '=');
+    size_t len = eq ? (size_t)(eq - key) : strlen(key);
+    if (len >= 14 && !strncmp(key + len - 14, "auth.user.info", 14)) return 1;
     return kafka_conf_is_secret(key);
 }
 
@@ -356,7 +409,8 @@ void ccfg_print(const ccfg *c, FILE *f)
         fprintf(f, "  %s = ", dot + 1);
         ccfg *cc = (ccfg *)c;
         if (s->type == C_STR) {
-            print_quoted(f, *str_at(cc, s));
+            const char *v = *str_at(cc, s);
+            print_quoted(f, *v && strstr(s->path, "password") ? "********" : v);
         } else if (s->type == C_INT) {
             fprintf(f, "%" PRId64 "L", *int_at(cc, s));
         } else {

@@ -35,13 +35,16 @@ typedef struct ccfg {
     /* delivery */
     char *mode, *output_format;
     int64_t txn_interval_ms, txn_timeout_ms;
+    /* registry */
+    char *registry_url, *registry_ca, *registry_user, *registry_password, *registry_strategy;
+    int64_t registry_timeout_ms;
     /* http */
     char *http_address;
     int64_t http_port, stats_interval_ms;
     /* lifecycle */
     int64_t shutdown_deadline_ms, exit_idle_ms, exit_after;
     /* derived by ccfg_validate */
-    int exactly_once, json_output;
+    int exactly_once, json_output, registry_output;
     kafka_items kafka_props;               /* properties_file's items, then librdkafka's: what the clients get */
 } ccfg;
 

@@ -39,6 +39,7 @@
 #include "kafka.h"
 #include "log.h"
 #include "metrics.h"
+#include "registry.h"
 #include "schema_avro.h"
 #include "track.h"
 
@@ -80,6 +81,8 @@ typedef struct consumer_stats {
     atomic_int assigned, paused_parts, inflight, ready;
     atomic_llong heartbeat_ms;              /* the polling loop turned */
     atomic_llong engine_busy_since_ms;      /* 0 when idle */
+    atomic_int registry_waiting;            /* the engine thread waits for the registry */
+    atomic_uint_fast64_t registry_requests, registry_failures, registry_cache_hits;
     _Atomic int64_t last_ack_ms;            /* last acknowledgement */
     int64_t first_msg_ms;                   /* first article consumed (polling thread) */
     int64_t started_ms;
@@ -101,6 +104,7 @@ typedef struct stage {
     /* engine thread only */
     dhatu_engine *engine;
     schema_codec *codec;
+    registry *reg;                  /* registry.url set: the writer schemas (and our record's id) */
     dhatu_batch *batch;
     dhatu_record *records;
     size_t *rec_msg;                /* record j -> message index in the work */
@@ -144,6 +148,9 @@ int64_t wall_ms(void);
 /* ---- stage.c: the engine stage */
 int stage_init(consumer *c, char *errstr, size_t n);     /* engine, codec, buffers, works */
 int stage_start(consumer *c);
+/* avro-registry output: registers (or finds) the record schema's id, retrying
+ * while the registry does not answer, until a signal. 0, or -1 after logging. */
+int stage_register_output(consumer *c);
 void stage_stop(consumer *c);                            /* joins the engine thread */
 void stage_free(consumer *c);
 int stage_in_flight(consumer *c);

@@ -274,6 +274,8 @@ static int start(consumer *c)
         log_info(&c->log, "metrics and probes on http://%s:%d/metrics, /health, /ready", c->cfg.http_address,
                  http_port(c->http));
     }
+    if (*c->cfg.registry_url) log_info(&c->log, "schema registry %s", c->cfg.registry_url);
+    if (stage_register_output(c)) return -1;
     if (c->cfg.exactly_once) {
         rd_kafka_error_t *e = rd_kafka_init_transactions(c->producer, 60000);
         if (e) {

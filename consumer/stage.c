@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "consumer.h"
 
 /* Vectorizes the articles gathered in the batch and produces their records. */
@@ -33,7 +34,8 @@ static void run_batch(consumer *c, work *w)
     schema_lineage lin = { .processed_at = wall_ms(), .processor = PROCESSOR,
                            .backend = dhatu_engine_backend(s->engine) };
     const char *model = dhatu_engine_model_id(s->engine);
-    schema_format fmt = c->cfg.json_output ? SCHEMA_FMT_JSON : SCHEMA_FMT_AVRO;
+    schema_format fmt = c->cfg.json_output ? SCHEMA_FMT_JSON
+                        : c->cfg.registry_output ? SCHEMA_FMT_AVRO_REGISTRY : SCHEMA_FMT_AVRO;
     for (size_t j = 0; j < nb && !atomic_load(&c->fatal); j++) {
         const rd_kafka_message_t *m = w->msgs[s->rec_msg[j]];
         uint64_t token = w->tokens[s->rec_msg[j]];
@@ -106,6 +108,73 @@ static void add_article(consumer *c, work *w, size_t i, const schema_article *a,
     }
 }
 
+/* The registry's counters into the stats (the engine thread owns the client). */
+static void registry_stats(consumer *c)
+{
+    registry_counts k;
+    if (!c->st.reg) return;
+    registry_get_counts(c->st.reg, &k);
+    atomic_store(&c->stats.registry_requests, k.requests);
+    atomic_store(&c->stats.registry_failures, k.failures);
+    atomic_store(&c->stats.registry_cache_hits, k.cache_hits);
+}
+
+/* The codec's lookup: the registry's answers as the codec's statuses. A
+ * refusal (401, 403) is treated as unavailable, not as the message's
+ * fault: dead-lettering every message of a misconfigured consumer would be
+ * worse than waiting while the log says why. */
+static schema_status lookup(void *ctx, uint32_t id, const char **json, size_t *len, char *err, size_t en)
+{
+    consumer *c = ctx;
+    uint64_t failures = atomic_load(&c->stats.registry_failures);
+    schema_status st = registry_codec_lookup(c->st.reg, id, json, len, err, en);
+    registry_stats(c);
+    /* A refusal is not counted as a transient failure: say it loudly. */
+    if (st == SCHEMA_ERR_UNAVAILABLE && atomic_load(&c->stats.registry_failures) == failures)
+        log_error(&c->engine_log, "%s", err);
+    return st;
+}
+
+/* Sleeps ms in steps, returning early on a signal or a fatal error. */
+static int wait_unless_stopping(consumer *c, int64_t ms)
+{
+    for (int64_t end = now_ms() + ms; now_ms() < end;) {
+        if (*c->stop || atomic_load(&c->fatal)) return -1;
+        struct timespec ts = { 0, 50 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+    return *c->stop || atomic_load(&c->fatal) ? -1 : 0;
+}
+
+/* Decodes m, waiting while the registry does not answer: its message is
+ * neither processed nor dead-lettered, so nothing after it is
+ * acknowledged on its partition and nothing is lost. The engine counts as
+ * idle while it waits (/health stays up: a restart would not bring the
+ * registry back), and registry_waiting says why the group does not move.
+ * On a signal it gives up: SCHEMA_ERR_UNAVAILABLE, the offset stays
+ * uncommitted and the message is redone by the next owner. */
+static schema_status decode(consumer *c, rd_kafka_message_t *m, schema_article *a, char *err, size_t en)
+{
+    schema_status f = schema_codec_decode_article(c->st.codec, m->payload, m->len, a, err, en);
+    int64_t delay = 250;
+    while (f == SCHEMA_ERR_UNAVAILABLE) {
+        if (!atomic_load(&c->stats.registry_waiting)) {
+            log_warn(&c->engine_log, "%s [%" PRId32 "] @%" PRId64 ": %s; waiting for the registry", 
+                     rd_kafka_topic_name(m->rkt), m->partition, m->offset, err);
+            atomic_store(&c->stats.registry_waiting, 1);
+        }
+        int64_t busy = atomic_exchange(&c->stats.engine_busy_since_ms, 0);
+        int stopping = wait_unless_stopping(c, delay);
+        atomic_store(&c->stats.engine_busy_since_ms, busy ? now_ms() : 0);
+        if (stopping) return f;
+        delay = delay * 2 > 5000 ? 5000 : delay * 2;
+        f = schema_codec_decode_article(c->st.codec, m->payload, m->len, a, err, en);
+    }
+    if (atomic_exchange(&c->stats.registry_waiting, 0))
+        log_info(&c->engine_log, "the registry answers again; resuming");
+    return f;
+}
+
 static void process(consumer *c, work *w)
 {
     char err[512];
@@ -113,7 +182,14 @@ static void process(consumer *c, work *w)
     for (size_t i = 0; i < w->n && !atomic_load(&c->fatal); i++) {
         rd_kafka_message_t *m = w->msgs[i];
         schema_article a;
-        schema_status f = schema_codec_decode_article(c->st.codec, m->payload, m->len, &a, err, sizeof err);
+        schema_status f = decode(c, m, &a, err, sizeof err);
+        if (f == SCHEMA_ERR_UNAVAILABLE) {
+            /* Stopping while the registry is away: this message and the rest
+             * of the work stay unacknowledged (redone after a restart). */
+            log_warn(&c->engine_log, "stopping while the registry does not answer: %zu message(s) left "
+                     "unprocessed, to be redone", w->n - i);
+            break;
+        }
         if (f == SCHEMA_ERR_NOMEM) {
             log_error(&c->engine_log, "out of memory decoding %s [%" PRId32 "] @%" PRId64,
                       rd_kafka_topic_name(m->rkt), m->partition, m->offset);
@@ -253,6 +329,17 @@ int stage_init(consumer *c, char *err, size_t en)
         return -1;
     }
     if (schema_codec_create(&s->codec, err, en)) return -1;
+    if (*c->cfg.registry_url) {
+        registry_config rc = { .url = c->cfg.registry_url, .ca_file = c->cfg.registry_ca,
+                               .user = c->cfg.registry_user, .password = c->cfg.registry_password,
+                               .timeout_ms = c->cfg.registry_timeout_ms };
+        char msg2[512];
+        if (registry_create(&s->reg, &rc, msg2, sizeof msg2)) {
+            snprintf(err, en, "registry: %s", msg2);
+            return -1;
+        }
+        schema_codec_set_lookup(s->codec, lookup, c);
+    }
     size_t n = (size_t)c->cfg.batch_articles;
     s->records = calloc(n, sizeof *s->records);
     s->rec_msg = calloc(n, sizeof *s->rec_msg);
@@ -269,6 +356,36 @@ int stage_init(consumer *c, char *err, size_t en)
     }
     s->filling = s->free_list;
     s->free_list = s->filling->next;
+    return 0;
+}
+
+int stage_register_output(consumer *c)
+{
+    if (!c->cfg.registry_output) return 0;
+    char subject[512], err[512];
+    if (!strcmp(c->cfg.registry_strategy, "record"))
+        snprintf(subject, sizeof subject, "org.dhatu.DhatuRecord");
+    else
+        snprintf(subject, sizeof subject, "%s-value", c->cfg.output);
+    uint32_t id = 0;
+    int64_t delay = 250;
+    for (int warned = 0;;) {
+        registry_status st = registry_register(c->st.reg, subject, schema_record_avsc_text, &id, err, sizeof err);
+        registry_stats(c);
+        if (st == REGISTRY_OK) break;
+        if (st != REGISTRY_UNAVAILABLE) {
+            log_error(&c->log, "%s", err);
+            return -1;
+        }
+        if (!warned++) log_warn(&c->log, "%s; waiting for the registry", err);
+        if (wait_unless_stopping(c, delay)) {
+            log_error(&c->log, "stopped before the registry answered");
+            return -1;
+        }
+        delay = delay * 2 > 5000 ? 5000 : delay * 2;
+    }
+    schema_codec_set_registry_ids(c->st.codec, 0, id);
+    log_info(&c->log, "records framed with registry schema id %u (subject %s)", id, subject);
     return 0;
 }
 
@@ -303,6 +420,7 @@ void stage_free(consumer *c)
     idbuf_free(&s->ids);
     dbuf_free(&s->out);
     schema_codec_destroy(s->codec);
+    registry_destroy(s->reg);
     dhatu_batch_destroy(s->batch);
     dhatu_engine_destroy(s->engine);
     pthread_cond_destroy(&s->cv_work);

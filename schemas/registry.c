@@ -300,3 +300,65 @@ registry_status registry_register(registry *r, const char *subject, const char *
     json_decref(j);
     return remember(r, *id, subject, schema, strlen(schema), errstr, n);
 }
+
+static int set_prop(char **dst, const char *v, size_t len)
+{
+    free(*dst);
+    *dst = strndup(v, len);
+    return *dst ? 0 : -1;
+}
+
+int registry_take_props(char **v, int *n, registry_props *out, char *errstr, size_t en)
+{
+    static const char prefix[] = "schema.registry.";
+    int kept = 0, rc = 0;
+    for (int i = 0; i < *n; i++) {
+        char *kv = v[i];
+        if (rc || strncmp(kv, prefix, sizeof prefix - 1)) {
+            v[kept++] = kv;
+            continue;
+        }
+        const char *key = kv + sizeof prefix - 1, *eq = strchr(kv, '='), *val = eq ? eq + 1 : "";
+        size_t klen = eq ? (size_t)(eq - key) : strlen(key);
+#define KEY(k) (klen == sizeof(k) - 1 && !strncmp(key, k, klen))
+        if (KEY("url")) {
+            rc = set_prop(&out->url, val, strlen(val));
+        } else if (KEY("basic.auth.user.info")) {
+            const char *colon = strchr(val, ':');
+            rc = !colon ? errmsg(errstr, en, "schema.registry.basic.auth.user.info: expected user:password")
+                        : set_prop(&out->user, val, (size_t)(colon - val)) ||
+                          set_prop(&out->password, colon + 1, strlen(colon + 1));
+        } else if (KEY("ssl.ca.location")) {
+            rc = set_prop(&out->ca_file, val, strlen(val));
+        } else if (!KEY("basic.auth.credentials.source")) {
+            rc = errmsg(errstr, en, "schema.registry.%.*s: not supported (url, basic.auth.user.info and "
+                        "ssl.ca.location are)", (int)klen, key);
+        }
+#undef KEY
+        if (rc && errstr && !*errstr) errmsg(errstr, en, "out of memory");
+        if (!rc) free(kv);
+        else v[kept++] = kv;
+    }
+    *n = kept;
+    return rc ? -1 : 0;
+}
+
+void registry_props_free(registry_props *p)
+{
+    free(p->url);
+    free(p->user);
+    if (p->password) memset(p->password, 0, strlen(p->password));
+    free(p->password);
+    free(p->ca_file);
+    memset(p, 0, sizeof *p);
+}
+
+schema_status registry_codec_lookup(void *ctx, uint32_t id, const char **json, size_t *len, char *errstr, size_t n)
+{
+    switch (registry_schema(ctx, id, json, len, errstr, n)) {
+    case REGISTRY_OK: return SCHEMA_OK;
+    case REGISTRY_NOT_FOUND: return SCHEMA_ERR_UNKNOWN_SCHEMA;
+    case REGISTRY_NOMEM: return SCHEMA_ERR_NOMEM;
+    default: return SCHEMA_ERR_UNAVAILABLE;
+    }
+}

@@ -70,6 +70,24 @@ registry_status registry_schema(registry *r, uint32_t id, const char **schema, s
 registry_status registry_register(registry *r, const char *subject, const char *schema, uint32_t *id,
                                   char *errstr, size_t errstr_size);
 
+/* A Kafka client's schema.registry.* properties (what Confluent's
+ * serializers read: url, basic.auth.user.info as user:password,
+ * ssl.ca.location; basic.auth.credentials.source is accepted and ignored),
+ * taken out of an array of "key=value" items (v[0..*n), the taken ones
+ * freed and the rest kept in order) so that librdkafka never sees them.
+ * -1 with a message for another schema.registry.* key or a malformed value. */
+typedef struct registry_props { char *url, *user, *password, *ca_file; } registry_props;
+int registry_take_props(char **v, int *n, registry_props *out, char *errstr, size_t errstr_size);
+void registry_props_free(registry_props *p);
+
+/* A schema_lookup_fn (schema_avro.h) over a registry passed as ctx: OK,
+ * SCHEMA_ERR_UNKNOWN_SCHEMA for an id the registry does not have, and
+ * SCHEMA_ERR_UNAVAILABLE for anything else that is not the message's fault
+ * (no answer, a refusal such as 401: waiting, not dead-lettering, is right). */
+#include "schema.h"
+schema_status registry_codec_lookup(void *ctx, uint32_t id, const char **json, size_t *len,
+                                    char *errstr, size_t errstr_size);
+
 /* Counters since creation, for metrics: requests that got an answer of
  * the API, transient failures (each attempt), cache hits. */
 typedef struct registry_counts {

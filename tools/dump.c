@@ -21,6 +21,7 @@
 #include "dhatu_record.h"
 #include "kafka.h"
 #include "log.h"
+#include "registry.h"
 #include "schema_avro.h"
 
 #define PROG "dhatu-dump"
@@ -41,7 +42,7 @@ static json_t *bytes_json(const void *p, size_t len)
 
 int main(int argc, char **argv)
 {
-    const char *brokers = "127.0.0.1:9092", *topic = NULL;
+    const char *brokers = "127.0.0.1:9092", *topic = NULL, *registry_url = NULL;
     int raw = 0, committed = 0, c;
     kafka_items user = { 0 }; /* -F lines and -X items, in command-line order */
     /* First member: kafka.h's callbacks find it through the opaque. */
@@ -54,6 +55,7 @@ int main(int argc, char **argv)
     static const struct option lo[] = { { "brokers", required_argument, 0, 'b' },
         { "topic", required_argument, 0, 't' }, { "raw", no_argument, 0, 'r' },
         { "committed", no_argument, 0, 'C' }, { "timeout-ms", required_argument, 0, 'T' },
+        { "registry", required_argument, 0, 'R' },
         { "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 } };
     char err[512];
     while ((c = getopt_long(argc, argv, "b:t:F:X:hV", lo, NULL)) != -1) {
@@ -78,9 +80,13 @@ int main(int argc, char **argv)
         case 'r': raw = 1; break;
         case 'C': committed = 1; break;
         case 'T': timeout_ms = strtol(optarg, NULL, 10); break;
+        case 'R': registry_url = optarg; break;
         default:
             fprintf(c == 'h' ? stdout : stderr, "Usage: " PROG " -b BROKERS -t TOPIC [--raw] [--committed] "
-                    "[--timeout-ms N] [-F FILE] [-X key=value...]\n");
+                    "[--timeout-ms N] [--registry URL] [-F FILE] [-X key=value...]\n"
+                    "Records: Avro single-object, JSON, or Confluent-framed (with --registry URL or\n"
+                    "-X schema.registry.url=URL; schema.registry.basic.auth.user.info and\n"
+                    "schema.registry.ssl.ca.location too).\n");
             kafka_items_free(&user);
             return c == 'h' ? 0 : 2;
         }
@@ -98,6 +104,25 @@ int main(int argc, char **argv)
         { "enable.partition.eof", "true", "dhatu-dump stops at the end of every partition" },
         { "isolation.level", committed ? "read_committed" : "read_uncommitted", NULL },
     };
+    registry_props rp = { 0 };
+    registry *reg = NULL;
+    err[0] = 0;
+    if (registry_take_props(user.v, &user.n, &rp, err, sizeof err)) {
+        log_error(&lg, "%s", err);
+        kafka_items_free(&user);
+        return 2;
+    }
+    if (registry_url || rp.url) {
+        registry_config rc = { .url = registry_url ? registry_url : rp.url, .ca_file = rp.ca_file, .user = rp.user,
+                               .password = rp.password };
+        if (registry_create(&reg, &rc, err, sizeof err)) {
+            log_error(&lg, "registry: %s", err);
+            registry_props_free(&rp);
+            kafka_items_free(&user);
+            return 2;
+        }
+    }
+    registry_props_free(&rp);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set_opaque(conf, &ev);
     kafka_route_events(conf);
@@ -117,6 +142,7 @@ int main(int argc, char **argv)
         log_error(&lg, "topic %s not found on %s%s%s", topic, brokers, codec ? "" : ": ", codec ? "" : err);
         return 2;
     }
+    if (reg) schema_codec_set_lookup(codec, registry_codec_lookup, reg);
     int nparts = md->topics[0].partition_cnt, eofs = 0, status = 0;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(nparts);
     for (int i = 0; i < nparts; i++)
@@ -172,6 +198,7 @@ int main(int argc, char **argv)
     }
     dbuf_free(&out);
     schema_codec_destroy(codec);
+    registry_destroy(reg);
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
     return status;
