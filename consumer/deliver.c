@@ -17,7 +17,10 @@ const char *dl_class_name(int cls)
 
 int dl_class_used(int cls)
 {
-    return cls != SCHEMA_OK && cls != SCHEMA_ERR_NOMEM && cls != SCHEMA_ERR_INTERNAL && cls >= 0 && cls < DL_NCLASSES;
+    /* Not message faults: out of memory, a broken built-in schema, a
+     * registry that does not answer (its messages wait, stage.c). */
+    return cls != SCHEMA_OK && cls != SCHEMA_ERR_NOMEM && cls != SCHEMA_ERR_INTERNAL && cls != SCHEMA_ERR_UNAVAILABLE &&
+           cls >= 0 && cls < DL_NCLASSES;
 }
 
 /* Waits (briefly, repeatedly) while the producer's queue is full: the

@@ -10,7 +10,7 @@
 enum fam {
     F_TEXTS, F_CONSUMED, F_ACKED, F_DEAD, F_DELIVERY_ERR, F_IN_BYTES, F_OUT_BYTES, F_BATCH_ARTICLES, F_STAGE,
     F_ACK_SECONDS, F_E2E, F_ASSIGNED, F_PAUSED, F_REBALANCES, F_INFLIGHT, F_PRODUCER_QUEUE, F_BACKEND, F_BUILD,
-    F_LAG, F_COMMITTED, F_STORED, F_GROUP_STATE, F_N
+    F_LAG, F_COMMITTED, F_STORED, F_GROUP_STATE, F_REG_WAITING, F_REG_REQUESTS, F_REG_FAILURES, F_REG_HITS, F_N
 };
 
 static const struct family { const char *name, *type, *help; } families[F_N] = {
@@ -41,6 +41,13 @@ static const struct family { const char *name, *type, *help; } families[F_N] = {
     [F_COMMITTED] = { "dhatu_committed_offset", "gauge", "Last committed offset of the partition (absent: none yet)." },
     [F_STORED] = { "dhatu_stored_offset", "gauge", "Offset stored for the next commit (absent: none yet)." },
     [F_GROUP_STATE] = { "dhatu_group_state", "gauge", "Consumer group state as librdkafka reports it (value 1)." },
+    [F_REG_WAITING] = { "dhatu_registry_waiting", "gauge",
+                        "1 while the engine waits for the schema registry (its messages wait, none is dropped)." },
+    [F_REG_REQUESTS] = { "dhatu_registry_requests_total", "counter", "Schema registry requests that got an answer." },
+    [F_REG_FAILURES] = { "dhatu_registry_failures_total", "counter",
+                         "Schema registry attempts without an answer (timeouts, refused connections, 5xx)." },
+    [F_REG_HITS] = { "dhatu_registry_cache_hits_total", "counter",
+                     "Schema lookups and registrations served from the client's cache." },
 };
 
 static const char *fam(metrics_buf *b, enum fam f)
@@ -144,6 +151,12 @@ static void render_metrics(consumer *c, metrics_buf *b)
     metrics_sample(b, fam(b, F_BACKEND), bi, 1);
     const char *vi[] = { "version", DHATU_VERSION_STRING, "librdkafka", rd_kafka_version_str(), NULL };
     metrics_sample(b, fam(b, F_BUILD), vi, 1);
+    if (c->st.reg) {
+        metrics_sample(b, fam(b, F_REG_WAITING), NULL, atomic_load(&s->registry_waiting));
+        counter(b, F_REG_REQUESTS, NULL, &s->registry_requests);
+        counter(b, F_REG_FAILURES, NULL, &s->registry_failures);
+        counter(b, F_REG_HITS, NULL, &s->registry_cache_hits);
+    }
     metrics_process(b, s->start_wall_s);
     pthread_mutex_lock(&s->stats_mu);
     if (s->stats_text.out.data) metrics_text(b, s->stats_text.out.data, s->stats_text.out.len);
