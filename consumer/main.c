@@ -201,6 +201,12 @@ static void summary(consumer *c, int status)
     if (c->cfg.exactly_once)
         snprintf(more, sizeof more, "; %" PRIu64 " transactions committed, %" PRIu64 " aborted", s->txn_commits,
                  s->txn_aborts);
+    if (c->st.reg) {
+        size_t m = strlen(more);
+        snprintf(more + m, sizeof more - m, "; registry: %" PRIu64 " requests, %" PRIu64 " failed, %" PRIu64
+                 " cache hits", (uint64_t)atomic_load(&s->registry_requests),
+                 (uint64_t)atomic_load(&s->registry_failures), (uint64_t)atomic_load(&s->registry_cache_hits));
+    }
     /* The summary is the run's result: printed even with -q. */
     log_write(&c->log, status ? LOG_ERROR : LOG_INFO, "%s; peak RSS %ld MiB%s%s", line, peak_rss_mib(),
               c->passthrough ? "; PASSTHROUGH (no engine)" : "", more);

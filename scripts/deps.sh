@@ -31,6 +31,7 @@ PKGS=(
   buildah           # deploy/image/build.sh: the container image without a daemon
   debootstrap       # ... its Debian base, made locally (no image registry is reachable)
   shellcheck        # lints the shell scripts, deploy/clouds among them
+  curl              # deploy/local/registry.sh: the readiness probe of the schema registry
 )
 # CUDA: nvcc at /usr/local/cuda (NVIDIA's installer) or on PATH is used as is.
 # Elsewhere Debian's nvidia-cuda-toolkit (non-free) is installed when apt can
