@@ -238,8 +238,9 @@ registry_status registry_schema(registry *r, uint32_t id, const char **schema, s
     }
     if (type && strcmp(type, "AVRO")) {
         /* A Protobuf or JSON Schema id framed as Avro: the registry knows it, we cannot read it. */
-        json_decref(j);
-        return fail(errstr, n, REGISTRY_NOT_FOUND, "registry: %s is a %s schema, not Avro", what, type);
+        fail(errstr, n, REGISTRY_NOT_FOUND, "registry: %s is a %s schema, not Avro", what, type);
+        json_decref(j);     /* type points into j */
+        return REGISTRY_NOT_FOUND;
     }
     st = remember(r, id, NULL, s, json_string_length(json_object_get(j, "schema")), errstr, n);
     json_decref(j);
