@@ -89,6 +89,13 @@ START_TEST(failures_are_told_apart)
     ck_assert_uint_ge(k.failures, 3 + 2 + 3 + 3);   /* 500 x3, 503 x2, timeout x3, 500 x3 again */
     registry_destroy(r);
 
+    /* Nothing listening: refused connections are transient (a registry restarting). */
+    registry_config down = { .url = "http://127.0.0.1:1", .retries = 1, .backoff_ms = 10 };
+    ck_assert_int_eq(registry_create(&r, &down, err, sizeof err), REGISTRY_OK);
+    ck_assert_int_eq(registry_schema(r, 1, &s, &n, err, sizeof err), REGISTRY_UNAVAILABLE);
+    ck_assert_msg(strstr(err, "2 attempts") != NULL, "%s", err);
+    registry_destroy(r);
+
     registry_config bad = { .url = "ftp://x" };
     ck_assert_int_eq(registry_create(&r, &bad, err, sizeof err), REGISTRY_REFUSED);
     registry_config noca = { .url = url(), .ca_file = "/nonexistent/ca.pem" };
