@@ -61,7 +61,10 @@ registry_status registry_create(registry **out, const registry_config *cfg, char
     if (curl_global_init(CURL_GLOBAL_DEFAULT))
         return fail(errstr, n, REGISTRY_NOMEM, "libcurl could not initialise");
     registry *r = calloc(1, sizeof *r);
-    if (!r) return fail(errstr, n, REGISTRY_NOMEM, "out of memory");
+    if (!r) {
+        curl_global_cleanup();
+        return fail(errstr, n, REGISTRY_NOMEM, "out of memory");
+    }
     size_t ul = strlen(cfg->url);
     while (ul > 0 && cfg->url[ul - 1] == '/') ul--;     /* "base/" and "base" alike */
     r->url = strndup(cfg->url, ul);
@@ -105,6 +108,7 @@ void registry_destroy(registry *r)
     if (r->password) memset(r->password, 0, strlen(r->password));
     free(r->password);
     free(r);
+    curl_global_cleanup();      /* pairs with registry_create's init (reference-counted) */
 }
 
 void registry_get_counts(const registry *r, registry_counts *out)
