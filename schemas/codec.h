@@ -47,7 +47,7 @@ struct writer {
     avro_schema_t wschema, proj;
     avro_value_iface_t *proj_iface, *res_iface;
     avro_value_t proj_value, res_value;
-    char why[256];
+    char why[384];              /* room for a message around resolve.c's 256-byte reasons */
 };
 
 struct schema_codec {
