@@ -129,12 +129,18 @@ public class RegistryClient {
         return s;
     }
 
-    static void verify(String bootstrap, String topic, String registry, int count) throws Exception {
+    /* A group of its own that reads from the beginning and commits nothing. */
+    static Properties readerProps(String bootstrap, String name) {
         Properties p = new Properties();
         p.put("bootstrap.servers", bootstrap);
-        p.put("group.id", "registry-client-" + ProcessHandle.current().pid());
+        p.put("group.id", name + "-" + ProcessHandle.current().pid());
         p.put("auto.offset.reset", "earliest");
         p.put("enable.auto.commit", "false");
+        return p;
+    }
+
+    static void verify(String bootstrap, String topic, String registry, int count) throws Exception {
+        Properties p = readerProps(bootstrap, "registry-client");
         p.put("isolation.level", "read_committed");
         AvroKafkaDeserializer<GenericRecord> d = new AvroKafkaDeserializer<>();
         d.configure(serdeConfig(registry), false);
@@ -153,11 +159,7 @@ public class RegistryClient {
     }
 
     static void copy(String bootstrap, String from, String to, int count) throws Exception {
-        Properties c = new Properties();
-        c.put("bootstrap.servers", bootstrap);
-        c.put("group.id", "registry-copy-" + ProcessHandle.current().pid());
-        c.put("auto.offset.reset", "earliest");
-        c.put("enable.auto.commit", "false");
+        Properties c = readerProps(bootstrap, "registry-copy");
         Properties p = new Properties();
         p.put("bootstrap.servers", bootstrap);
         p.put("enable.idempotence", "true");
