@@ -3,7 +3,8 @@
 #   1. the monitoring objects are what generate.mjs makes from grafana/ (no drift);
 #   2. every kustomization renders; every object passes its schema; policies
 #      hold, with the consumer reading each rendered configuration (check.mjs);
-#   3. no object has a field its schema lacks (tsc over typed literals).
+#   3. no object has a field its schema lacks (tsc over typed literals);
+#   4. dockerfilelint passes on deploy/image/Containerfile (its .dockerfilelintrc).
 # The npm packages are installed here from package-lock.json (npm ci) once.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,3 +28,11 @@ done
 echo "ok   components/monitoring: generated from grafana/ and current"
 node check.mjs "$build/consumer/dhatu-consumer" "$work"
 node_modules/.bin/tsc -p "$work" && echo "ok   every rendered object: no field outside its schema (tsc)"
+# dockerfilelint exits 0 even when it reports issues: its summary line decides.
+out=$(node_modules/.bin/dockerfilelint -c ../../image ../../image/Containerfile 2>&1) || true
+if ! grep -q "Issues: None found" <<<"$out"; then
+  echo "$out"
+  echo "FAIL deploy/image/Containerfile: dockerfilelint"
+  exit 1
+fi
+echo "ok   deploy/image/Containerfile: dockerfilelint, no issue"
