@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# peer.sh [COUNT] -- dhatu-consumer against a Kafka Streams application doing
+# the same work (bench/peers/kafka-streams/Peer.java: the seed model's record
+# of every article), on one broker of its own (port 29592, state under
+# build/bench-peer, wiped after), with the same input: COUNT articles
+# (default 200,000; arXiv abstracts repeated with distinct ids) in 8
+# partitions. Each round runs both, alternating who goes first, with fresh
+# groups and output topics. Prints per run: articles/s (cold: first article
+# to last acknowledgement, or to the Streams close; warm: the same without
+# the first 10 s, Streams only: a C program has no JIT to warm), CPU seconds
+# per article, peak RSS, the broker's CPU seconds; then the ratio ours/peer
+# of the round. After round 1, every record of both outputs is compared by
+# input (partition, offset): all fields but lineage.processed_at, processor
+# and backend, doubles to 1e-15 relative.
+# FORMAT=json|avro (default json); ROUNDS (default 2); MODEL for our side
+# (default seed; the peer computes seed only); ARGS: more consumer options
+# (e.g. "-s engine.threads=2").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=${B:-build}
+COUNT=${1:-200000}
+FORMAT=${FORMAT:-json}
+CORPUS=${CORPUS:-../shared/corpora/arxiv_abstracts_en.jsonl}
+export KAFKA_PORT=${PEER_KAFKA_PORT:-29592} KAFKA_STATE_DIR=$PWD/$B/bench-peer
+K=deploy/local/kafka.sh
+work=$PWD/$B/bench-peer-work
+mkdir -p "$work"
+
+# The peer's classpath (Maven) and class files.
+peer=bench/peers/kafka-streams
+(cd "$peer" && mvn -q -B -Dstyle.color=never dependency:build-classpath -Dmdep.outputFile="$work/cp.txt")
+javac -nowarn -d "$work/classes" -cp "$(cat "$work/cp.txt")" "$peer/Peer.java"
+
+brokers=$("$K" start | tail -n 1)
+trap '"$K" wipe; rm -rf "$work"' EXIT
+python3 - "$CORPUS" "$COUNT" >"$work/in.jsonl" <<'EOF'
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+for i in range(int(sys.argv[2])):
+    a = json.loads(lines[i % len(lines)])
+    a["id"] = "%s-c%d" % (a["id"], i // len(lines))
+    print(json.dumps(a, ensure_ascii=False))
+EOF
+tin=peer-in-$$
+"$K" topic "$tin" 8
+"$B/producer/dhatu-producer" -q -b "$brokers" -t "$tin" -f "$FORMAT" "$work/in.jsonl"
+bpid=$("$K" broker 1 pid)
+broker_cpu() { awk '{print ($14 + $15) / 100}' "/proc/$bpid/stat"; }
+echo "$COUNT articles ($FORMAT), $(nproc) cores, $(uname -r), $(date -u +%F); broker pid $bpid"
+
+# run NAME OUT_TOPIC CMD... : prints "NAME: rate, cpu/article, rss, broker cpu"
+# and leaves the rate in $rate.
+run() {
+  local name=$1 tout=$2; shift 2
+  local b0 b1 line
+  b0=$(broker_cpu)
+  /usr/bin/time -f "TIME %U %S %M" "$@" >"$work/$name.log" 2>&1 || echo "$name: exit $? (log below)"
+  b1=$(broker_cpu)
+  read -r _ u s m < <(grep '^TIME ' "$work/$name.log" | tail -n 1)
+  if grep -q '^peer: ' "$work/$name.log"; then
+    line=$(grep '^peer: ' "$work/$name.log")
+    rate=$(sed -E 's/.*cold ([0-9]+)\/s.*/\1/' <<<"$line")
+    warm=$(sed -E 's/.*warm ([0-9]+\/s|n\/a[^,]*).*/\1/' <<<"$line")
+  else
+    line=$(grep -E '(clean exit|UNCLEAN exit|FAILED): ' "$work/$name.log" | tail -n 1)
+    rate=$(sed -E 's/.*last acknowledgement [0-9.]+ s: ([0-9]+) articles\/s.*/\1/' <<<"$line")
+    warm=-
+  fi
+  printf '%-22s cold %7s/s  warm %-9s  %5.1f us CPU/article  peak RSS %4d MiB  broker %5.1f CPU s\n' \
+    "$name:" "$rate" "$warm" "$(echo "($u + $s) * 1000000 / $COUNT" | bc -l)" $((m / 1024)) "$(echo "$b1 - $b0" | bc -l)"
+  grep -qE '^peer: [0-9]+ records, 0 failed|clean exit' <<<"$line" || { echo "  $line"; tail -n 5 "$work/$name.log"; }
+}
+
+ours() {  # round
+  local tout=peer-ours-$1-$$
+  "$K" topic "$tout" 8
+  # shellcheck disable=SC2086
+  run "dhatu-consumer r$1" "$tout" "$B/consumer/dhatu-consumer" -q -b "$brokers" -t "$tin" -o "$tout" -d peer-dlq-$$ \
+    -g "peer-ours-$1-$$" --exit-idle 2000 -s http.port=-1 --format "$FORMAT" -B cpu -m "${MODEL:-seed}" ${ARGS:-}
+  ours_rate=$rate
+}
+streams() {  # round
+  local tout=peer-streams-$1-$$
+  "$K" topic "$tout" 8
+  run "kafka-streams r$1" "$tout" java -Xms1g -Xmx1g -cp "$work/classes:$(cat "$work/cp.txt")" \
+    -Djava.io.tmpdir="$work" Peer "$brokers" "$tin" "$tout" "peer-streams-$1-$$" "$FORMAT" "$COUNT" schemas/avro
+  peer_rate=$rate
+}
+"$K" topic peer-dlq-$$ 1
+for round in $(seq 1 "${ROUNDS:-2}"); do
+  if [ $((round % 2)) -eq 1 ]; then ours "$round"; streams "$round"; else streams "$round"; ours "$round"; fi
+  echo "round $round: dhatu-consumer / kafka-streams = $(echo "scale=2; $ours_rate / $peer_rate" | bc -l)"
+  if [ "$round" = 1 ]; then
+    for side in ours streams; do
+      "$B/tools/dhatu-dump" -b "$brokers" -t "peer-$side-1-$$" --timeout-ms 5000 >"$work/$side.jsonl" 2>/dev/null || true
+    done
+    python3 - "$work/ours.jsonl" "$work/streams.jsonl" "$COUNT" <<'EOF'
+import json, sys
+def load(path):
+    out = {}
+    for line in open(path):
+        r = json.loads(line)
+        out[(r["lineage"]["partition"], r["lineage"]["offset"])] = r
+    return out
+a, b, n = load(sys.argv[1]), load(sys.argv[2]), int(sys.argv[3])
+worst, bad = 0.0, []
+def same(x, y, path):
+    global worst
+    if isinstance(x, float) or isinstance(y, float):
+        d = abs(x - y) / max(abs(y), 1e-300) if y else abs(x)
+        worst = max(worst, d)
+        return d <= 1e-15
+    if isinstance(x, dict):
+        return list(x) == list(y) and all(same(x[k], y[k], path + "." + k) for k in x
+                                          if k not in ("processed_at", "processor", "backend"))
+    if isinstance(x, list):
+        return len(x) == len(y) and all(same(u, v, path) for u, v in zip(x, y))
+    return x == y
+for k in a:
+    if k in b and not same(a[k], b[k], ""):
+        bad.append(k)
+print("records compared: %d of ours, %d of the peer's, %d in both; %d differ; worst relative difference %.2g"
+      % (len(a), len(b), len(set(a) & set(b)), len(bad), worst))
+for k in bad[:3]:
+    print("  differ at", k, "\n   ours: ", json.dumps(a[k])[:400], "\n   peer: ", json.dumps(b[k])[:400])
+if len(a) != n or len(b) != n or bad:
+    print("RECORDS DISAGREE")
+EOF
+  fi
+  "$K" delete-topic "peer-ours-$round-$$"
+  "$K" delete-topic "peer-streams-$round-$$"
+done
