@@ -8,9 +8,13 @@
  *     rebalances, transactions and shutdown (loop.c, deliver.c, txn.c,
  *     rebalance.c). Offsets and partition state are touched by this thread
  *     only, so they need no lock.
- *   - the engine thread (stage.c) decodes a batch, vectorizes it, encodes
- *     the records and produces them (output or dead letter), while the next
- *     batch fills. The queue between the two is the only locked state.
+ *   - the engine thread (stage.c) decodes a batch and vectorizes it (the
+ *     cpu backend spreads that over its own workers), while the next batch
+ *     fills;
+ *   - the encoder thread (stage.c) encodes the records of the batch before
+ *     and produces them (output or dead letter), in the order the batches
+ *     were filled, so a partition's records keep their input order. The
+ *     two queues between these three threads are the only locked state.
  *   - libmicrohttpd's thread renders /metrics, /health and /ready
  *     (exporter.c) from atomics and a text copied under stats_mu.
  *
@@ -64,13 +68,21 @@ const char *dl_class_name(int cls);
 int dl_class_used(int cls);
 
 /* One batch of input messages, handed from the polling thread to the
- * engine thread, which owns the messages until it returns the batch. */
+ * engine thread, then to the encoder thread, which returns it; the stage
+ * owns the messages from the hand-over until then. Each work has its own
+ * engine batch and records, so one can be vectorized while the one before
+ * is encoded. */
 typedef struct work {
     rd_kafka_message_t **msgs;
     uint64_t *tokens;
     size_t n, bytes;
     int64_t opened_ms;
     struct work *next;
+    dhatu_batch *batch;             /* the articles the engine vectorizes */
+    dhatu_record *records;          /* ... and their records */
+    size_t *rec_msg;                /* record j -> message index */
+    idbuf ids;                      /* id of record j */
+    size_t nrec;                    /* records for the encoder (0: the engine failed) */
 } work;
 
 /* What /metrics and the summary read; atomics where two threads meet. */
@@ -81,6 +93,7 @@ typedef struct consumer_stats {
     atomic_int assigned, paused_parts, inflight, ready;
     atomic_llong heartbeat_ms;              /* the polling loop turned */
     atomic_llong engine_busy_since_ms;      /* 0 when idle */
+    atomic_llong encoder_busy_since_ms;     /* 0 when idle */
     atomic_int registry_waiting;            /* the engine thread waits for the registry */
     atomic_uint_fast64_t registry_requests, registry_failures, registry_cache_hits;
     _Atomic int64_t last_ack_ms;            /* last acknowledgement */
@@ -93,22 +106,22 @@ typedef struct consumer_stats {
     metrics_buf stats_text;                 /* per-partition series from librdkafka statistics */
 } consumer_stats;
 
-/* The engine stage: the queue (under mu) and what the engine thread owns. */
+/* The engine stage: two queues (under mu) and what each thread owns. */
 typedef struct stage {
     pthread_mutex_t mu;
-    pthread_cond_t cv_work, cv_idle;
-    work *queue_head, *queue_tail, *free_list;
-    int in_flight, stop, started;
-    pthread_t thread;
+    pthread_cond_t cv_work, cv_done, cv_idle;
+    work *queue_head, *queue_tail;  /* to the engine thread */
+    work *done_head, *done_tail;    /* vectorized, to the encoder thread */
+    work *free_list;
+    int in_flight, stop, engine_exited, encoder_busy;
+    int started;                    /* threads running: 0, 1 (engine) or 2 */
+    pthread_t thread, encoder;
     work *filling;                  /* polling thread: the batch being filled */
-    /* engine thread only */
-    dhatu_engine *engine;
-    schema_codec *codec;
-    registry *reg;                  /* registry.url set: the writer schemas (and our record's id) */
-    dhatu_batch *batch;
-    dhatu_record *records;
-    size_t *rec_msg;                /* record j -> message index in the work */
-    idbuf ids;                      /* id j of the batch */
+    dhatu_engine *engine;           /* engine thread; its names are read by all */
+    schema_codec *codec;            /* engine thread: decoding */
+    registry *reg;                  /* engine thread: registry.url set, the writer schemas */
+    /* encoder thread (or the engine thread while the encoder is idle, stage.c) */
+    schema_codec *enc;              /* encoding; our record's registry id */
     dbuf out;
 } stage;
 
@@ -183,6 +196,7 @@ int deliver_wait_engine(consumer *c, int64_t deadline_ms);
 /* ---- txn.c: exactly-once */
 int txn_begin(consumer *c);
 void txn_abort_and_rewind(consumer *c);
+void txn_abort_lost(consumer *c);     /* abort only: the partitions are gone */
 void txn_commit(consumer *c, int64_t deadline_ms);
 
 /* ---- rebalance.c */

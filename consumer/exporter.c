@@ -163,19 +163,18 @@ static void render_metrics(consumer *c, metrics_buf *b)
     pthread_mutex_unlock(&s->stats_mu);
 }
 
-/* Alive: the polling loop turned recently and no batch is stuck. */
+/* Alive: the polling loop turned recently and no batch is stuck in the
+ * engine or the encoder (a producer queue full for a minute counts). */
 static int health(consumer *c, metrics_buf *b)
 {
     int64_t t = now_ms(), hb = t - atomic_load(&c->stats.heartbeat_ms);
-    int64_t busy = atomic_load(&c->stats.engine_busy_since_ms);
-    int bad = hb > 10000 || (busy && t - busy > 60000);
-    char msg[160];
-    if (busy)
-        snprintf(msg, sizeof msg, "%s: polling loop turned %lld ms ago; engine busy for %lld ms\n",
-                 bad ? "unhealthy" : "ok", (long long)hb, (long long)(t - busy));
-    else
-        snprintf(msg, sizeof msg, "%s: polling loop turned %lld ms ago; engine idle\n", bad ? "unhealthy" : "ok",
-                 (long long)hb);
+    int64_t busy = atomic_load(&c->stats.engine_busy_since_ms), enc = atomic_load(&c->stats.encoder_busy_since_ms);
+    int bad = hb > 10000 || (busy && t - busy > 60000) || (enc && t - enc > 60000);
+    char msg[200], e1[48] = "idle", e2[48] = "idle";
+    if (busy) snprintf(e1, sizeof e1, "busy for %lld ms", (long long)(t - busy));
+    if (enc) snprintf(e2, sizeof e2, "busy for %lld ms", (long long)(t - enc));
+    snprintf(msg, sizeof msg, "%s: polling loop turned %lld ms ago; engine %s; encoder %s\n", bad ? "unhealthy" : "ok",
+             (long long)hb, e1, e2);
     metrics_text(b, msg, strlen(msg));
     return bad ? 503 : 200;
 }

@@ -10,7 +10,7 @@ static void commit_revoked(consumer *c, rd_kafka_topic_partition_list_t *parts, 
     stage_submit(c);
     if (deliver_wait_engine(c, deadline)) log_warn(&c->log, "rebalance: engine still busy at the deadline");
     if (c->cfg.exactly_once) {
-        if (lost) txn_abort_and_rewind(c);
+        if (lost) txn_abort_lost(c);
         else txn_commit(c, deadline);
         return;
     }
@@ -53,7 +53,13 @@ void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partit
         c->assignment_lost = 0;
         if (c->cooperative) e = rd_kafka_incremental_assign(rk, parts);
         else rd_kafka_assign(rk, parts);
-        if (c->paused && parts->cnt) rd_kafka_pause_partitions(rk, parts);
+        /* librdkafka keeps a partition paused by the application through
+         * its revoke and its next assignment (only its own pause is reset):
+         * a partition paused here before and given back while this member
+         * is not paused would never be fetched again, and nothing would
+         * resume it. So every assigned partition is set to the member's
+         * state, either way (a resume of one not paused does nothing). */
+        if (parts->cnt) (c->paused ? rd_kafka_pause_partitions : rd_kafka_resume_partitions)(rk, parts);
     } else {
         int lost = rd_kafka_assignment_lost(rk);
         log_info(&c->log, "%s %d partition(s)", lost ? "lost" : "revoked", parts->cnt);

@@ -1,6 +1,8 @@
 /* stage.c -- the engine stage: a queue of batches from the polling thread
- * and the engine thread that decodes, vectorizes, encodes and produces
- * them (see consumer.h for the threads). */
+ * to the engine thread, which decodes and vectorizes them, and a queue from
+ * it to the encoder thread, which encodes and produces their records in the
+ * same order (see consumer.h for the threads). Two threads, not one, so
+ * that decoding and vectorizing one batch overlaps encoding the last. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,45 +10,28 @@
 #include <time.h>
 #include "consumer.h"
 
-/* Vectorizes the articles gathered in the batch and produces their records. */
-static void run_batch(consumer *c, work *w)
+/* Encodes and produces the records of w's batch (the encoder's side). */
+static void encode_records(consumer *c, work *w)
 {
     stage *s = &c->st;
-    size_t nb = dhatu_batch_count(s->batch);
-    if (nb == 0) return;
     char err[512];
-    dhatu_status st = DHATU_OK;
     int64_t t0 = now_ns();
-    if (c->passthrough) memset(s->records, 0, nb * sizeof *s->records);    /* a minimal record */
-    else st = dhatu_engine_vectorize(s->engine, s->batch, s->records, err, sizeof err);
-    int64_t t1 = now_ns();
-    metrics_hist_observe(&c->stats.stage[1], (uint64_t)(t1 - t0));
-    metrics_hist_observe(&c->stats.batch_articles, nb);
-    if (st != DHATU_OK) {
-        /* Not the articles' fault: their offsets stay unstored, so they are
-         * processed again after a restart. */
-        log_error(&c->engine_log, "engine failed on a batch of %zu articles: %s", nb, err);
-        consumer_fail(c, EXIT_FATAL);
-        dhatu_batch_reset(s->batch);
-        idbuf_reset(&s->ids);
-        return;
-    }
     schema_lineage lin = { .processed_at = wall_ms(), .processor = PROCESSOR,
                            .backend = dhatu_engine_backend(s->engine) };
     const char *model = dhatu_engine_model_id(s->engine);
     schema_format fmt = c->cfg.json_output ? SCHEMA_FMT_JSON
                         : c->cfg.registry_output ? SCHEMA_FMT_AVRO_REGISTRY : SCHEMA_FMT_AVRO;
-    for (size_t j = 0; j < nb && !atomic_load(&c->fatal); j++) {
-        const rd_kafka_message_t *m = w->msgs[s->rec_msg[j]];
-        uint64_t token = w->tokens[s->rec_msg[j]];
+    for (size_t j = 0; j < w->nrec && !atomic_load(&c->fatal); j++) {
+        const rd_kafka_message_t *m = w->msgs[w->rec_msg[j]];
+        uint64_t token = w->tokens[w->rec_msg[j]];
         rd_kafka_timestamp_type_t tstype;
         lin.topic = rd_kafka_topic_name(m->rkt);
         lin.partition = m->partition;
         lin.offset = m->offset;
         lin.timestamp = rd_kafka_message_timestamp(m, &tstype);
         size_t id_len;
-        const char *id = idbuf_get(&s->ids, j, &id_len);
-        schema_status es = schema_codec_encode_record(s->codec, fmt, id, id_len, model, &s->records[j], &lin,
+        const char *id = idbuf_get(&w->ids, j, &id_len);
+        schema_status es = schema_codec_encode_record(s->enc, fmt, id, id_len, model, &w->records[j], &lin,
                                                       &s->out, err, sizeof err);
         if (es) {
             deliver_dead_letter(c, m, token, SCHEMA_ERR_ENCODE, err);
@@ -75,29 +60,71 @@ static void run_batch(consumer *c, work *w)
         atomic_fetch_add(&c->stats.produced, 1);
         atomic_fetch_add(&c->stats.out_bytes, s->out.len);
     }
-    metrics_hist_observe(&c->stats.stage[2], (uint64_t)(now_ns() - t1));
-    dhatu_batch_reset(s->batch);
-    idbuf_reset(&s->ids);
+    metrics_hist_observe(&c->stats.stage[2], (uint64_t)(now_ns() - t0));
+    w->nrec = 0;
+    dhatu_batch_reset(w->batch);
+    idbuf_reset(&w->ids);
 }
 
-/* Adds one decoded article to the batch, running the batch first when it is
- * full; dead-letters what the engine refuses. */
-static void add_article(consumer *c, work *w, size_t i, const schema_article *a, int64_t *decode_ns, int64_t *t)
+/* Vectorizes the articles gathered in w's batch (the engine's side); their
+ * records then wait in w for the encoder. */
+static void vectorize(consumer *c, work *w)
 {
     stage *s = &c->st;
+    size_t nb = dhatu_batch_count(w->batch);
+    w->nrec = 0;
+    if (nb == 0) return;
+    char err[512];
+    dhatu_status st = DHATU_OK;
+    int64_t t0 = now_ns();
+    if (c->passthrough) memset(w->records, 0, nb * sizeof *w->records);    /* a minimal record */
+    else st = dhatu_engine_vectorize(s->engine, w->batch, w->records, err, sizeof err);
+    metrics_hist_observe(&c->stats.stage[1], (uint64_t)(now_ns() - t0));
+    metrics_hist_observe(&c->stats.batch_articles, nb);
+    if (st != DHATU_OK) {
+        /* Not the articles' fault: their offsets stay unstored, so they are
+         * processed again after a restart. */
+        log_error(&c->engine_log, "engine failed on a batch of %zu articles: %s", nb, err);
+        consumer_fail(c, EXIT_FATAL);
+        dhatu_batch_reset(w->batch);
+        idbuf_reset(&w->ids);
+        return;
+    }
+    w->nrec = nb;
+}
+
+/* The batch filled before the work's messages were all added (articles
+ * larger than the batch's text capacity): its part is vectorized and
+ * encoded here, on the engine thread, once the encoder is idle, which keeps
+ * every record in input order. The encoder cannot wake meanwhile: only
+ * this thread feeds it. */
+static void flush_part(consumer *c, work *w)
+{
+    stage *s = &c->st;
+    pthread_mutex_lock(&s->mu);
+    while (s->done_head || s->encoder_busy) pthread_cond_wait(&s->cv_idle, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+    vectorize(c, w);
+    encode_records(c, w);
+}
+
+/* Adds one decoded article to the batch, flushing the batch first when it
+ * is full; dead-letters what the engine refuses. */
+static void add_article(consumer *c, work *w, size_t i, const schema_article *a, int64_t *decode_ns, int64_t *t)
+{
     rd_kafka_message_t *m = w->msgs[i];
     char err[512];
-    dhatu_status st = dhatu_batch_add(s->batch, a->title, a->title_len, a->text, a->text_len, a->lang,
+    dhatu_status st = dhatu_batch_add(w->batch, a->title, a->title_len, a->text, a->text_len, a->lang,
                                       err, sizeof err);
     if (st == DHATU_ERR_FULL) {
         *decode_ns += now_ns() - *t;
-        run_batch(c, w);
+        flush_part(c, w);
         *t = now_ns();
-        st = dhatu_batch_add(s->batch, a->title, a->title_len, a->text, a->text_len, a->lang, err, sizeof err);
+        st = dhatu_batch_add(w->batch, a->title, a->title_len, a->text, a->text_len, a->lang, err, sizeof err);
     }
-    if (st == DHATU_OK && idbuf_push(&s->ids, a->id, a->id_len)) st = DHATU_ERR_NOMEM;
+    if (st == DHATU_OK && idbuf_push(&w->ids, a->id, a->id_len)) st = DHATU_ERR_NOMEM;
     if (st == DHATU_OK) {
-        s->rec_msg[dhatu_batch_count(s->batch) - 1] = i;
+        w->rec_msg[dhatu_batch_count(w->batch) - 1] = i;
     } else if (st == DHATU_ERR_TOO_LARGE) {
         deliver_dead_letter(c, m, w->tokens[i], DL_TOO_LARGE, err);
     } else if (st == DHATU_ERR_NOMEM) {
@@ -205,10 +232,23 @@ static void process(consumer *c, work *w)
     }
     decode_ns += now_ns() - t;
     metrics_hist_observe(&c->stats.stage[0], (uint64_t)decode_ns);
-    run_batch(c, w);
-    for (size_t i = 0; i < w->n; i++) rd_kafka_message_destroy(w->msgs[i]);
-    w->n = 0;
-    w->bytes = 0;
+    vectorize(c, w);
+}
+
+/* Takes the first work of a queue (under s->mu). */
+static work *pop(work **head, work **tail)
+{
+    work *w = *head;
+    if (w && !(*head = w->next)) *tail = NULL;
+    return w;
+}
+
+static void push(work **head, work **tail, work *w)
+{
+    w->next = NULL;
+    if (*tail) (*tail)->next = w;
+    else *head = w;
+    *tail = w;
 }
 
 static void *engine_main(void *arg)
@@ -218,15 +258,42 @@ static void *engine_main(void *arg)
     pthread_mutex_lock(&s->mu);
     for (;;) {
         while (!s->queue_head && !s->stop) pthread_cond_wait(&s->cv_work, &s->mu);
-        work *w = s->queue_head;
+        work *w = pop(&s->queue_head, &s->queue_tail);
         if (!w) break;
-        s->queue_head = w->next;
-        if (!s->queue_head) s->queue_tail = NULL;
         pthread_mutex_unlock(&s->mu);
         atomic_store(&c->stats.engine_busy_since_ms, now_ms());
         process(c, w);
         atomic_store(&c->stats.engine_busy_since_ms, 0);
         pthread_mutex_lock(&s->mu);
+        push(&s->done_head, &s->done_tail, w);
+        pthread_cond_signal(&s->cv_done);
+    }
+    s->engine_exited = 1;
+    pthread_cond_signal(&s->cv_done);
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* Encodes and produces each vectorized work in turn, then returns it. */
+static void *encoder_main(void *arg)
+{
+    consumer *c = arg;
+    stage *s = &c->st;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->done_head && !s->engine_exited) pthread_cond_wait(&s->cv_done, &s->mu);
+        work *w = pop(&s->done_head, &s->done_tail);
+        if (!w) break;
+        s->encoder_busy = 1;
+        pthread_mutex_unlock(&s->mu);
+        atomic_store(&c->stats.encoder_busy_since_ms, now_ms());
+        encode_records(c, w);
+        for (size_t i = 0; i < w->n; i++) rd_kafka_message_destroy(w->msgs[i]);
+        w->n = 0;
+        w->bytes = 0;
+        atomic_store(&c->stats.encoder_busy_since_ms, 0);
+        pthread_mutex_lock(&s->mu);
+        s->encoder_busy = 0;
         w->next = s->free_list;
         s->free_list = w;
         s->in_flight--;
@@ -250,10 +317,7 @@ void stage_submit(consumer *c)
     work *w = s->filling;
     if (!w || w->n == 0) return;
     pthread_mutex_lock(&s->mu);
-    w->next = NULL;
-    if (s->queue_tail) s->queue_tail->next = w;
-    else s->queue_head = w;
-    s->queue_tail = w;
+    push(&s->queue_head, &s->queue_tail, w);
     s->in_flight++;
     s->filling = s->free_list;      /* there are max_in_flight + 1 works */
     s->free_list = s->filling ? s->filling->next : NULL;
@@ -286,22 +350,30 @@ void stage_drop_filling(consumer *c)
     w->bytes = 0;
 }
 
-static work *work_new(size_t n)
-{
-    work *w = calloc(1, sizeof *w);
-    if (w && (!(w->msgs = calloc(n, sizeof *w->msgs)) || !(w->tokens = calloc(n, sizeof *w->tokens)))) {
-        free(w->msgs);
-        free(w);
-        w = NULL;
-    }
-    return w;
-}
-
 static void work_free(work *w)
 {
+    if (!w) return;
     free(w->msgs);
     free(w->tokens);
+    free(w->records);
+    free(w->rec_msg);
+    idbuf_free(&w->ids);
+    dhatu_batch_destroy(w->batch);
     free(w);
+}
+
+static work *work_new(dhatu_engine *e, size_t n)
+{
+    work *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    char msg[256];
+    if (!(w->msgs = calloc(n, sizeof *w->msgs)) || !(w->tokens = calloc(n, sizeof *w->tokens)) ||
+        !(w->records = calloc(n, sizeof *w->records)) || !(w->rec_msg = calloc(n, sizeof *w->rec_msg)) ||
+        idbuf_init(&w->ids, n) || dhatu_batch_create(e, &w->batch, msg, sizeof msg)) {
+        work_free(w);
+        return NULL;
+    }
+    return w;
 }
 
 int stage_init(consumer *c, char *err, size_t en)
@@ -309,6 +381,7 @@ int stage_init(consumer *c, char *err, size_t en)
     stage *s = &c->st;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv_work, NULL);
+    pthread_cond_init(&s->cv_done, NULL);
     pthread_cond_init(&s->cv_idle, NULL);
     dhatu_config ec;
     dhatu_config_init(&ec);
@@ -323,12 +396,11 @@ int stage_init(consumer *c, char *err, size_t en)
     ec.max_article_bytes = (size_t)c->cfg.max_article_bytes;
     ec.batch_max_articles = (size_t)c->cfg.batch_articles;
     char msg[512];
-    if (dhatu_engine_create(&ec, &s->engine, msg, sizeof msg) ||
-        dhatu_batch_create(s->engine, &s->batch, msg, sizeof msg)) {
+    if (dhatu_engine_create(&ec, &s->engine, msg, sizeof msg)) {
         snprintf(err, en, "engine: %s", msg);
         return -1;
     }
-    if (schema_codec_create(&s->codec, err, en)) return -1;
+    if (schema_codec_create(&s->codec, err, en) || schema_codec_create(&s->enc, err, en)) return -1;
     if (*c->cfg.registry_url) {
         registry_config rc = { .url = c->cfg.registry_url, .ca_file = c->cfg.registry_ca,
                                .user = c->cfg.registry_user, .password = c->cfg.registry_password,
@@ -341,12 +413,12 @@ int stage_init(consumer *c, char *err, size_t en)
         schema_codec_set_lookup(s->codec, lookup, c);
     }
     size_t n = (size_t)c->cfg.batch_articles;
-    s->records = calloc(n, sizeof *s->records);
-    s->rec_msg = calloc(n, sizeof *s->rec_msg);
-    int bad = !s->records || !s->rec_msg || idbuf_init(&s->ids, n);
-    /* max_in_flight batches with the engine plus the one filling. */
+    int bad = 0;
+    /* max_in_flight batches with the engine or the encoder plus the one
+     * filling. A batch's text is allocated at its capacity but touched only
+     * as far as it is filled. */
     for (int64_t i = 0; !bad && i <= c->cfg.max_in_flight; i++) {
-        work *w = work_new(n);
+        work *w = work_new(s->engine, n);
         if (!w) bad = 1;
         else w->next = s->free_list, s->free_list = w;
     }
@@ -384,17 +456,23 @@ int stage_register_output(consumer *c)
         }
         delay = delay * 2 > 5000 ? 5000 : delay * 2;
     }
-    schema_codec_set_registry_ids(c->st.codec, 0, id);
+    schema_codec_set_registry_ids(c->st.enc, 0, id);
     log_info(&c->log, "records framed with registry schema id %u (subject %s)", id, subject);
     return 0;
 }
 
 int stage_start(consumer *c)
 {
-    c->st.started = pthread_create(&c->st.thread, NULL, engine_main, c) == 0;
-    return c->st.started ? 0 : -1;
+    stage *s = &c->st;
+    if (pthread_create(&s->thread, NULL, engine_main, c)) return -1;
+    s->started = 1;
+    if (pthread_create(&s->encoder, NULL, encoder_main, c)) return -1;
+    s->started = 2;
+    return 0;
 }
 
+/* The engine thread finishes the queue and exits; the encoder then
+ * finishes what the engine passed on and exits too. */
 void stage_stop(consumer *c)
 {
     stage *s = &c->st;
@@ -404,6 +482,7 @@ void stage_stop(consumer *c)
     pthread_cond_signal(&s->cv_work);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->thread, NULL);
+    if (s->started == 2) pthread_join(s->encoder, NULL);
     s->started = 0;
 }
 
@@ -414,16 +493,14 @@ void stage_free(consumer *c)
         next = w->next;
         work_free(w);
     }
-    if (s->filling) work_free(s->filling);
-    free(s->records);
-    free(s->rec_msg);
-    idbuf_free(&s->ids);
+    work_free(s->filling);
     dbuf_free(&s->out);
     schema_codec_destroy(s->codec);
+    schema_codec_destroy(s->enc);
     registry_destroy(s->reg);
-    dhatu_batch_destroy(s->batch);
     dhatu_engine_destroy(s->engine);
     pthread_cond_destroy(&s->cv_work);
+    pthread_cond_destroy(&s->cv_done);
     pthread_cond_destroy(&s->cv_idle);
     pthread_mutex_destroy(&s->mu);
 }

@@ -26,24 +26,43 @@ int txn_begin(consumer *c)
     return 0;
 }
 
-/* Abortable transaction error: abort, then rewind every assigned partition
- * to its committed offset so the aborted input is consumed again. */
-void txn_abort_and_rewind(consumer *c)
+/* Aborts the open transaction once the engine returned its batches: 0, or
+ * -1 after a fatal status (not even an abort within the deadline: the
+ * member stops with exit 3; nothing of the transaction was committed, a
+ * restart redoes it). */
+static int txn_abort(consumer *c)
 {
     stage_drop_filling(c);
     deliver_wait_engine(c, now_ms() + c->cfg.shutdown_deadline_ms);
-    /* Not even an abort within the deadline: the member stops (exit 3);
-     * nothing of the transaction was committed, a restart redoes it. */
     rd_kafka_error_t *e = rd_kafka_abort_transaction(c->producer, bounded(now_ms() + c->cfg.shutdown_deadline_ms));
     if (e) {
         log_error(&c->log, "abort_transaction: %s", rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
         consumer_fail(c, EXIT_FATAL);
-        return;
+        return -1;
     }
     c->txn_open = 0;
     c->stats.txn_aborts++;
     c->txn_msgs = 0;
+    return 0;
+}
+
+/* The assignment was lost (the session timed out): abort, and rewind
+ * nothing. The partitions are another member's now, or come back later
+ * starting at their committed offsets; asking for those offsets now, in
+ * the outage that lost them, would only time out. */
+void txn_abort_lost(consumer *c)
+{
+    if (txn_abort(c)) return;
+    log_warn(&c->log, "transaction aborted: the assignment was lost");
+    txn_begin(c);
+}
+
+/* Abortable transaction error: abort, then rewind every assigned partition
+ * to its committed offset so the aborted input is consumed again. */
+void txn_abort_and_rewind(consumer *c)
+{
+    if (txn_abort(c)) return;
     rd_kafka_topic_partition_list_t *a = NULL;
     if (rd_kafka_assignment(c->consumer, &a) == 0 && a && a->cnt) {
         rd_kafka_resp_err_t err = rd_kafka_committed(c->consumer, a, 30000);

@@ -17,6 +17,8 @@
 #                             transactional ids "dhatu-GROUP-*"; the producer may write IN
 #   kafka.sh deny-write TOPIC         removes the consumer's write ACL on TOPIC (tests)
 #   kafka.sh groups ARGS...   kafka-consumer-groups (e.g. --describe --group G)
+#   kafka.sh quota CLIENT_ID BYTES|none   a producer byte-rate quota on a client id
+#                             (tests: a slow output cluster), or none to remove it
 #   kafka.sh broker N start|stop|kill|pid   one broker of the cluster (tests)
 #   kafka.sh leader TOPIC     the broker id that leads most partitions of TOPIC
 #   kafka.sh wipe             stop, then delete the state directory
@@ -364,6 +366,11 @@ case "${1:-}" in
   grant)  shift; [ $# -eq 4 ] || die "usage: kafka.sh grant INPUT OUTPUT DLQ GROUP"; grant "$@" ;;
   deny-write) shift; [ $# -eq 1 ] || die "usage: kafka.sh deny-write TOPIC"
           acl --remove --force --allow-principal User:dhatu-consumer --operation Write --topic "$1" ;;
+  quota)  shift; [ $# -eq 2 ] || die "usage: kafka.sh quota CLIENT_ID BYTES|none"
+          if [ "$2" = none ]; then op=(--delete-config producer_byte_rate); else op=(--add-config "producer_byte_rate=$2"); fi
+          # shellcheck disable=SC2046
+          kjava kafka.admin.ConfigCommand --bootstrap-server "$bootstrap" $(admin_opts) --alter --entity-type clients \
+            --entity-name "$1" "${op[@]}" >/dev/null ;;
   groups) shift; running_any || die "no broker running"
           # shellcheck disable=SC2046
           kjava org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstrap-server "$bootstrap" $(admin_opts) "$@" ;;

@@ -3,6 +3,7 @@
 
 Usage: pipeline_test.py BUILD_DIR SCENARIO
 Scenarios: group1 group2 group3 dead-letter chaos-alo chaos-eos join-leave sigterm producer
+paused-rebalance
 prometheus, and backend-NAME (two members on engine backend NAME, e.g. opencl);
 on a secured cluster (DHATU_TEST_SECURITY set): secure-pipeline secure-refusals
 leader-loss-alo leader-loss-eos acl-revoke rolling-restart cluster-down;
@@ -27,6 +28,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.abspath(sys.argv[1])
@@ -425,6 +427,77 @@ def join_leave(*extra):
     log("join and leave: %d articles, %d records, 0 lost, %d duplicates" % (n, len(recs), dups))
     if dups:
         fail("a graceful leave (SIGTERM, commit on revoke) must not cause duplicates: %d" % dups)
+
+
+def kafka(*args):
+    subprocess.run([KAFKA_SH, *args], check=True, env=KENV)
+
+
+def wait_log(p, text, timeout):
+    """The first line of p's log holding text, waiting up to timeout s."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        for line in open(p.logname):
+            if text in line:
+                return line
+        if p.poll() is not None:
+            break
+        time.sleep(0.2)
+    fail("%r not in the log of %d within %ds:\n%s" % (text, p.pid, timeout, open(p.logname).read()[-3000:]))
+
+
+def metric(port, name):
+    """The value of an unlabelled sample on a member's /metrics."""
+    body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5).read().decode()
+    m = re.search(r"^%s (\S+)$" % re.escape(name), body, re.M)
+    return float(m.group(1)) if m else -1
+
+
+def paused_rebalance():
+    """librdkafka keeps a partition paused by the application through its
+    revoke and its next assignment. A member paused by backpressure (a slow
+    output: a producer quota on its client id) gives two of its four
+    partitions to a joining member, resumes once the output is fast again,
+    drains its other two, and gets the two back when the other member
+    leaves, with new articles on them. It must resume them: before it did,
+    it never consumed them again and never went idle."""
+    n, more = 2000, 40
+    tin, tout, tdlq = topics(4)
+    path = articles(n + more, os.path.join(WORK, "pr.jsonl"))
+    lines = open(path).readlines()
+    first, second = os.path.join(WORK, "pr1.jsonl"), os.path.join(WORK, "pr2.jsonl")
+    open(first, "w").writelines(lines[:n])
+    open(second, "w").writelines(lines[n:])
+    produce(tin, first)
+    group, slow = "g-" + TAG, "slow-" + TAG
+    # About one record a second: once full, the member stays paused.
+    kafka("quota", slow + "-producer", "1000")
+    a = consumer(tin, tout, tdlq, group, "-s", "kafka.client_id=" + slow, "-s", "batch.max_unacked=64",
+                 "-s", "batch.max_articles=8", "-s", "lifecycle.shutdown_deadline_ms=3000", "--exit-idle", "5000",
+                 name="a")
+    wait_log(a, "assigned 4 partition", 60)
+    port = int(re.search(r"probes on http://[^:]+:(\d+)/", wait_log(a, "probes on", 10)).group(1))
+
+    def wait_paused(want, timeout):
+        end = time.monotonic() + timeout
+        while (metric(port, "dhatu_paused_partitions") > 0) != want:
+            if time.monotonic() > end:
+                fail("member a %s within %d s" % ("never paused" if want else "never resumed", timeout))
+            time.sleep(0.2)
+    wait_paused(True, 30)
+    b = consumer(tin, tout, tdlq, group, name="b")
+    wait_log(a, "revoked 2 partition", 60)
+    kafka("quota", slow + "-producer", "none")
+    wait_paused(False, 90)      # resumed the two it kept; the two it gave away stay paused in librdkafka
+    b.send_signal(signal.SIGTERM)
+    wait_all([b], 60)
+    wait_log(a, "assigned 2 partition", 30)
+    produce(tin, second)
+    wait_all([a], 120)
+    recs = dump(tout)
+    dups = check_records(recs, tin, path, exact=False)
+    log("a paused member through a cooperative revoke and re-assignment: %d articles, %d records, 0 lost, "
+        "%d duplicates" % (n + more, len(recs), dups))
 
 
 def sigterm():
@@ -1221,6 +1294,8 @@ try:
         join_leave("-s", "kafka.group_protocol=consumer")
     elif SCENARIO == "sigterm":
         sigterm()
+    elif SCENARIO == "paused-rebalance":
+        paused_rebalance()
     elif SCENARIO == "producer":
         producer_inputs()
     elif SCENARIO == "prometheus":

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# scaling.sh [COUNT] -- which resource limits dhatu-consumer: one consumer
+# with 1 and 2 engine threads (engine.threads, the cpu backend's workers),
+# then 1, 2 and 4 consumers of one group, each draining the same backlog of
+# COUNT articles (default 400,000: arXiv abstracts with distinct ids) from 8
+# partitions, with a fresh group and output topic, on one broker of its own
+# (port 29692, state under build/bench-scaling, wiped after) on the same
+# cores. Prints per configuration: the group's rate (COUNT over the longest
+# member's first-article-to-last-acknowledgement window), and the CPU each
+# side used over that run as cores (CPU seconds / wall seconds from the
+# first member's start to the last member's exit, idle exit included).
+# FORMAT=json|avro (default json); MODEL (default seed); ROUNDS (default 2).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=${B:-build}
+COUNT=${1:-400000}
+FORMAT=${FORMAT:-json}
+MODEL=${MODEL:-seed}
+CORPUS=${CORPUS:-../shared/corpora/arxiv_abstracts_en.jsonl}
+export KAFKA_PORT=${SCALING_KAFKA_PORT:-29692} KAFKA_STATE_DIR=$PWD/$B/bench-scaling
+K=deploy/local/kafka.sh
+work=$PWD/$B/bench-scaling-work
+mkdir -p "$work"
+brokers=$("$K" start | tail -n 1)
+trap '"$K" wipe; rm -rf "$work"' EXIT
+python3 - "$CORPUS" "$COUNT" >"$work/in.jsonl" <<'EOF'
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+for i in range(int(sys.argv[2])):
+    a = json.loads(lines[i % len(lines)])
+    a["id"] = "%s-c%d" % (a["id"], i // len(lines))
+    print(json.dumps(a, ensure_ascii=False))
+EOF
+tin=scaling-in-$$
+"$K" topic "$tin" 8
+"$B/producer/dhatu-producer" -q -b "$brokers" -t "$tin" -f "$FORMAT" "$work/in.jsonl"
+"$K" topic scaling-dlq-$$ 1
+bpid=$("$K" broker 1 pid)
+broker_cpu() { awk '{print ($14 + $15) / 100}' "/proc/$bpid/stat"; }
+echo "$COUNT articles ($FORMAT, model $MODEL), $(nproc) cores, $(uname -r), $(date -u +%F)"
+
+run() {  # name, members, consumer args...
+  local name=$1 members=$2; shift 2
+  local tout=scaling-out-$name-$$ pids=() i b0 b1 t0 t1 cpu=0 window=0 total=0
+  "$K" topic "$tout" 8
+  b0=$(broker_cpu)
+  t0=$(date +%s.%N)
+  for ((i = 1; i <= members; i++)); do
+    /usr/bin/time -f "TIME %U %S %M" "$B/consumer/dhatu-consumer" -q -b "$brokers" -t "$tin" -o "$tout" \
+      -d scaling-dlq-$$ -g "scaling-$name-$$" --exit-idle 3000 -s http.port=-1 --format "$FORMAT" -B cpu \
+      -m "$MODEL" "$@" >"$work/$name-$i.log" 2>&1 &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || echo "$name: a member failed"; done
+  t1=$(date +%s.%N)
+  b1=$(broker_cpu)
+  for ((i = 1; i <= members; i++)); do
+    local line u s w n
+    line=$(grep -E '(clean exit|UNCLEAN exit|FAILED): ' "$work/$name-$i.log" | tail -n 1)
+    read -r _ u s _ < <(grep '^TIME ' "$work/$name-$i.log" | tail -n 1)
+    cpu=$(echo "$cpu + $u + $s" | bc -l)
+    n=$(sed -E 's/.*: ([0-9]+) articles consumed.*/\1/' <<<"$line")
+    total=$((total + n))
+    w=$(sed -nE 's/.*last acknowledgement ([0-9.]+) s.*/\1/p' <<<"$line")
+    [ -n "$w" ] && window=$(echo "if ($w > $window) $w else $window" | bc -l)
+    grep -q 'clean exit' <<<"$line" || echo "  member $i: $line"
+  done
+  local wall
+  wall=$(echo "$t1 - $t0" | bc -l)
+  printf '%-28s %8.0f articles/s  consumers %4.2f cores  broker %4.2f cores  (%d articles, window %.2f s, wall %.1f s)\n' \
+    "$name:" "$(echo "$COUNT / $window" | bc -l)" "$(echo "$cpu / $wall" | bc -l)" \
+    "$(echo "($b1 - $b0) / $wall" | bc -l)" "$total" "$window" "$wall"
+  "$K" delete-topic "$tout"
+}
+for round in $(seq 1 "${ROUNDS:-2}"); do
+  run "1-consumer-1-thread-r$round" 1 -s engine.threads=1
+  run "1-consumer-2-threads-r$round" 1 -s engine.threads=2
+  run "2-consumers-r$round" 2
+  run "4-consumers-r$round" 4
+done
