@@ -104,6 +104,8 @@ static void flush_part(consumer *c, work *w)
     pthread_mutex_lock(&s->mu);
     while (s->done_head || s->encoder_busy) pthread_cond_wait(&s->cv_idle, &s->mu);
     pthread_mutex_unlock(&s->mu);
+    log_debug(&c->engine_log, "batch text full at %zu articles: vectorizing this part first",
+              dhatu_batch_count(w->batch));
     vectorize(c, w);
     encode_records(c, w);
 }
@@ -395,6 +397,10 @@ int stage_init(consumer *c, char *err, size_t en)
     ec.device_memory = (size_t)c->cfg.device_memory;
     ec.max_article_bytes = (size_t)c->cfg.max_article_bytes;
     ec.batch_max_articles = (size_t)c->cfg.batch_articles;
+    /* Each work holds an engine batch (pinned memory on a GPU): text room
+     * for batch.max_bytes, or one article of the largest size; a work with
+     * more text is flushed in parts (flush_part). */
+    ec.batch_max_bytes = (size_t)c->cfg.batch_bytes;
     char msg[512];
     if (dhatu_engine_create(&ec, &s->engine, msg, sizeof msg)) {
         snprintf(err, en, "engine: %s", msg);
