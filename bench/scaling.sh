@@ -7,9 +7,13 @@
 # (port 29692, state under build/bench-scaling, wiped after) on the same
 # cores. Prints per configuration: the group's rate (COUNT over the longest
 # member's first-article-to-last-acknowledgement window), and the CPU each
-# side used over that run as cores (CPU seconds / wall seconds from the
-# first member's start to the last member's exit, idle exit included).
-# FORMAT=json|avro (default json); MODEL (default seed); ROUNDS (default 2).
+# side used in that run as cores: its CPU seconds (consumers: user + system
+# of every member, start to exit; the broker: from before the members start
+# to after they exit) over the window. Both include a little outside the
+# window (start-up, joining, the idle exit), so they lean high.
+# FORMAT=json|avro (default json); MODEL (default seed); ROUNDS (default 2);
+# CONFIGS (default "1x1 1x2 2 4": consumers x engine threads, or a number of
+# consumers). The members' logs stay in build/bench-scaling-logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${B:-build}
@@ -20,7 +24,9 @@ CORPUS=${CORPUS:-../shared/corpora/arxiv_abstracts_en.jsonl}
 export KAFKA_PORT=${SCALING_KAFKA_PORT:-29692} KAFKA_STATE_DIR=$PWD/$B/bench-scaling
 K=deploy/local/kafka.sh
 work=$PWD/$B/bench-scaling-work
-mkdir -p "$work"
+logs=$PWD/$B/bench-scaling-logs     # members' logs, kept
+rm -rf "$logs"
+mkdir -p "$work" "$logs"
 brokers=$("$K" start | tail -n 1)
 trap '"$K" wipe; rm -rf "$work"' EXIT
 python3 - "$CORPUS" "$COUNT" >"$work/in.jsonl" <<'EOF'
@@ -48,7 +54,7 @@ run() {  # name, members, consumer args...
   for ((i = 1; i <= members; i++)); do
     /usr/bin/time -f "TIME %U %S %M" "$B/consumer/dhatu-consumer" -q -b "$brokers" -t "$tin" -o "$tout" \
       -d scaling-dlq-$$ -g "scaling-$name-$$" --exit-idle 3000 -s http.port=-1 --format "$FORMAT" -B cpu \
-      -m "$MODEL" "$@" >"$work/$name-$i.log" 2>&1 &
+      -m "$MODEL" "$@" >"$logs/$name-$i.log" 2>&1 &
     pids+=($!)
   done
   for p in "${pids[@]}"; do wait "$p" || echo "$name: a member failed"; done
@@ -56,8 +62,8 @@ run() {  # name, members, consumer args...
   b1=$(broker_cpu)
   for ((i = 1; i <= members; i++)); do
     local line u s w n
-    line=$(grep -E '(clean exit|UNCLEAN exit|FAILED): ' "$work/$name-$i.log" | tail -n 1)
-    read -r _ u s _ < <(grep '^TIME ' "$work/$name-$i.log" | tail -n 1)
+    line=$(grep -E '(clean exit|UNCLEAN exit|FAILED): ' "$logs/$name-$i.log" | tail -n 1)
+    read -r _ u s _ < <(grep '^TIME ' "$logs/$name-$i.log" | tail -n 1)
     cpu=$(echo "$cpu + $u + $s" | bc -l)
     n=$(sed -E 's/.*: ([0-9]+) articles consumed.*/\1/' <<<"$line")
     total=$((total + n))
@@ -67,14 +73,17 @@ run() {  # name, members, consumer args...
   done
   local wall
   wall=$(echo "$t1 - $t0" | bc -l)
-  printf '%-28s %8.0f articles/s  consumers %4.2f cores  broker %4.2f cores  (%d articles, window %.2f s, wall %.1f s)\n' \
-    "$name:" "$(echo "$COUNT / $window" | bc -l)" "$(echo "$cpu / $wall" | bc -l)" \
-    "$(echo "($b1 - $b0) / $wall" | bc -l)" "$total" "$window" "$wall"
+  printf '%-28s %8.0f articles/s  consumers %4.2f cores  broker %4.2f cores  %5.1f us CPU/article  (%d articles, window %.2f s, wall %.1f s)\n' \
+    "$name:" "$(echo "$COUNT / $window" | bc -l)" "$(echo "$cpu / $window" | bc -l)" \
+    "$(echo "($b1 - $b0) / $window" | bc -l)" "$(echo "$cpu * 1000000 / $COUNT" | bc -l)" "$total" "$window" "$wall"
   "$K" delete-topic "$tout"
 }
 for round in $(seq 1 "${ROUNDS:-2}"); do
-  run "1-consumer-1-thread-r$round" 1 -s engine.threads=1
-  run "1-consumer-2-threads-r$round" 1 -s engine.threads=2
-  run "2-consumers-r$round" 2
-  run "4-consumers-r$round" 4
+  for config in ${CONFIGS:-1x1 1x2 2 4}; do
+    case $config in
+      1x1) run "1-consumer-1-thread-r$round" 1 -s engine.threads=1 ;;
+      1x2) run "1-consumer-2-threads-r$round" 1 -s engine.threads=2 ;;
+      *)   run "$config-consumers-r$round" "$config" ;;
+    esac
+  done
 done

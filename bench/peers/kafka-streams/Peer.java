@@ -95,11 +95,30 @@ public class Peer {
         }
     }
 
-    /** docs/TOKENIZER.md's token count, with Java's Unicode tables. */
+    /** ASCII classes for the tokenizer's fast path: 1 word, 2 space (splits, joins), 0 other. */
+    static final byte[] ASCII = new byte[128];
+    static {
+        for (int b = 0; b < 128; b++) {
+            if (Character.isLetterOrDigit(b)) ASCII[b] = 1;
+            else if (isWhiteSpace(b) || b == '-' || b == '\'') ASCII[b] = 2;
+        }
+    }
+
+    /** docs/TOKENIZER.md's token count, with Java's Unicode tables (a table for ASCII). */
     static long countTokens(String s) {
         long n = 0;
         boolean inWord = false;
         for (int i = 0; i < s.length();) {
+            char ch = s.charAt(i);
+            if (ch < 128) {
+                i++;
+                if (ASCII[ch] == 1) {
+                    if (!inWord) { n++; inWord = true; }
+                } else {
+                    inWord = false;
+                }
+                continue;
+            }
             int cp = s.codePointAt(i);
             i += Character.charCount(cp);
             if (cp == 0xAD || cp == 0x200C || cp == 0x200D || cp == 0x2060 || cp == 0xFEFF) continue;
