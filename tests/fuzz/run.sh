@@ -5,7 +5,7 @@
 # go to BUILD_DIR/fuzz-corpus). A crash, leak or UBSan report fails the run;
 # its input is saved under BUILD_DIR/fuzz-artifacts/ and belongs, once fixed,
 # in the seed corpus. Prints executions, coverage and CPU seconds per target
-# and "fuzz: N passed, M failed".
+# and "fuzz: N passed, M failed". FUZZ_TARGETS="a b" runs only those.
 set -u
 B=$1 S=${2:-30} J=${3:-1}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -36,7 +36,8 @@ fuzz_one() {
   fi
 }
 
-targets=(article csv config engine lexicon http)
+# FUZZ_TARGETS picks harnesses (default all), e.g. "article csv".
+read -r -a targets <<<"${FUZZ_TARGETS:-article csv config engine lexicon http}"
 running=0
 for t in "${targets[@]}"; do
   rm -f "$B/fuzz-$t.result"
