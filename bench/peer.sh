@@ -34,14 +34,7 @@ javac -nowarn -d "$work/classes" -cp "$(cat "$work/cp.txt")" "$peer/Peer.java"
 
 brokers=$("$K" start | tail -n 1)
 trap '"$K" wipe; rm -rf "$work"' EXIT
-python3 - "$CORPUS" "$COUNT" >"$work/in.jsonl" <<'EOF'
-import json, sys
-lines = open(sys.argv[1]).read().splitlines()
-for i in range(int(sys.argv[2])):
-    a = json.loads(lines[i % len(lines)])
-    a["id"] = "%s-c%d" % (a["id"], i // len(lines))
-    print(json.dumps(a, ensure_ascii=False))
-EOF
+bench/distinct.py "$CORPUS" "$COUNT" >"$work/in.jsonl"
 tin=peer-in-$$
 "$K" topic "$tin" 8
 "$B/producer/dhatu-producer" -q -b "$brokers" -t "$tin" -f "$FORMAT" "$work/in.jsonl"
