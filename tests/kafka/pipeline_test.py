@@ -498,10 +498,13 @@ def paused_rebalance():
     open(second, "w").writelines(lines[n:])
     produce(tin, first)
     group, slow = "g-" + TAG, "slow-" + TAG
-    # About one record a second: once full, the member stays paused.
+    # About one record a second: once full, the member stays paused. Once
+    # the quota is gone it drains its two partitions, then waits for the
+    # other two: its idle exit (20 s) must outlast b's leaving, which takes
+    # several seconds under ASan.
     kafka("quota", slow + "-producer", "1000")
     a = consumer(tin, tout, tdlq, group, "-s", "kafka.client_id=" + slow, "-s", "batch.max_unacked=64",
-                 "-s", "batch.max_articles=8", "-s", "lifecycle.shutdown_deadline_ms=3000", "--exit-idle", "5000",
+                 "-s", "batch.max_articles=8", "-s", "lifecycle.shutdown_deadline_ms=3000", "--exit-idle", "20000",
                  name="a")
     wait_log(a, "assigned 4 partition", 60)
     port = int(re.search(r"probes on http://[^:]+:(\d+)/", wait_log(a, "probes on", 10)).group(1))
@@ -515,6 +518,9 @@ def paused_rebalance():
     wait_paused(True, 30)
     b = consumer(tin, tout, tdlq, group, name="b")
     wait_log(a, "revoked 2 partition", 60)
+    # Cooperative: b gets them in a second round; it must hold them before
+    # it leaves, or the group is still rebalancing when it does.
+    wait_log(b, "assigned 2 partition", 60)
     kafka("quota", slow + "-producer", "none")
     wait_paused(False, 90)      # resumed the two it kept; the two it gave away stay paused in librdkafka
     b.send_signal(signal.SIGTERM)
