@@ -181,29 +181,10 @@ int dtoa_shortest(double v, char digits[17], int *exp10)
     return dtoa_shortest_slow(v, digits, exp10);
 }
 
-size_t dtoa_json(double v, char *out)
+/* The JSON form of |v| from its shortest digits d[0..n) and exponent k. */
+static size_t json_digits(const char *d, int n, int k, char *p)
 {
-    if (v != v || v - v != 0) return 0;          /* NaN or infinite */
-    char *p = out;
-    if (v < 0 || (v == 0 && 1 / v < 0)) *p++ = '-';
-    if (v == 0) {
-        memcpy(p, "0.0", 4);
-        return (size_t)(p - out) + 3;
-    }
-    double a = v < 0 ? -v : v;
-    if (a < 9007199254740992.0 && a == (double)(int64_t)a) {
-        /* An integer below 2^53: its digits are the shortest form (fixed
-         * notation, as below for k <= 21), without Grisu. */
-        char tmp[20], *e = tmp + sizeof tmp, *q = e;
-        uint64_t u = (uint64_t)a;
-        do *--q = (char)('0' + u % 10); while (u /= 10);
-        memcpy(p, q, (size_t)(e - q));
-        p += e - q;
-        memcpy(p, ".0", 3);
-        return (size_t)(p - out) + 2;
-    }
-    char d[17];
-    int k, n = dtoa_shortest(v, d, &k);
+    char *start = p;
     if (k > 0 && k <= 21) {                       /* ddd.ddd or ddd000.0 */
         if (n <= k) {
             memcpy(p, d, (size_t)n);
@@ -232,5 +213,42 @@ size_t dtoa_json(double v, char *out)
         p += snprintf(p, 8, "e%d", k - 1);
     }
     *p = '\0';
-    return (size_t)(p - out);
+    return (size_t)(p - start);
+}
+
+static size_t json_of(double v, char *out, int fast)
+{
+    if (v != v || v - v != 0) return 0;          /* NaN or infinite */
+    char *p = out;
+    if (v < 0 || (v == 0 && 1 / v < 0)) *p++ = '-';
+    if (v == 0) {
+        memcpy(p, "0.0", 4);
+        return (size_t)(p - out) + 3;
+    }
+    double a = v < 0 ? -v : v;
+    char d[17];
+    int k, n;
+    if (fast && a < 9007199254740992.0 && a == (double)(int64_t)a) {
+        /* An integer below 2^53: its digits are the shortest form (fixed
+         * notation, as below for k <= 21), without Grisu. */
+        char tmp[20], *e = tmp + sizeof tmp, *q = e;
+        uint64_t u = (uint64_t)a;
+        do *--q = (char)('0' + u % 10); while (u /= 10);
+        memcpy(p, q, (size_t)(e - q));
+        p += e - q;
+        memcpy(p, ".0", 3);
+        return (size_t)(p - out) + 2;
+    }
+    n = fast ? dtoa_shortest(a, d, &k) : dtoa_shortest_slow(a, d, &k);
+    return (size_t)(p - out) + json_digits(d, n, k, p);
+}
+
+size_t dtoa_json(double v, char *out)
+{
+    return json_of(v, out, 1);
+}
+
+size_t dtoa_json_slow(double v, char *out)
+{
+    return json_of(v, out, 0);
 }

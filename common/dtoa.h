@@ -29,5 +29,8 @@ int dtoa_shortest_slow(double v, char digits[17], int *exp10);
 /* v as a JSON number into out (DTOA_JSON_MAX bytes), NUL-terminated.
  * Returns the length, or 0 when v is NaN or infinite. */
 size_t dtoa_json(double v, char *out);
+/* The same from the exact search's digits alone, no fast path (for tests:
+ * dtoa_json must write the same bytes). */
+size_t dtoa_json_slow(double v, char *out);
 
 #endif

@@ -140,46 +140,147 @@ static void generate(corpus *c, size_t count)
     free(buf);
 }
 
-/* Vectorizes c on the backend under test and on cpu-ref; compares all. */
+/* Word soup from the built-in lexicon's own words (DHATU_LEXICON_TXT, set
+ * by CMake): as written, cut short, run on, in random case, stretched to
+ * the 32-byte edge of the cpu backend's word keys, followed by accents, and
+ * laid across its 64-byte blocks by articles of every length. The places
+ * where a whole-word look-up could part from the byte-by-byte walk. */
+static void generate_words(corpus *c, size_t count)
+{
+    FILE *f = fopen(DHATU_LEXICON_TXT, "rb");
+    ck_assert_msg(f != NULL, "%s: cannot open", DHATU_LEXICON_TXT);
+    char line[512], *words[4096];
+    size_t nwords = 0;
+    while (fgets(line, sizeof line, f) && nwords < 4096) {
+        if (line[0] == '#') continue;
+        char *save = NULL, *tok = strtok_r(line, " \t\r\n", &save);
+        for (int field = 0; tok; field++, tok = strtok_r(NULL, " \t\r\n", &save)) {
+            if (field < 3 || nwords == 4096) continue; /* LANG DHATU SIGN, then the term's words */
+            size_t l = strlen(tok);
+            if (l && tok[l - 1] == '*') tok[--l] = '\0';
+            if (l) words[nwords++] = strdup(tok);
+        }
+    }
+    fclose(f);
+    ck_assert_uint_gt(nwords, 100);
+    static const char *const gaps[] = { " ", " ", " ", " ", ", ", ". ", "-", "'", "\n", "  ", ";",
+                                        "\xE2\x80\x99", "\xC2\xA0", "\xC2\xAD", "\xC3\xA9 ", "\xCC\x81 " };
+    char *buf = malloc(1 << 16);
+    for (size_t i = 0; i < count; i++) {
+        size_t len = 0, target = next_rand() % (i % 50 == 0 ? 8000 : 400);
+        while (len < target) {
+            const char *w = words[next_rand() % nwords];
+            size_t wl = strlen(w), cut = wl;
+            uint32_t r = next_rand();
+            if (r % 5 == 0 && wl > 1) cut = 1 + next_rand() % (wl - 1);      /* cut short */
+            memcpy(buf + len, w, cut);
+            size_t start = len;
+            len += cut;
+            if (r % 7 == 0) {                                                /* run on */
+                size_t more = r % 49 == 0 ? 20 + next_rand() % 16 : 1 + next_rand() % 5;
+                for (size_t k = 0; k < more; k++) buf[len++] = (char)('a' + next_rand() % 26);
+            }
+            if (r % 3 == 0)                                                  /* random case */
+                for (size_t k = start; k < len; k++)
+                    if (next_rand() % 2 && buf[k] >= 'a' && buf[k] <= 'z') buf[k] = (char)(buf[k] - 32);
+            const char *g = gaps[next_rand() % (sizeof gaps / sizeof gaps[0])];
+            memcpy(buf + len, g, strlen(g));
+            len += strlen(g);
+        }
+        char id[32];
+        snprintf(id, sizeof id, "words-%zu", i);
+        corpus_add(c, id, NULL, 0, buf, len, langs[next_rand() % 9]);
+    }
+    free(buf);
+    for (size_t k = 0; k < nwords; k++) free(words[k]);
+}
+
+/* Vectorizes c on the backend under test and on cpu-ref; compares all.
+ * The backend under test runs asynchronously: batches of 256 articles,
+ * NFLIGHT of them submitted before the first is collected, collected
+ * newest first (out of order); cpu-ref runs each batch synchronously. */
+#define NFLIGHT 4
+typedef struct flight {
+    dhatu_batch *b, *rb;
+    dhatu_record *out, *ref;
+    dhatu_ticket t;
+    size_t first, n;
+} flight;
+
 static void conform(const char *what, const corpus *c, const char *model)
 {
-    dhatu_engine *e = tl_engine(backend, model, NULL), *ref = tl_engine("cpu-ref", model, NULL);
-    dhatu_batch *be, *br;
+    dhatu_config cfg;
+    dhatu_config_init(&cfg);
+    cfg.backend = backend;
+    cfg.model = model;
+    cfg.batch_max_articles = 256;
+    cfg.max_in_flight = NFLIGHT;
     char err[256];
-    ck_assert(dhatu_batch_create(e, &be, err, sizeof err) == DHATU_OK);
-    ck_assert(dhatu_batch_create(ref, &br, err, sizeof err) == DHATU_OK);
-    size_t cap = dhatu_engine_config(e)->batch_max_articles;
-    dhatu_record *ox = tl_records_new(cap), *or_ = tl_records_new(cap);
-    size_t first = 0;
+    dhatu_engine *e, *ref = tl_engine("cpu-ref", model, NULL);
+    ck_assert_msg(dhatu_engine_create(&cfg, &e, err, sizeof err) == DHATU_OK, "%s", err);
+    flight fl[NFLIGHT];
+    for (int j = 0; j < NFLIGHT; j++) {
+        ck_assert(dhatu_batch_create(e, &fl[j].b, err, sizeof err) == DHATU_OK);
+        ck_assert(dhatu_batch_create(ref, &fl[j].rb, err, sizeof err) == DHATU_OK);
+        fl[j].out = tl_records_new(cfg.batch_max_articles);
+        fl[j].ref = tl_records_new(cfg.batch_max_articles);
+        fl[j].t = 0;
+    }
+    size_t first = 0, done = 0, submitted = 0;
+    int j = 0;          /* the flight being filled */
     for (size_t i = 0; i <= c->n; i++) {
+        flight *f = &fl[j];
         dhatu_status st = DHATU_ERR_FULL;
         if (i < c->n) {
             const article *a = &c->a[i];
             const char *lang = a->has_lang ? a->lang : NULL;
-            st = dhatu_batch_add(be, a->title, a->title_len, a->text, a->len, lang, err, sizeof err);
+            st = dhatu_batch_add(f->b, a->title, a->title_len, a->text, a->len, lang, err, sizeof err);
             if (st == DHATU_OK) {
-                ck_assert(dhatu_batch_add(br, a->title, a->title_len, a->text, a->len, lang, err, sizeof err) == DHATU_OK);
+                ck_assert(dhatu_batch_add(f->rb, a->title, a->title_len, a->text, a->len, lang, err, sizeof err) == DHATU_OK);
                 continue;
             }
             ck_assert_msg(st == DHATU_ERR_FULL, "%s: %s: %s", what, a->id, err);
         }
-        size_t n = dhatu_batch_count(be);
-        ck_assert_msg(dhatu_engine_vectorize(e, be, ox, err, sizeof err) == DHATU_OK, "%s", err);
-        ck_assert_msg(dhatu_engine_vectorize(ref, br, or_, err, sizeof err) == DHATU_OK, "%s", err);
-        tl_records_check(ox, backend);
-        tl_records_check(or_, "cpu-ref");
-        for (size_t k = 0; k < n; k++) tl_record_expect(&ox[k], &or_[k], what, c->a[first + k].id);
-        first += n;
-        dhatu_batch_reset(be);
-        dhatu_batch_reset(br);
-        if (i < c->n) i--; /* retry this article in the empty batch */
+        f->first = first;
+        f->n = dhatu_batch_count(f->b);
+        first += f->n;
+        ck_assert_msg(dhatu_engine_submit(e, f->b, f->out, &f->t, err, sizeof err) == DHATU_OK, "%s", err);
+        submitted++;
+        ck_assert_msg(dhatu_engine_vectorize(ref, f->rb, f->ref, err, sizeof err) == DHATU_OK, "%s", err);
+        j = (j + 1) % NFLIGHT;
+        if (submitted % NFLIGHT == 0 || i == c->n) {
+            /* Every flight is out (or the corpus ended): one more submit
+             * is refused, then all are collected, newest first. */
+            if (submitted % NFLIGHT == 0) {
+                dhatu_ticket extra;
+                ck_assert_int_eq(dhatu_engine_submit(e, fl[j].b, fl[j].out, &extra, err, sizeof err), DHATU_ERR_BUSY);
+            }
+            for (int k = NFLIGHT - 1; k >= 0; k--) {
+                flight *g = &fl[(j + k) % NFLIGHT];
+                if (!g->t) continue;
+                ck_assert_msg(dhatu_engine_wait(e, g->t, err, sizeof err) == DHATU_OK, "%s", err);
+                ck_assert_int_eq(dhatu_engine_poll(e, g->t, err, sizeof err), DHATU_ERR_ARG);   /* released */
+                tl_records_check(g->out, backend);
+                tl_records_check(g->ref, "cpu-ref");
+                for (size_t m = 0; m < g->n; m++) tl_record_expect(&g->out[m], &g->ref[m], what, c->a[g->first + m].id);
+                done += g->n;
+                g->t = 0;
+                dhatu_batch_reset(g->b);
+                dhatu_batch_reset(g->rb);
+            }
+            ck_assert_int_eq(dhatu_engine_in_flight(e), 0);
+        }
+        if (i < c->n) i--; /* retry this article in the next, empty batch */
     }
-    ck_assert_uint_eq(first, c->n);
-    printf("conformance %s vs cpu-ref: %s, model %s: %zu articles equal\n", backend, what, model, c->n);
-    tl_records_free(ox, backend);
-    tl_records_free(or_, "cpu-ref");
-    dhatu_batch_destroy(be);
-    dhatu_batch_destroy(br);
+    ck_assert_uint_eq(done, c->n);
+    printf("conformance %s (asynchronous, %d batches in flight) vs cpu-ref: %s, model %s: %zu articles equal\n",
+           backend, NFLIGHT, what, model, c->n);
+    for (int k = 0; k < NFLIGHT; k++) {
+        tl_records_free(fl[k].out, backend);
+        tl_records_free(fl[k].ref, "cpu-ref");
+        dhatu_batch_destroy(fl[k].b);
+        dhatu_batch_destroy(fl[k].rb);
+    }
     dhatu_engine_destroy(e);
     dhatu_engine_destroy(ref);
 }
@@ -188,6 +289,7 @@ START_TEST(generated_edge_cases)
 {
     corpus c = { 0 };
     generate(&c, getenv("DHATU_CONFORMANCE_LIMIT") ? 2000 : 10000);
+    generate_words(&c, getenv("DHATU_CONFORMANCE_LIMIT") ? 2000 : 10000);
     conform("generated", &c, "lexicon");
     conform("generated", &c, "seed");
     corpus_free(&c);

@@ -41,6 +41,11 @@ static void check(double v)
     if (*end != '\0' || memcmp(&back, &v, sizeof v) != 0)
         ck_abort_msg("%.17g printed as %s reads back as %.17g", v, j, back);
     if (!strchr(j, '.') && !strchr(j, 'e')) ck_abort_msg("%s does not look like a real", j);
+    if (exact) { /* the integer path and Grisu write what the exact digits give */
+        char slow[DTOA_JSON_MAX];
+        dtoa_json_slow(v, slow);
+        if (strcmp(j, slow)) ck_abort_msg("%.17g printed as %s, from the exact digits %s", v, j, slow);
+    }
     if (v != 0 && exact) {
         char d1[17], d2[17];
         int e1, e2, n1 = dtoa_shortest(v, d1, &e1), n2 = dtoa_shortest_slow(v, d2, &e2);

@@ -152,6 +152,61 @@ START_TEST(title_is_analysed_with_the_text)
 }
 END_TEST
 
+/* Stems nested deeper than the cpu backend's word table holds on one path
+ * (cpu_words.h: it then walks the trie), the deepest live one chosen by
+ * language, accented stems, and words at the 32-byte edge of its keys. */
+static const char *const NESTED =
+    "!name nested\n"
+    "!version 1\n"
+    "en RELATE + abcd*\n"
+    "fr MODAL + abcde*\n"
+    "en EXIST + abcdef*\n"
+    "fr EVAL + abcdefg*\n"
+    "en COMM + abcdefgh*\n"
+    "en CAUSE + abcdefghi\n"
+    "fr ITER + pr\xC3\xA9" "f\xC3\xA9r*\n"
+    "en DECIDE + aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa*\n"  /* 30 letters */
+    "en FEEL + bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n"    /* 31 letters */
+    "fr FEEL + c\xC5\x93ur\n"                          /* cœur: a folded form above ASCII */
+    "fr FEEL + \xC3\xA6ther*\n";                       /* æther* */
+
+START_TEST(nested_stems_and_long_words)
+{
+    static const struct { const char *text, *lang; int d; unsigned pos; } cases[] = {
+        { "abcdefghij", "en", COMM, 1 },      /* five stems on the path: the deepest live */
+        { "abcdefghij", "fr", EVAL, 1 },
+        { "abcdefghij", "fr", COMM, 0 },
+        { "abcdefghi", "en", CAUSE, 1 },      /* exact beats every stem */
+        { "abcdefghi", "en", COMM, 0 },
+        { "ABCDEfgh abcdex", "fr", MODAL, 1 },
+        { "abcdex", "en", RELATE, 1 },
+        { "abc", "en", RELATE, 0 },
+        { "Pr\xC3\xA9" "f\xC3\xA9rence pref\xCC\x81" "erer PREFERAIT", "fr", ITER, 3 },
+        { "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "en", DECIDE, 1 },   /* 30 */
+        { "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "en", DECIDE, 1 },  /* 31 */
+        { "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "en", DECIDE, 1 }, /* 32 */
+        { "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa a", "en", DECIDE, 1 },
+        { "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "en", FEEL, 1 },   /* 31 */
+        { "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "en", FEEL, 0 },  /* 32 */
+        { "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB\xC2\xAD", "en", FEEL, 1 }, /* a soft hyphen is skipped */
+        { "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\xC3\xA9", "en", FEEL, 0 }, /* a letter goes on */
+        { "C\xC5\x92UR, c\xC5\x93ur c\xC5\x93urs coeur", "fr", FEEL, 2 },
+        { "\xC3\x86THERS \xC3\xA6therique aether", "fr", FEEL, 2 },
+    };
+    for (int i = 0; tl_backends[i]; i++) {
+        dhatu_engine *e = tl_engine(tl_backends[i], "lexicon", NESTED);
+        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            dhatu_record r;
+            tl_vec(e, NULL, cases[k].text, strlen(cases[k].text), cases[k].lang, &r);
+            ck_assert_msg(r.positive[cases[k].d] == cases[k].pos, "%s: \"%s\" lang %s: dhatu %d got +%u, want +%u",
+                          tl_backends[i], cases[k].text, cases[k].lang, cases[k].d, r.positive[cases[k].d],
+                          cases[k].pos);
+        }
+        dhatu_engine_destroy(e);
+    }
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     if (argc > 1) {
@@ -171,6 +226,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, symbols_match_inside_words_and_are_not_folded);
     tcase_add_test(tc, bad_bytes_split_words_and_never_crash);
     tcase_add_test(tc, title_is_analysed_with_the_text);
+    tcase_add_test(tc, nested_stems_and_long_words);
     suite_add_tcase(s, tc);
     return tl_run(s);
 }

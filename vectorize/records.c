@@ -1,9 +1,11 @@
 /* records.c -- the record-printing run of dhatu-vectorize, as a pipeline:
- * the main thread reads and parses articles into one batch and runs the
- * engine on it, while a writer thread formats and writes the records of
- * the previous batch. Two slots (batch, records, ids) alternate between
- * them, so output stays in input order and nothing is allocated per batch.
- * A write error stops the run with its cause; what was written is counted. */
+ * the main thread reads and parses articles into one batch and submits it
+ * to the engine (asynchronous: dhatu_engine_submit), and goes on parsing
+ * the next while the engine works; a writer thread waits for each batch's
+ * ticket, then formats and writes its records. NSLOT slots (batch,
+ * records, ids, ticket) turn in a ring, so output stays in input order,
+ * every core has work, and nothing is allocated per batch. A write or
+ * engine error stops the run with its cause; what was written is counted. */
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -14,23 +16,27 @@
 #include "schema_json.h"
 #include "vectorize.h"
 
+/* One filling, one in the engine, one being written. */
+#define NSLOT 3
+
 typedef struct slot {
     dhatu_batch *b;
     dhatu_record *out;
     idbuf ids;
-    int ready;              /* vectorized, waiting for (or with) the writer */
+    dhatu_ticket t;         /* its engine run, collected by the writer */
+    int ready;              /* submitted, waiting for (or with) the writer */
 } slot;
 
 typedef struct run {
     const options *opt;     /* first: report_bad (main.c) finds it there */
     dhatu_engine *e;
-    slot s[2];
+    slot s[NSLOT];
     int cur;                /* the slot the main thread fills */
     pthread_t writer;
     int writer_started;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int done, write_failed;
+    int done, write_failed; /* write_failed: a write or the engine failed */
     articles_counts in;
     /* writer thread only, read after the join */
     dbuf json;
@@ -66,40 +72,44 @@ static void *writer_main(void *arg)
     for (;;) {
         while (!r->s[k].ready && !r->done) pthread_cond_wait(&r->cv, &r->mu);
         if (!r->s[k].ready) break;
-        pthread_mutex_unlock(&r->mu);
         int failed = r->write_failed;
-        if (!failed) {
+        pthread_mutex_unlock(&r->mu);
+        char err[512];
+        /* Collected even after a failure: every ticket is released. */
+        int engine_failed = dhatu_engine_wait(r->e, r->s[k].t, err, sizeof err) != DHATU_OK;
+        if (engine_failed && !failed) log_error(&r->opt->log, "engine error: %s", err);
+        int write_failed = 0;
+        if (!failed && !engine_failed) {
             write_slot(r, &r->s[k]);
-            failed = ferror(stdout) != 0;
+            write_failed = ferror(stdout) != 0;
         }
         pthread_mutex_lock(&r->mu);
-        if (failed && !r->write_failed) {
-            r->write_failed = 1;
-            log_error(&r->opt->log, "cannot write to stdout: %s", strerror(errno));
-        }
+        if (write_failed && !r->write_failed) log_error(&r->opt->log, "cannot write to stdout: %s", strerror(errno));
+        r->write_failed |= engine_failed | write_failed;
         r->s[k].ready = 0;
         pthread_cond_broadcast(&r->cv);
-        k ^= 1;
+        k = (k + 1) % NSLOT;
     }
     pthread_mutex_unlock(&r->mu);
     return NULL;
 }
 
-/* Vectorizes the filling slot, hands it to the writer, and takes the other
- * one once the writer is done with it. */
+/* Submits the filling slot, hands it to the writer, and takes the next one
+ * once the writer is done with it. */
 static int flush_batch(run *r)
 {
     char err[512];
     slot *s = &r->s[r->cur];
     if (!dhatu_batch_count(s->b)) return 0;
-    if (dhatu_engine_vectorize(r->e, s->b, s->out, err, sizeof err)) {
+    /* At most NSLOT - 1 tickets are out, below max_in_flight (4). */
+    if (dhatu_engine_submit(r->e, s->b, s->out, &s->t, err, sizeof err)) {
         log_error(&r->opt->log, "engine error: %s", err);
         return -1;
     }
     pthread_mutex_lock(&r->mu);
     s->ready = 1;
     pthread_cond_broadcast(&r->cv);
-    r->cur ^= 1;
+    r->cur = (r->cur + 1) % NSLOT;
     slot *next = &r->s[r->cur];
     while (next->ready) pthread_cond_wait(&r->cv, &r->mu);
     int failed = r->write_failed;
@@ -148,7 +158,7 @@ int vectorize_records(const options *o, char **files, int nfiles)
     char err[512];
     if (make_engine(o, o->backends, o->models, &r.e)) return 2;
     int fatal = 0;
-    for (int k = 0; k < 2 && !fatal; k++) {
+    for (int k = 0; k < NSLOT && !fatal; k++) {
         if (dhatu_batch_create(r.e, &r.s[k].b, err, sizeof err)) {
             log_error(&o->log, "%s", err);
             fatal = 1;
@@ -189,7 +199,7 @@ int vectorize_records(const options *o, char **files, int nfiles)
                   " lines skipped, %.3f s, %.0f articles/s (model %s, backend %s: %s)",
                   r.records, r.in.articles, r.in.skipped + r.failed_writes, dt, dt > 0 ? (double)r.records / dt : 0.0,
                   dhatu_engine_model_id(r.e), dhatu_engine_backend(r.e), dhatu_engine_describe(r.e));
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < NSLOT; k++) {
         dhatu_batch_destroy(r.s[k].b);
         free(r.s[k].out);
         idbuf_free(&r.s[k].ids);

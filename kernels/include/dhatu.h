@@ -10,14 +10,34 @@
  * Ownership
  *   Every object comes from a *_create function and goes back through the
  *   matching *_destroy, which accepts NULL. The caller owns batches and record
- *   arrays; the engine never keeps a pointer into them after a call returns.
+ *   arrays; the engine keeps no pointer into them once a call returns, except
+ *   those of a submitted ticket, until it completes. To stop with batches
+ *   in flight: dhatu_engine_cancel, then destroy the batches (never while
+ *   a ticket holds them), then the engine. dhatu_engine_destroy also waits
+ *   for a batch running and drops queued ones, as a last resort.
  *   Strings returned by accessors are borrowed until the engine is destroyed.
  *
  * Threading
- *   One engine serves one thread at a time: calls on the same engine (or on
- *   batches created from it) must not overlap. Distinct engines are
- *   independent. The "cpu" backend runs its own worker threads inside
- *   dhatu_engine_vectorize and joins them before returning.
+ *   One engine serves one thread at a time, except for the asynchronous
+ *   calls (dhatu_engine_submit, _poll, _wait, _in_flight), which any threads
+ *   may make at once; each ticket is polled or waited by one thread. A batch
+ *   may be filled, reset or destroyed only while it is not in flight.
+ *   Distinct engines are independent. Batches run on the engine's own
+ *   dispatcher thread, one at a time, in the order they were submitted (the
+ *   "cpu" backend spreads each over its worker threads, a GPU backend over
+ *   its device slots and streams); dhatu_engine_vectorize is submit and
+ *   wait.
+ *
+ * Asynchronous use
+ *   dhatu_engine_submit hands over a batch and its record array and returns
+ *   a ticket at once; both stay borrowed by the engine until the ticket
+ *   completes (dhatu_engine_poll says it has, or dhatu_engine_wait returns).
+ *   At most cfg.max_in_flight tickets are outstanding: a submit beyond that
+ *   returns DHATU_ERR_BUSY. A failed batch fails its own ticket (its status
+ *   and message come back from poll or wait); the engine and the other
+ *   tickets go on. Completing a ticket releases it: a second poll or wait of
+ *   it is DHATU_ERR_ARG. The host fills the next batch meanwhile, which is
+ *   what keeps a device busy.
  *
  * Errors
  *   Functions return a dhatu_status (DHATU_OK == 0) and, on error, write a
@@ -61,7 +81,10 @@ typedef enum dhatu_status {
     DHATU_ERR_UNAVAILABLE, /* backend not built in, or no usable device */
     DHATU_ERR_LEXICON,     /* the lexicon file is unreadable or invalid */
     DHATU_ERR_DEVICE,      /* a device or runtime (OpenSSL, GPU) call failed */
-    DHATU_ERR_INTERNAL     /* a bug: an invariant of the engine broke */
+    DHATU_ERR_INTERNAL,    /* a bug: an invariant of the engine broke */
+    DHATU_ERR_BUSY,        /* submit: max_in_flight tickets are outstanding; complete one first */
+    DHATU_ERR_PENDING,     /* poll: the ticket has not completed yet */
+    DHATU_ERR_CANCELLED    /* the ticket's batch never ran: dhatu_engine_cancel or destroy */
 } dhatu_status;
 
 
@@ -83,7 +106,11 @@ typedef struct dhatu_config {
                                    0 = a quarter of the device's memory (as needed) */
     int profile;                /* GPU backends: time copies and kernels on the device
                                    (dhatu_engine_device_times); costs a little; default 0 */
+    int max_in_flight;          /* asynchronous tickets outstanding at most; default 4, 1..64 */
 } dhatu_config;
+
+/* A submitted batch (dhatu_engine_submit); never 0. */
+typedef uint64_t dhatu_ticket;
 
 typedef struct dhatu_engine dhatu_engine;
 typedef struct dhatu_batch dhatu_batch;
@@ -109,6 +136,31 @@ void dhatu_engine_destroy(dhatu_engine *e);
 dhatu_status dhatu_engine_vectorize(dhatu_engine *e, const dhatu_batch *b,
                                     dhatu_record *out,
                                     char *errstr, size_t errstr_size);
+
+/* Queues b for vectorizing into out[0 .. dhatu_batch_count(b)-1] and sets
+ * *ticket. b and out stay borrowed until the ticket completes. Returns at
+ * once: DHATU_OK, DHATU_ERR_BUSY (max_in_flight outstanding; nothing was
+ * queued), DHATU_ERR_ARG (NULL arguments, a batch of another engine). */
+dhatu_status dhatu_engine_submit(dhatu_engine *e, const dhatu_batch *b, dhatu_record *out,
+                                 dhatu_ticket *ticket, char *errstr, size_t errstr_size);
+/* Whether the ticket completed: DHATU_ERR_PENDING if not (the ticket stays
+ * outstanding), else the batch's own status, with its message, and the
+ * ticket is released. DHATU_ERR_ARG for a ticket not outstanding. */
+dhatu_status dhatu_engine_poll(dhatu_engine *e, dhatu_ticket ticket, char *errstr, size_t errstr_size);
+/* Waits for the ticket to complete, then as dhatu_engine_poll. */
+dhatu_status dhatu_engine_wait(dhatu_engine *e, dhatu_ticket ticket, char *errstr, size_t errstr_size);
+/* Shutdown with batches in flight: every queued ticket completes at once
+ * with DHATU_ERR_CANCELLED, and the call returns once the batch running (if
+ * any) is done. Every ticket is then complete (collect them with poll or
+ * wait), so batches can be destroyed, then the engine. The engine stays
+ * usable. Returns the number of tickets cancelled. */
+int dhatu_engine_cancel(dhatu_engine *e);
+/* Tickets outstanding: queued, running, or completed and not yet collected. */
+int dhatu_engine_in_flight(const dhatu_engine *e);
+/* What a GPU backend holds, in bytes: device buffers of its slots, device
+ * tables (lexicon, constants), and pinned host memory of batches. All 0 on
+ * the CPU backends. Can't fail. */
+void dhatu_engine_device_memory(const dhatu_engine *e, size_t *slots, size_t *tables, size_t *pinned);
 
 /* The backend actually running ("cpu" when "auto" chose it). Can't fail. */
 const char *dhatu_engine_backend(const dhatu_engine *e);

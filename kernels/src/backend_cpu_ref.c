@@ -153,4 +153,5 @@ const struct dhatu_backend_i dhatu_backend_cpu_ref_i = {
     /* .host_alloc      = */ NULL,
     /* .host_free       = */ NULL,
     /* .device_times    = */ NULL,
+    /* .device_memory   = */ NULL,
 };

@@ -61,6 +61,8 @@ typedef struct cu_ctx {
     size_t slot_bytes, slot_articles, slot_segs, min_chunk;
     int profile;
     double times[3];            /* device seconds: copy-in, kernels, copy-out */
+    size_t mem_slots, mem_tables;   /* device bytes, fixed at init */
+    unsigned long long mem_pinned;  /* host bytes of cu_host_alloc, now (__atomic builtins) */
     char describe[256];
 } cu_ctx;
 
@@ -129,6 +131,7 @@ static dhatu_status cu_init(const dhatu_backend_params *p, void **out, char *err
     if ((st = dhatu_gpu_tables_build(p->model == DHATU_MODEL_LEXICON ? p->lexicon : NULL, &words, &nwords, errstr, n)))
         goto err;
     rc = cudaMalloc((void **)&c->tables, nwords * 4);
+    c->mem_tables = nwords * 4;
     if (!rc) rc = cudaMemcpy(c->tables, words, nwords * 4, cudaMemcpyHostToDevice);
     dhatu_free(words);
     if (rc) { st = cu_fail(errstr, n, "uploading the tables", rc); goto err; }
@@ -141,6 +144,9 @@ static dhatu_status cu_init(const dhatu_backend_params *p, void **out, char *err
         c->slot_articles = articles;
         c->slot_segs = segs;
         c->min_chunk = (size_t)4 << 20; /* enough articles to fill every SM */
+        c->mem_slots = NSLOTS * (text + (articles + 1) * 8 + articles * 4 + articles * 9 * 4 +
+                                 articles * sizeof(dhatu_record) + (segs + 1) * 8 + segs * 4 + (articles + 1) * 4 +
+                                 segs * 4 * SEG_WORDS);
         for (int s = 0; s < NSLOTS; s++) {
             cu_slot *sl = &c->slot[s];
             if ((rc = cudaStreamCreateWithFlags(&sl->stream, cudaStreamNonBlocking)) ||
@@ -258,18 +264,35 @@ static dhatu_status cu_vectorize(void *ctx, const dhatu_batch_view *b, dhatu_rec
     return DHATU_OK;
 }
 
+#define HOST_HDR 64 /* bytes before a pinned block: its size; keeps 64-byte alignment */
+
 static void *cu_host_alloc(void *ctx, size_t size)
 {
     cu_ctx *c = (cu_ctx *)ctx;
     void *p = NULL;
     cudaSetDevice(c->device);
-    return cudaHostAlloc(&p, size, cudaHostAllocDefault) == cudaSuccess ? p : NULL;
+    if (cudaHostAlloc(&p, size + HOST_HDR, cudaHostAllocDefault) != cudaSuccess) return NULL;
+    memcpy(p, &size, sizeof size);
+    __atomic_add_fetch(&c->mem_pinned, (unsigned long long)size, __ATOMIC_RELAXED);
+    return (char *)p + HOST_HDR;
 }
 
 static void cu_host_free(void *ctx, void *ptr)
 {
-    (void)ctx;
-    cudaFreeHost(ptr);
+    cu_ctx *c = (cu_ctx *)ctx;
+    char *p = (char *)ptr - HOST_HDR;
+    size_t size;
+    memcpy(&size, p, sizeof size);
+    __atomic_sub_fetch(&c->mem_pinned, (unsigned long long)size, __ATOMIC_RELAXED);
+    cudaFreeHost(p);
+}
+
+static void cu_device_memory(void *ctx, size_t m[3])
+{
+    cu_ctx *c = (cu_ctx *)ctx;
+    m[0] = c->mem_slots;
+    m[1] = c->mem_tables;
+    m[2] = (size_t)__atomic_load_n(&c->mem_pinned, __ATOMIC_RELAXED);
 }
 
 static const char *cu_describe(void *ctx) { return ((cu_ctx *)ctx)->describe; }
@@ -304,4 +327,5 @@ extern "C" const struct dhatu_backend_i dhatu_backend_cuda_i = {
     /* .host_alloc      = */ cu_host_alloc,
     /* .host_free       = */ cu_host_free,
     /* .device_times    = */ cu_device_times,
+    /* .device_memory   = */ cu_device_memory,
 };

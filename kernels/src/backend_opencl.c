@@ -23,6 +23,7 @@
 #include "gpu/selftest.h"
 #include <CL/cl.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #define NSLOTS 3
@@ -59,6 +60,8 @@ typedef struct ocl_ctx {
     unsigned char *ev_kind; /* 0 copy-in, 1 kernel, 2 copy-out */
     size_t nev, cap_ev;
     double times[3];
+    size_t mem_slots, mem_tables;  /* device bytes, fixed at init */
+    atomic_size_t mem_pinned;      /* host bytes of ocl_host_alloc, now */
     char describe[256];
 } ocl_ctx;
 
@@ -230,6 +233,7 @@ static dhatu_status alloc_slots(ocl_ctx *c, const dhatu_config *cfg, char *errst
             cl_int rc;
             *bufs[i].m = clCreateBuffer(c->cx, bufs[i].f, bufs[i].size, NULL, &rc);
             if (rc) return CL_FAIL("clCreateBuffer (device slots)", rc);
+            c->mem_slots += bufs[i].size;
         }
         sl->h_seg_off = ocl_host_alloc(c, (segs + 1) * 8);
         sl->h_seg_art = ocl_host_alloc(c, segs * 4);
@@ -315,6 +319,7 @@ static dhatu_status ocl_init(const dhatu_backend_params *p, void **out, char *er
                                      errstr, n)))
         goto err;
     c->tables = clCreateBuffer(c->cx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, nwords * 4, words, &rc);
+    c->mem_tables = nwords * 4;
     dhatu_free(words);
     if (rc) { st = CL_FAIL("clCreateBuffer (tables)", rc); goto err; }
     if ((st = alloc_slots(c, p->cfg, errstr, n))) goto err;
@@ -480,6 +485,8 @@ static void *ocl_host_alloc(void *ctx, size_t size)
                                  NULL, &rc);
     if (rc) { clReleaseMemObject(m); return NULL; }
     memcpy(p, &m, sizeof m);
+    memcpy((char *)p + sizeof m, &size, sizeof size);
+    atomic_fetch_add(&c->mem_pinned, size);
     return (char *)p + HOST_HDR;
 }
 
@@ -488,13 +495,24 @@ static void ocl_host_free(void *ctx, void *ptr)
     ocl_ctx *c = ctx;
     char *p = (char *)ptr - HOST_HDR;
     cl_mem m;
+    size_t size;
     memcpy(&m, p, sizeof m);
+    memcpy(&size, p + sizeof m, sizeof size);
+    atomic_fetch_sub(&c->mem_pinned, size);
     clEnqueueUnmapMemObject(c->slot[0].q, m, p, 0, NULL, NULL);
     clFinish(c->slot[0].q);
     clReleaseMemObject(m);
 }
 
 static const char *ocl_describe(void *ctx) { return ((ocl_ctx *)ctx)->describe; }
+
+static void ocl_device_memory(void *ctx, size_t m[3])
+{
+    ocl_ctx *c = ctx;
+    m[0] = c->mem_slots;
+    m[1] = c->mem_tables;
+    m[2] = atomic_load(&c->mem_pinned);
+}
 
 dhatu_status dhatu_opencl_sha256(void *ctx, const char *text, const uint64_t *offsets, size_t count,
                                  uint32_t *digests, char *errstr, size_t n)
@@ -528,4 +546,5 @@ const struct dhatu_backend_i dhatu_backend_opencl_i = {
     /* .host_alloc      = */ ocl_host_alloc,
     /* .host_free       = */ ocl_host_free,
     /* .device_times    = */ ocl_device_times,
+    /* .device_memory   = */ ocl_device_memory,
 };

@@ -2,7 +2,8 @@
  *
  * A backend is a table of functions plus a context. The engine (engine.c)
  * owns the context: it calls init once, vectorize_batch any number of times
- * (never concurrently), and free once. Entries marked (optional) may be NULL;
+ * (never concurrently: always from the engine's dispatcher thread, which
+ * also runs the asynchronous tickets of dhatu.h), and free once. Entries marked (optional) may be NULL;
  * the engine checks. Backends never print: errors come back as a status and
  * a message in the caller's buffer, and leave the backend usable.
  */
@@ -52,6 +53,9 @@ struct dhatu_backend_i {
     void (*host_free)(void *ctx, void *ptr);
     /* (optional) Device seconds so far: copy-in, kernels, copy-out (profiling on). */
     void (*device_times)(void *ctx, double t[3]);
+    /* (optional) Bytes held: device slots, device tables, pinned host memory.
+     * Called from any thread while a batch runs: read what init fixed, or atomics. */
+    void (*device_memory)(void *ctx, size_t m[3]);
 };
 
 typedef struct dhatu_backend {

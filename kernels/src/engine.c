@@ -1,12 +1,52 @@
 /* engine.c -- the public API of dhatu.h: configuration, backend registry,
- * batches and the vectorize call that forwards to the chosen backend. */
+ * batches, and the tickets that a dispatcher thread runs on the chosen
+ * backend (dhatu_engine_vectorize is submit and wait).
+ *
+ * Why one dispatcher thread per engine: a backend context is not
+ * reentrant (dhatu_impl.h), and each backend already spreads one batch over
+ * all it has (the cpu backend's workers, a GPU backend's slots and
+ * streams). What the host gains is overlap: while the dispatcher runs batch
+ * k, the caller decodes batch k+1 and encodes batch k-1, so a device never
+ * waits for Kafka. Tickets therefore complete in submission order; they may
+ * be collected in any order. */
 #include "dhatu.h"
 #include "dhatu_impl.h"
 #include "alloc.h"
 #include "error.h"
 #include "lexicon.h"
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+
+#define MAX_IN_FLIGHT_LIMIT 64
+
+typedef enum { JOB_FREE, JOB_QUEUED, JOB_RUNNING, JOB_DONE } job_state;
+
+/* One outstanding ticket: what it borrows and, once done, its outcome. */
+typedef struct job {
+    job_state state;
+    dhatu_ticket ticket;
+    dhatu_batch_view view;
+    dhatu_record *out;
+    dhatu_status status;
+    char err[256];
+} job;
+
+/* The dispatcher: jobs[] under mu; the thread starts at the first submit. */
+typedef struct dispatcher {
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work;         /* a job was queued, or stop */
+    pthread_cond_t cv_done;         /* a job completed */
+    job jobs[MAX_IN_FLIGHT_LIMIT];
+    int njobs;                      /* cfg.max_in_flight */
+    int outstanding;                /* jobs not FREE */
+    dhatu_ticket next_ticket;       /* the next one handed out; queued jobs run in ticket order */
+    int started, stop;
+    pthread_t thread;
+    /* The backend's device seconds, read on the dispatcher thread after each
+     * batch (the backend updates them there), so any thread may ask. */
+    double times[3];
+} dispatcher;
 
 #define SEED_MODEL_ID "seed-1"
 
@@ -20,6 +60,7 @@ struct dhatu_engine {
     dhatu_lexicon *lexicon;     /* lexicon model only */
     dhatu_backend backend;
     char describe[512];
+    dispatcher d;
 };
 
 struct dhatu_batch {
@@ -61,6 +102,7 @@ void dhatu_config_init(dhatu_config *cfg)
     cfg->platform_index = -1;
     cfg->device_type = "any";
     cfg->device_memory = 0;
+    cfg->max_in_flight = 4;
 }
 
 const char *const *dhatu_backend_names(void)
@@ -134,6 +176,8 @@ dhatu_status dhatu_engine_create(const dhatu_config *cfg, dhatu_engine **out,
         return dhatu_set_error(errstr, n, DHATU_ERR_ARG, "max_article_bytes is absurdly large");
     if (cfg->threads < 0 || cfg->threads > 4096)
         return dhatu_set_error(errstr, n, DHATU_ERR_ARG, "threads must be 0 (all cores) .. 4096");
+    if (cfg->max_in_flight < 1 || cfg->max_in_flight > MAX_IN_FLIGHT_LIMIT)
+        return dhatu_set_error(errstr, n, DHATU_ERR_ARG, "max_in_flight must be 1 .. %d", MAX_IN_FLIGHT_LIMIT);
     if (cfg->device_index < -1 || cfg->platform_index < -1)
         return dhatu_set_error(errstr, n, DHATU_ERR_ARG, "device_index and platform_index must be -1 (any) or more");
     const char *dtype = cfg->device_type ? cfg->device_type : "any";
@@ -166,6 +210,11 @@ dhatu_status dhatu_engine_create(const dhatu_config *cfg, dhatu_engine **out,
     }
     if ((st = choose_backend(e, backend, errstr, n))) goto err;
     e->cfg.backend = e->backend_name;
+    pthread_mutex_init(&e->d.mu, NULL);
+    pthread_cond_init(&e->d.cv_work, NULL);
+    pthread_cond_init(&e->d.cv_done, NULL);
+    e->d.njobs = e->cfg.max_in_flight;
+    e->d.next_ticket = 1;
     *out = e;
     return DHATU_OK;
 err:
@@ -173,9 +222,56 @@ err:
     return st;
 }
 
+/* Queued jobs never run: their callers get an error, not records. Under mu. */
+static int cancel_queued(dispatcher *d)
+{
+    int k = 0;
+    for (int i = 0; i < d->njobs; i++) {
+        if (d->jobs[i].state != JOB_QUEUED) continue;
+        d->jobs[i].state = JOB_DONE;
+        d->jobs[i].status = dhatu_set_error(d->jobs[i].err, sizeof d->jobs[i].err, DHATU_ERR_CANCELLED,
+                                            "cancelled before it ran (engine shutting down)");
+        k++;
+    }
+    return k;
+}
+
+int dhatu_engine_cancel(dhatu_engine *e)
+{
+    dispatcher *d = &e->d;
+    pthread_mutex_lock(&d->mu);
+    int k = cancel_queued(d);
+    pthread_cond_broadcast(&d->cv_done);
+    for (;;) {
+        int running = 0;
+        for (int i = 0; i < d->njobs; i++) running |= d->jobs[i].state == JOB_RUNNING;
+        if (!running) break;
+        pthread_cond_wait(&d->cv_done, &d->mu);
+    }
+    pthread_mutex_unlock(&d->mu);
+    return k;
+}
+
+static void dispatcher_stop(dhatu_engine *e)
+{
+    dispatcher *d = &e->d;
+    pthread_mutex_lock(&d->mu);
+    d->stop = 1;
+    cancel_queued(d);
+    pthread_cond_broadcast(&d->cv_work);
+    pthread_cond_broadcast(&d->cv_done);
+    int started = d->started;
+    pthread_mutex_unlock(&d->mu);
+    if (started) pthread_join(d->thread, NULL);     /* after the batch it runs, if any */
+    pthread_cond_destroy(&d->cv_work);
+    pthread_cond_destroy(&d->cv_done);
+    pthread_mutex_destroy(&d->mu);
+}
+
 void dhatu_engine_destroy(dhatu_engine *e)
 {
     if (!e) return;
+    if (e->d.njobs) dispatcher_stop(e);
     if (e->backend.iface) e->backend.iface->free(e->backend.context);
     dhatu_lexicon_destroy(e->lexicon);
     dhatu_free(e->lexicon_path);
@@ -188,8 +284,11 @@ const dhatu_config *dhatu_engine_config(const dhatu_engine *e) { return &e->cfg;
 
 void dhatu_engine_device_times(const dhatu_engine *e, double *copy_in_s, double *compute_s, double *copy_out_s)
 {
-    double t[3] = { 0, 0, 0 };
-    if (e->backend.iface->device_times) e->backend.iface->device_times(e->backend.context, t);
+    double t[3];
+    dispatcher *d = (dispatcher *)&e->d;
+    pthread_mutex_lock(&d->mu);
+    memcpy(t, d->times, sizeof t);
+    pthread_mutex_unlock(&d->mu);
     if (copy_in_s) *copy_in_s = t[0];
     if (compute_s) *compute_s = t[1];
     if (copy_out_s) *copy_out_s = t[2];
@@ -200,6 +299,145 @@ const char *dhatu_engine_model_id(const dhatu_engine *e)
     return e->model == DHATU_MODEL_SEED ? SEED_MODEL_ID : e->lexicon->model_id;
 }
 
+void dhatu_engine_device_memory(const dhatu_engine *e, size_t *slots, size_t *tables, size_t *pinned)
+{
+    size_t m[3] = { 0, 0, 0 };
+    if (e->backend.iface->device_memory) e->backend.iface->device_memory(e->backend.context, m);
+    if (slots) *slots = m[0];
+    if (tables) *tables = m[1];
+    if (pinned) *pinned = m[2];
+}
+
+/* The oldest queued job (lowest ticket), or NULL. Under mu. */
+static job *oldest_queued(dispatcher *d)
+{
+    job *best = NULL;
+    for (int i = 0; i < d->njobs; i++)
+        if (d->jobs[i].state == JOB_QUEUED && (!best || d->jobs[i].ticket < best->ticket)) best = &d->jobs[i];
+    return best;
+}
+
+static void *dispatcher_main(void *arg)
+{
+    dhatu_engine *e = arg;
+    dispatcher *d = &e->d;
+    pthread_mutex_lock(&d->mu);
+    for (;;) {
+        job *j;
+        while (!d->stop && !(j = oldest_queued(d))) pthread_cond_wait(&d->cv_work, &d->mu);
+        if (d->stop) break;
+        j->state = JOB_RUNNING;
+        dhatu_batch_view v = j->view;
+        dhatu_record *out = j->out;
+        pthread_mutex_unlock(&d->mu);
+        /* Outside the lock: submits, polls and waits go on meanwhile. The
+         * message goes to a buffer of the dispatcher's, copied under mu. */
+        char err[sizeof j->err] = "";
+        dhatu_status st = e->backend.iface->vectorize_batch(e->backend.context, &v, out, err, sizeof err);
+        double t[3] = { 0, 0, 0 };
+        if (e->backend.iface->device_times) e->backend.iface->device_times(e->backend.context, t);
+        pthread_mutex_lock(&d->mu);
+        memcpy(d->times, t, sizeof t);
+        j->status = st;
+        memcpy(j->err, err, sizeof err);
+        j->state = JOB_DONE;
+        pthread_cond_broadcast(&d->cv_done);
+    }
+    pthread_mutex_unlock(&d->mu);
+    return NULL;
+}
+
+static job *find_job(dispatcher *d, dhatu_ticket t)
+{
+    for (int i = 0; i < d->njobs; i++)
+        if (d->jobs[i].state != JOB_FREE && d->jobs[i].ticket == t) return &d->jobs[i];
+    return NULL;
+}
+
+dhatu_status dhatu_engine_submit(dhatu_engine *e, const dhatu_batch *b, dhatu_record *out, dhatu_ticket *ticket,
+                                 char *errstr, size_t n)
+{
+    if (!e || !b || !ticket || (!out && b->n))
+        return dhatu_set_error(errstr, n, DHATU_ERR_ARG, "submit: NULL engine, batch, output or ticket");
+    if (b->e != e)
+        return dhatu_set_error(errstr, n, DHATU_ERR_ARG, "submit: the batch belongs to another engine");
+    dispatcher *d = &e->d;
+    pthread_mutex_lock(&d->mu);
+    if (d->outstanding >= d->njobs) {
+        pthread_mutex_unlock(&d->mu);
+        return dhatu_set_error(errstr, n, DHATU_ERR_BUSY, "submit: %d batches in flight (max_in_flight)", d->njobs);
+    }
+    if (!d->started) {
+        /* Started on first use: engines used offline only pay at their first batch. */
+        if (pthread_create(&d->thread, NULL, dispatcher_main, e)) {
+            pthread_mutex_unlock(&d->mu);
+            return dhatu_set_error(errstr, n, DHATU_ERR_NOMEM, "submit: cannot start the dispatcher thread");
+        }
+        d->started = 1;
+    }
+    job *j = NULL;
+    for (int i = 0; i < d->njobs && !j; i++)
+        if (d->jobs[i].state == JOB_FREE) j = &d->jobs[i];
+    *j = (job){ .ticket = d->next_ticket++, .view = { b->n, b->text, b->offsets, b->langmask }, .out = out };
+    d->outstanding++;
+    if (b->n) {
+        j->state = JOB_QUEUED;
+        pthread_cond_signal(&d->cv_work);
+    } else {
+        j->state = JOB_DONE;        /* an empty batch is a no-op that succeeds */
+    }
+    *ticket = j->ticket;
+    pthread_mutex_unlock(&d->mu);
+    return DHATU_OK;
+}
+
+/* Releases a done job and returns its outcome. Under mu. */
+static dhatu_status collect(dispatcher *d, job *j, char *errstr, size_t n)
+{
+    dhatu_status st = j->status;
+    if (st && errstr && n) dhatu_set_error(errstr, n, st, "%s", j->err);
+    j->state = JOB_FREE;
+    d->outstanding--;
+    pthread_cond_broadcast(&d->cv_done);     /* a slot is free: a vectorize call may wait for one */
+    return st;
+}
+
+static dhatu_status complete(dhatu_engine *e, dhatu_ticket t, int block, char *errstr, size_t n)
+{
+    if (!e) return dhatu_set_error(errstr, n, DHATU_ERR_ARG, "NULL engine");
+    dispatcher *d = &e->d;
+    pthread_mutex_lock(&d->mu);
+    job *j = find_job(d, t);
+    while (j && block && j->state != JOB_DONE) pthread_cond_wait(&d->cv_done, &d->mu);
+    dhatu_status st;
+    if (!j) st = dhatu_set_error(errstr, n, DHATU_ERR_ARG, "ticket %llu is not outstanding", (unsigned long long)t);
+    else if (j->state != JOB_DONE) st = DHATU_ERR_PENDING;
+    else st = collect(d, j, errstr, n);
+    pthread_mutex_unlock(&d->mu);
+    return st;
+}
+
+dhatu_status dhatu_engine_poll(dhatu_engine *e, dhatu_ticket t, char *errstr, size_t n)
+{
+    return complete(e, t, 0, errstr, n);
+}
+
+dhatu_status dhatu_engine_wait(dhatu_engine *e, dhatu_ticket t, char *errstr, size_t n)
+{
+    return complete(e, t, 1, errstr, n);
+}
+
+int dhatu_engine_in_flight(const dhatu_engine *e)
+{
+    dispatcher *d = (dispatcher *)&e->d;
+    pthread_mutex_lock(&d->mu);
+    int k = d->outstanding;
+    pthread_mutex_unlock(&d->mu);
+    return k;
+}
+
+/* Submit and wait. With max_in_flight tickets outstanding (another thread's
+ * asynchronous batches) it waits for a slot instead of failing. */
 dhatu_status dhatu_engine_vectorize(dhatu_engine *e, const dhatu_batch *b, dhatu_record *out,
                                     char *errstr, size_t n)
 {
@@ -208,8 +446,14 @@ dhatu_status dhatu_engine_vectorize(dhatu_engine *e, const dhatu_batch *b, dhatu
     if (b->e != e)
         return dhatu_set_error(errstr, n, DHATU_ERR_ARG, "vectorize: the batch belongs to another engine");
     if (!b->n) return DHATU_OK;
-    dhatu_batch_view v = { b->n, b->text, b->offsets, b->langmask };
-    return e->backend.iface->vectorize_batch(e->backend.context, &v, out, errstr, n);
+    dhatu_ticket t = 0;
+    dhatu_status st;
+    while ((st = dhatu_engine_submit(e, b, out, &t, errstr, n)) == DHATU_ERR_BUSY) {
+        pthread_mutex_lock(&e->d.mu);
+        if (e->d.outstanding >= e->d.njobs) pthread_cond_wait(&e->d.cv_done, &e->d.mu);
+        pthread_mutex_unlock(&e->d.mu);
+    }
+    return st ? st : dhatu_engine_wait(e, t, errstr, n);
 }
 
 /* Batch memory comes from the backend when it wants it (pinned for DMA). */

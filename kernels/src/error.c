@@ -25,6 +25,9 @@ const char *dhatu_status_str(dhatu_status s)
     case DHATU_ERR_LEXICON: return "invalid lexicon";
     case DHATU_ERR_DEVICE: return "device or runtime error";
     case DHATU_ERR_INTERNAL: return "internal error";
+    case DHATU_ERR_BUSY: return "engine busy (max_in_flight batches outstanding)";
+    case DHATU_ERR_PENDING: return "batch still in flight";
+    case DHATU_ERR_CANCELLED: return "batch cancelled before it ran";
     }
     return "unknown status";
 }

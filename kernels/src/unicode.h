@@ -28,8 +28,40 @@ enum {
 /* Decodes one code point at s[0..n-1] (n >= 1) following Unicode's table of
  * well-formed byte sequences (no overlongs, no surrogates, <= U+10FFFF).
  * Sets *len to the bytes consumed: 1..4, and 1 for an invalid byte, so that
- * decoding resumes at the next byte. Never reads past s[n-1]. */
-uint32_t dhatu_utf8_decode(const unsigned char *s, size_t n, size_t *len);
+ * decoding resumes at the next byte. Never reads past s[n-1]. Inline: the
+ * scanners call it for every character above ASCII. */
+static inline uint32_t dhatu_utf8_decode(const unsigned char *s, size_t n, size_t *len)
+{
+    unsigned char b0 = s[0];
+    *len = 1;
+    if (b0 < 0x80) return b0;
+    /* lo/hi bound the second byte (Unicode Table 3-7); later bytes are 80..BF. */
+    unsigned char lo = 0x80, hi = 0xBF;
+    size_t need;
+    uint32_t cp;
+    if (b0 >= 0xC2 && b0 <= 0xDF) { need = 2; cp = b0 & 0x1F; }
+    else if (b0 >= 0xE0 && b0 <= 0xEF) {
+        need = 3; cp = b0 & 0x0F;
+        if (b0 == 0xE0) lo = 0xA0;
+        else if (b0 == 0xED) hi = 0x9F; /* no UTF-16 surrogates */
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+        need = 4; cp = b0 & 0x07;
+        if (b0 == 0xF0) lo = 0x90;
+        else if (b0 == 0xF4) hi = 0x8F; /* nothing above U+10FFFF */
+    } else {
+        return DHATU_CP_INVALID;
+    }
+    if (n < need) return DHATU_CP_INVALID;
+    if (s[1] < lo || s[1] > hi) return DHATU_CP_INVALID;
+    cp = (cp << 6) | (s[1] & 0x3F);
+    for (size_t i = 2; i < need; i++) {
+        if ((s[i] & 0xC0) != 0x80) return DHATU_CP_INVALID;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    *len = need;
+    return cp;
+}
+
 
 /* Encodes cp (<= U+10FFFF) into out; returns the length 1..4. */
 int dhatu_utf8_encode(uint32_t cp, unsigned char out[4]);

@@ -16,6 +16,7 @@ fuzz_one() {
   local t=$1 work=$B/fuzz-corpus/$1 dict=() rc cpu
   mkdir -p "$work"
   [ "$t" = article ] && dict=(-dict="$here/json.dict")
+  [ "$t" = engine ] && dict=(-dict="$here/engine.dict")
   # Avro C keeps a few process-lifetime allocations (its schema and class
   # caches): the suppressions name only avro's own functions.
   cpu=$( { TIMEFORMAT='%U %S'; time ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
