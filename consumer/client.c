@@ -48,12 +48,12 @@ static void producer_props(const consumer *c, props *t)
     add(t, "transaction.timeout.ms", t->txn_timeout, NULL);
 }
 
-static void consumer_props(const consumer *c, props *t)
+static void consumer_props(const consumer *c, props *t, int nudge)
 {
     t->n = 0;
     snprintf(t->stats, sizeof t->stats, "%" PRId64, c->cfg.stats_interval_ms);
     add(t, "bootstrap.servers", c->cfg.brokers, NULL);
-    add(t, "client.id", c->cfg.client_id, NULL);
+    add(t, "client.id", nudge ? "dhatu-consumer-nudge" : c->cfg.client_id, NULL);
     add(t, "group.id", c->cfg.group_id, NULL);
     /* KIP-848: the brokers assign partitions; the client must not name an
      * assignor (librdkafka refuses it with group.protocol=consumer). */
@@ -71,33 +71,35 @@ static void consumer_props(const consumer *c, props *t)
     add(t, "auto.commit.interval.ms", "1000", NULL);
     add(t, "isolation.level", "read_committed", "aborted transactions must never become records");
     add(t, "statistics.interval.ms", t->stats, NULL);
-    /* Memory against throughput: the prefetched messages. 64 MiB (the
-     * value of librdkafka 2.0, set here so that another version cannot
-     * move it) drained a million-article backlog at about 62,000
-     * articles/s per member in ~200 MiB; 32 MiB at 0.85 of that in
-     * ~115 MiB; 16 MiB at 0.55 in ~75 MiB (bench/memory.sh). */
-    add(t, "queued.max.messages.kbytes", "65536", NULL);
-    if (*c->cfg.group_instance_id) add(t, "group.instance.id", c->cfg.group_instance_id, NULL);
+    /* Memory against throughput: the prefetched messages. librdkafka
+     * counts their payload only; per message and per fetch buffer it holds
+     * about as much again, so 16 MiB of prefetch is about 60 MiB of RSS.
+     * One member draining a million JSON articles alone (bench/memory.sh,
+     * MEMBERS=1) peaked at 234-254 MiB with 64 MiB and 180-232 MiB with
+     * 48 MiB, at a rate within the runs' spread; 32 MiB cost 15% of the
+     * rate. 48 MiB keeps the default inside 256 MB with room to spare. */
+    add(t, "queued.max.messages.kbytes", "49152", NULL);
+    if (*c->cfg.group_instance_id && !nudge) add(t, "group.instance.id", c->cfg.group_instance_id, NULL);
 }
 
 int client_check_overrides(consumer *c, char *err, size_t en)
 {
     props pp, cp;
     producer_props(c, &pp);
-    consumer_props(c, &cp);
+    consumer_props(c, &cp, 0);
     /* The same -X list goes to both clients: each guard holds for both. */
     return kafka_conf_check(pp.p, pp.n, c->cfg.kafka_props.v, c->cfg.kafka_props.n, err, en) ||
            kafka_conf_check(cp.p, cp.n, c->cfg.kafka_props.v, c->cfg.kafka_props.n, err, en);
 }
 
-static rd_kafka_t *create(consumer *c, rd_kafka_type_t type, rd_kafka_conf_t *conf, const props *t, char *err,
-                          size_t en)
+static rd_kafka_t *create(void *opaque, consumer *c, rd_kafka_type_t type, rd_kafka_conf_t *conf, const props *t,
+                          char *err, size_t en)
 {
     if (kafka_conf_apply(conf, t->p, t->n, c->cfg.kafka_props.v, c->cfg.kafka_props.n, err, en)) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
-    rd_kafka_conf_set_opaque(conf, c);
+    rd_kafka_conf_set_opaque(conf, opaque);
     kafka_route_events(conf);
     char msg[512];
     rd_kafka_t *rk = rd_kafka_new(type, conf, msg, sizeof msg);
@@ -114,17 +116,52 @@ rd_kafka_t *client_producer(consumer *c, char *err, size_t en)
     producer_props(c, &t);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set_dr_msg_cb(conf, deliver_on_report);
-    return create(c, RD_KAFKA_PRODUCER, conf, &t, err, en);
+    return create(c, c, RD_KAFKA_PRODUCER, conf, &t, err, en);
 }
 
 rd_kafka_t *client_consumer(consumer *c, char *err, size_t en)
 {
     props t;
-    consumer_props(c, &t);
+    consumer_props(c, &t, 0);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_stats_cb(conf, exporter_on_stats);
-    return create(c, RD_KAFKA_CONSUMER, conf, &t, err, en);
+    return create(c, c, RD_KAFKA_CONSUMER, conf, &t, err, en);
+}
+
+rd_kafka_t *client_nudge(consumer *c, void *opaque,
+                         void (*rebalance)(rd_kafka_t *, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t *, void *),
+                         char *err, size_t en)
+{
+    /* A static id given as a raw librdkafka property would reach the nudge
+     * too, which would then take this member's place in the group. */
+    if (kafka_conf_user_value(c->cfg.kafka_props.v, c->cfg.kafka_props.n, "group.instance.id", NULL)) {
+        snprintf(err, en, "group.instance.id is set as a librdkafka property (-X, kafka.librdkafka or -F); the nudge "
+                          "member would take this member's static id (set kafka.group_instance_id instead)");
+        return NULL;
+    }
+    props t;
+    consumer_props(c, &t, 1);
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance);
+    rd_kafka_t *rk = create(opaque, c, RD_KAFKA_CONSUMER, conf, &t, err, en);
+    if (rk) rd_kafka_poll_set_consumer(rk);
+    return rk;
+}
+
+int client_partition_count(consumer *c, const char *topic, int timeout_ms, int *count, char *why, size_t wn)
+{
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(c->consumer, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rkt ? rd_kafka_metadata(c->consumer, 0, rkt, &md, timeout_ms)
+                                  : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+    if (!err && (md->topic_cnt != 1 || md->topics[0].err))
+        err = md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+    if (!err) *count = md->topics[0].partition_cnt;
+    if (md) rd_kafka_metadata_destroy(md);
+    if (rkt) rd_kafka_topic_destroy(rkt);
+    if (err) snprintf(why, wn, "metadata of %s: %s", topic, rd_kafka_err2str(err));
+    return err ? -1 : 0;
 }
 
 /* The brokers answer and every topic we need exists: a clear error at

@@ -38,6 +38,13 @@ static const struct setting {
       "partition.assignment.strategy: cooperative-sticky (incremental), range or roundrobin (eager)"),
     S("kafka.group_protocol", group_protocol, "classic",
       "classic (the client assigns, kafka.assignor) or consumer (KIP-848: the brokers assign; Kafka 4)"),
+    /* A member killed between the two rounds of a cooperative rebalance
+     * leaves partitions to nobody, for good under static membership
+     * (orphans.h); the watch finds them and has the group assign them. */
+    I("kafka.orphan_check_ms", orphan_check_ms, 10000, 0, 3600000,
+      "ask the group coordinator this often whether every input partition has an owner (0: never)"),
+    I("kafka.orphan_grace_ms", orphan_grace_ms, 30000, 1000, 86400000,
+      "partitions unowned this long in a stable group: join a short-lived member so that the group assigns them"),
     S("kafka.client_id", client_id, "dhatu-consumer", "client.id sent to the brokers"),
     S("kafka.properties_file", properties_file, "",
       "librdkafka client properties, key=value lines (also -F); kafka.librdkafka and -X win over it"),
@@ -54,6 +61,8 @@ static const struct setting {
     S("engine.device_type", device_type, "any", "opencl: gpu, accelerator, cpu or any"),
     I("engine.device_memory", device_memory, 0, 0, (int64_t)1 << 40,
       "GPU device bytes for batches in flight (0: a quarter of the device's memory)"),
+    I("engine.profile", profile, 1, 0, 1,
+      "GPU backends: time copies and kernels on the device for dhatu_device_busy_seconds_total (1) or not (0)"),
     I("engine.max_article_bytes", max_article_bytes, 16 << 20, 1, (int64_t)1 << 30,
       "larger articles are dead-lettered (too-large)"),
     I("batch.max_articles", batch_articles, 1024, 1, 1 << 20, "a batch closes at this many articles"),
@@ -90,7 +99,7 @@ static const struct setting {
     I("lifecycle.shutdown_deadline_ms", shutdown_deadline_ms, 30000, 100, 3600000,
       "SIGTERM/SIGINT: finish, flush and commit within this time"),
     I("lifecycle.exit_idle_ms", exit_idle_ms, 0, 0, 86400000,
-      "exit once every assigned partition is drained and idle this long (0: never)"),
+      "exit once every assigned partition is drained, the group's lag is 0, and idle this long (0: never)"),
     I("lifecycle.exit_after", exit_after, 0, 0, INT64_MAX, "exit after this many articles (0: never)"),
 #undef S
 #undef I

@@ -24,12 +24,13 @@ typedef struct ccfg {
     char *brokers, *group_id, *group_instance_id, *assignor, *group_protocol, *client_id;
     char *properties_file;                 /* librdkafka "key=value" lines (-F) */
     ccfg_list librdkafka;                  /* "key=value" for consumer and producer */
+    int64_t orphan_check_ms, orphan_grace_ms;
     /* topics */
     ccfg_list input;
     char *output, *dead_letter;
     /* engine */
     char *backend, *model, *lexicon, *device_type;
-    int64_t threads, device, platform, device_memory, max_article_bytes;
+    int64_t threads, device, platform, device_memory, max_article_bytes, profile;
     /* batch */
     int64_t batch_articles, batch_bytes, linger_ms, max_in_flight, max_unacked;
     /* delivery */

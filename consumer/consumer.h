@@ -8,13 +8,19 @@
  *     rebalances, transactions and shutdown (loop.c, deliver.c, txn.c,
  *     rebalance.c). Offsets and partition state are touched by this thread
  *     only, so they need no lock.
- *   - the engine thread (stage.c) decodes a batch and vectorizes it (the
- *     cpu backend spreads that over its own workers), while the next batch
- *     fills;
- *   - the encoder thread (stage.c) encodes the records of the batch before
- *     and produces them (output or dead letter), in the order the batches
+ *   - the engine thread (stage.c) decodes a batch and submits it to the
+ *     engine, whose own dispatcher thread computes it (the cpu backend
+ *     spreading it over its workers, a GPU backend over its device), while
+ *     the next batch fills and is decoded;
+ *   - the encoder thread (stage.c) waits for the engine's ticket of the
+ *     batch before, encodes its records and produces them (output or dead letter), in the order the batches
  *     were filled, so a partition's records keep their input order. The
  *     two queues between these three threads are the only locked state.
+ *   - the watchdog's thread (exactly-once) ends the process when a
+ *     transactional call outlives its own timeout (watchdog.h, txn.c).
+ *   - the orphan watch's thread asks the group coordinator now and then
+ *     whether every input partition has an owner, and joins a short-lived
+ *     member to the group when some stay unowned (orphans.h);
  *   - libmicrohttpd's thread renders /metrics, /health and /ready
  *     (exporter.c) from atomics and a text copied under stats_mu.
  *
@@ -37,12 +43,14 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "watchdog.h"
 #include "dhatu.h"
 #include "http.h"
 #include "idbuf.h"
 #include "kafka.h"
 #include "log.h"
 #include "metrics.h"
+#include "orphans.h"
 #include "registry.h"
 #include "schema_avro.h"
 #include "track.h"
@@ -83,6 +91,10 @@ typedef struct work {
     size_t *rec_msg;                /* record j -> message index */
     idbuf ids;                      /* id of record j */
     size_t nrec;                    /* records for the encoder (0: the engine failed) */
+    dhatu_ticket ticket;            /* with the engine (0: none, or done) */
+    int64_t submitted_ns;
+    dhatu_status vec_status;        /* the engine's outcome, and its message */
+    char vec_err[256];
 } work;
 
 /* What /metrics and the summary read; atomics where two threads meet. */
@@ -96,6 +108,8 @@ typedef struct consumer_stats {
     atomic_llong encoder_busy_since_ms;     /* 0 when idle */
     atomic_int registry_waiting;            /* the engine thread waits for the registry */
     atomic_uint_fast64_t registry_requests, registry_failures, registry_cache_hits;
+    atomic_int group_unowned;               /* the orphan watch: input partitions no member owns */
+    atomic_uint_fast64_t group_nudges;      /* ... and the nudge members it joined to the group */
     _Atomic int64_t last_ack_ms;            /* last acknowledgement */
     int64_t first_msg_ms;                   /* first article consumed (polling thread) */
     int64_t started_ms;
@@ -147,6 +161,12 @@ typedef struct consumer {
     uint64_t txn_msgs;              /* articles consumed into the open transaction */
     int64_t last_activity_ms;
     int64_t idle_checked_ms;        /* the brokers last confirmed there is nothing left */
+    char not_idle[192];             /* the last reason logged at info (repeats at debug) */
+    int64_t not_idle_logged_ms;     /* ... and when: a repeat is logged at info every 30 s */
+    /* exactly-once: around the transactional calls (watchdog.h) */
+    watchdog wd;
+    /* the orphan watch's thread (orphans.h) */
+    orphans orph;
     /* read by scrapes */
     http_server *http;
     consumer_stats stats;
@@ -219,6 +239,15 @@ void exporter_print_families(FILE *f);
 int client_check_overrides(consumer *c, char *errstr, size_t n);
 rd_kafka_t *client_producer(consumer *c, char *errstr, size_t n);
 rd_kafka_t *client_consumer(consumer *c, char *errstr, size_t n);
+/* The orphan watch's nudge member (orphans.h): the consumer's properties
+ * without group.instance.id (a dynamic member) and without its callbacks;
+ * opaque must start with a kafka_events. */
+rd_kafka_t *client_nudge(consumer *c, void *opaque,
+                         void (*rebalance)(rd_kafka_t *, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t *, void *),
+                         char *errstr, size_t n);
 int client_check_cluster(consumer *c, char *errstr, size_t n);
+/* The partition count of topic, asked of the brokers (metadata). 0, or -1
+ * with "metadata of TOPIC: reason" in why. Thread-safe. */
+int client_partition_count(consumer *c, const char *topic, int timeout_ms, int *count, char *why, size_t wn);
 
 #endif

@@ -10,7 +10,8 @@
 enum fam {
     F_TEXTS, F_CONSUMED, F_ACKED, F_DEAD, F_DELIVERY_ERR, F_IN_BYTES, F_OUT_BYTES, F_BATCH_ARTICLES, F_STAGE,
     F_ACK_SECONDS, F_E2E, F_ASSIGNED, F_PAUSED, F_REBALANCES, F_INFLIGHT, F_PRODUCER_QUEUE, F_BACKEND, F_BUILD,
-    F_LAG, F_COMMITTED, F_STORED, F_GROUP_STATE, F_REG_WAITING, F_REG_REQUESTS, F_REG_FAILURES, F_REG_HITS, F_N
+    F_LAG, F_COMMITTED, F_STORED, F_GROUP_STATE, F_REG_WAITING, F_REG_REQUESTS, F_REG_FAILURES, F_REG_HITS,
+    F_GROUP_UNOWNED, F_GROUP_NUDGES, F_ENGINE_INFLIGHT, F_DEVICE_MEMORY, F_DEVICE_BUSY, F_N
 };
 
 static const struct family { const char *name, *type, *help; } families[F_N] = {
@@ -48,6 +49,16 @@ static const struct family { const char *name, *type, *help; } families[F_N] = {
                          "Schema registry attempts without an answer (timeouts, refused connections, 5xx)." },
     [F_REG_HITS] = { "dhatu_registry_cache_hits_total", "counter",
                      "Schema lookups and registrations served from the client's cache." },
+    [F_GROUP_UNOWNED] = { "dhatu_group_unowned_partitions", "gauge",
+                          "Input partitions that no member of the stable group owned at the orphan watch's last check." },
+    [F_GROUP_NUDGES] = { "dhatu_group_nudges_total", "counter",
+                         "Short-lived members the orphan watch joined to the group to have unowned partitions assigned." },
+    [F_ENGINE_INFLIGHT] = { "dhatu_engine_batches_in_flight", "gauge",
+                            "Batches submitted to the engine (its dispatcher, the device) and not yet collected." },
+    [F_DEVICE_MEMORY] = { "dhatu_device_memory_bytes", "gauge",
+                          "GPU backends: bytes held, by kind (slots and tables on the device, pinned host batches)." },
+    [F_DEVICE_BUSY] = { "dhatu_device_busy_seconds_total", "counter",
+                        "GPU backends: device seconds from the profiling events, by phase (copies in, kernels, copies out)." },
 };
 
 static const char *fam(metrics_buf *b, enum fam f)
@@ -143,6 +154,27 @@ static void render_metrics(consumer *c, metrics_buf *b)
     metrics_histogram(b, fam(b, F_ACK_SECONDS), NULL, &s->produce_ack);
     metrics_histogram(b, fam(b, F_E2E), NULL, &s->e2e);
     metrics_sample(b, fam(b, F_ASSIGNED), grp, atomic_load(&s->assigned));
+    metrics_sample(b, fam(b, F_ENGINE_INFLIGHT), NULL, dhatu_engine_in_flight(e));
+    size_t mem[3];
+    dhatu_engine_device_memory(e, &mem[0], &mem[1], &mem[2]);
+    if (mem[0] || mem[1]) {         /* a GPU backend: the CPU ones hold no device memory */
+        static const char *const kinds[3] = { "slots", "tables", "pinned" };
+        const char *name = fam(b, F_DEVICE_MEMORY);
+        for (int i = 0; i < 3; i++) {
+            const char *l[] = { "kind", kinds[i], NULL };
+            metrics_sample(b, name, l, (double)mem[i]);
+        }
+        if (c->cfg.profile) {
+            static const char *const phases[3] = { "copy_in", "kernels", "copy_out" };
+            double t[3];
+            dhatu_engine_device_times(e, &t[0], &t[1], &t[2]);
+            name = fam(b, F_DEVICE_BUSY);
+            for (int i = 0; i < 3; i++) {
+                const char *l[] = { "phase", phases[i], NULL };
+                metrics_sample(b, name, l, t[i]);
+            }
+        }
+    }
     metrics_sample(b, fam(b, F_PAUSED), NULL, atomic_load(&s->paused_parts));
     counter(b, F_REBALANCES, grp, &s->rebalances);
     metrics_sample(b, fam(b, F_INFLIGHT), NULL, atomic_load(&s->inflight));
@@ -156,6 +188,10 @@ static void render_metrics(consumer *c, metrics_buf *b)
         counter(b, F_REG_REQUESTS, NULL, &s->registry_requests);
         counter(b, F_REG_FAILURES, NULL, &s->registry_failures);
         counter(b, F_REG_HITS, NULL, &s->registry_cache_hits);
+    }
+    if (c->orph.check_ms) {
+        metrics_sample(b, fam(b, F_GROUP_UNOWNED), NULL, atomic_load(&s->group_unowned));
+        counter(b, F_GROUP_NUDGES, NULL, &s->group_nudges);
     }
     metrics_process(b, s->start_wall_s);
     pthread_mutex_lock(&s->stats_mu);

@@ -1,6 +1,9 @@
 /* loop.c -- the polling loop: message intake, batching, flow control,
  * readiness, and the one shutdown sequence (see consumer.h). */
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
 #include "consumer.h"
 
 void loop_set_paused(consumer *c, int pause)
@@ -115,6 +118,80 @@ static void publish_gauges(consumer *c)
     atomic_store(&c->stats.ready, c->stats.assignments > 0 && !*c->stop);
 }
 
+/* Why the member is not idle: logged at info when the reason changes,
+ * and every 30 s while it repeats (the check runs every second, and a
+ * drained member waiting for the rest of its group would fill the log);
+ * the repeats in between at debug. */
+static void not_idle(consumer *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void not_idle(consumer *c, const char *fmt, ...)
+{
+    char why[sizeof c->not_idle];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    if (strcmp(why, c->not_idle) || now_ms() - c->not_idle_logged_ms >= 30000) {
+        log_info(&c->log, "%s", why);
+        memcpy(c->not_idle, why, sizeof why);
+        c->not_idle_logged_ms = now_ms();
+    } else {
+        log_debug(&c->log, "%s", why);
+    }
+}
+
+/* Whether offset (a position, or a committed offset for a partition not
+ * ours) is at the partition's high watermark, asked of its leader. */
+static int at_end(consumer *c, const char *topic, int32_t partition, int64_t offset, const char *whose)
+{
+    int64_t lo, hi;
+    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(c->consumer, topic, partition, &lo, &hi, 1000);
+    if (err) {
+        not_idle(c, "not idle: %s [%d]: %s", topic, (int)partition, rd_kafka_err2str(err));
+        return 0;
+    }
+    if (hi > lo && offset < hi) {
+        not_idle(c, "not idle: %s [%d]%s at %lld of %lld", topic, (int)partition, whose, (long long)offset,
+                 (long long)hi);
+        return 0;
+    }
+    return 1;
+}
+
+/* The rest of the group: every partition of the input topics that this
+ * member does not own has its committed offset at its high watermark.
+ * Otherwise another member still has work, or nobody holds it (a member
+ * died and the group has not handed its partitions out yet), and leaving
+ * now could end the last member with work left: an exit 0 that lies.
+ * Members of one group thus leave together, once the group's lag is 0. */
+static int group_caught_up(consumer *c, const rd_kafka_topic_partition_list_t *mine)
+{
+    rd_kafka_topic_partition_list_t *rest = rd_kafka_topic_partition_list_new(16);
+    int ok = 1;
+    for (int t = 0; ok && t < c->cfg.input.n; t++) {
+        int count = 0;
+        char why[300];
+        if (client_partition_count(c, c->cfg.input.v[t], 1000, &count, why, sizeof why)) {
+            not_idle(c, "not idle: %s", why);
+            ok = 0;
+        }
+        /* Kafka numbers a topic's partitions 0 .. count-1. */
+        for (int32_t id = 0; ok && id < count; id++)
+            if (!rd_kafka_topic_partition_list_find(mine, c->cfg.input.v[t], id))
+                rd_kafka_topic_partition_list_add(rest, c->cfg.input.v[t], id);
+    }
+    if (ok && rest->cnt) {
+        rd_kafka_resp_err_t err = rd_kafka_committed(c->consumer, rest, 1000);
+        if (err) {
+            not_idle(c, "not idle: the group's committed offsets: %s", rd_kafka_err2str(err));
+            ok = 0;
+        }
+    }
+    for (int i = 0; ok && i < rest->cnt; i++)
+        ok = at_end(c, rest->elems[i].topic, rest->elems[i].partition, rest->elems[i].offset, ", not ours, committed");
+    rd_kafka_topic_partition_list_destroy(rest);
+    return ok;
+}
+
 /* The brokers answer (metadata), the assignment is the one tracked, and
  * every assigned partition's position is its high watermark, asked of the
  * partition's leader (a cached one is stale after an outage until the
@@ -128,9 +205,9 @@ static int caught_up(consumer *c)
     rd_kafka_resp_err_t merr = rd_kafka_metadata(c->consumer, 0, NULL, &md, 1000);
     if (md) rd_kafka_metadata_destroy(md);
     int ok = merr == RD_KAFKA_RESP_ERR_NO_ERROR;
-    if (!ok) log_info(&c->log, "not idle: the brokers do not answer: %s", rd_kafka_err2str(merr));
+    if (!ok) not_idle(c, "not idle: the brokers do not answer: %s", rd_kafka_err2str(merr));
     if (ok && a->cnt != track_assigned(&c->tracks)) {
-        log_info(&c->log, "not idle: %d partition(s) assigned, %d tracked", a->cnt, track_assigned(&c->tracks));
+        not_idle(c, "not idle: %d partition(s) assigned, %d tracked", a->cnt, track_assigned(&c->tracks));
         ok = 0;
     }
     if (ok && rd_kafka_position(c->consumer, a)) ok = 0;
@@ -143,7 +220,7 @@ static int caught_up(consumer *c)
     if (ok && unknown->cnt) {
         rd_kafka_resp_err_t err = rd_kafka_committed(c->consumer, unknown, 1000);
         if (err) {
-            log_info(&c->log, "not idle: committed offsets: %s", rd_kafka_err2str(err));
+            not_idle(c, "not idle: committed offsets: %s", rd_kafka_err2str(err));
             ok = 0;
         }
         for (int i = 0; ok && i < unknown->cnt; i++) {
@@ -153,20 +230,9 @@ static int caught_up(consumer *c)
         }
     }
     rd_kafka_topic_partition_list_destroy(unknown);
-    for (int i = 0; ok && i < a->cnt; i++) {
-        int64_t lo, hi;
-        rd_kafka_resp_err_t err =
-            rd_kafka_query_watermark_offsets(c->consumer, a->elems[i].topic, a->elems[i].partition, &lo, &hi, 1000);
-        if (err) {
-            log_info(&c->log, "not idle: %s [%d]: %s", a->elems[i].topic, (int)a->elems[i].partition,
-                     rd_kafka_err2str(err));
-            ok = 0;
-        } else if (hi > lo && a->elems[i].offset < hi) {
-            log_info(&c->log, "not idle: %s [%d] at %lld of %lld", a->elems[i].topic, (int)a->elems[i].partition,
-                     (long long)a->elems[i].offset, (long long)hi);
-            ok = 0;
-        }
-    }
+    for (int i = 0; ok && i < a->cnt; i++)
+        ok = at_end(c, a->elems[i].topic, a->elems[i].partition, a->elems[i].offset, "");
+    if (ok) ok = group_caught_up(c, a);
     rd_kafka_topic_partition_list_destroy(a);
     return ok;
 }
@@ -276,7 +342,9 @@ static int shutdown_member(consumer *c)
         stage_drop_filling(c);
         deliver_wait_engine(c, deadline);
         if (c->cfg.exactly_once && c->txn_open) {
+            watchdog_arm(&c->wd, "abort_transaction", 10000);
             rd_kafka_error_t *e = rd_kafka_abort_transaction(c->producer, 10000);
+            watchdog_disarm(&c->wd);
             if (e) rd_kafka_error_destroy(e);
         }
     }

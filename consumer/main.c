@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "consumer.h"
 
@@ -228,6 +229,24 @@ static void stats_init(consumer_stats *s)
     atomic_store(&s->heartbeat_ms, now_ms());
 }
 
+/* A transactional call outlived its timeout by this much: librdkafka will
+ * not return from it (watchdog.h). Generous: a slow coordinator is not a
+ * hung one. */
+#define WATCHDOG_GRACE_MS 30000
+
+/* Ends the process from the watchdog's thread: the polling thread is stuck
+ * inside librdkafka, so no orderly shutdown can run. Nothing is lost: the
+ * open transaction was never committed (the coordinator aborts it after
+ * transaction.timeout.ms), so its input is redone by whoever restarts this
+ * member or takes its partitions. Status 3, as for any fatal error. */
+static void watchdog_exit(void *arg, const char *call)
+{
+    consumer *c = arg;
+    log_error(&c->log, "FAILED: exiting with status %d while blocked in %s; the open transaction is not committed, "
+                       "so its input will be consumed again", EXIT_FATAL, call);
+    _exit(EXIT_FATAL);
+}
+
 /* Everything up to the first poll. 0, or -1 after logging why. */
 static int start(consumer *c)
 {
@@ -239,19 +258,14 @@ static int start(consumer *c)
     const char *old = kafka_version_warning(c->cfg.kafka_props.v, c->cfg.kafka_props.n);
     if (old) log_warn(&c->log, "librdkafka %s: %s", rd_kafka_version_str(), old);
     /* Before 2.6.1 a commit that meets a cooperative rebalance loses the
-     * assignment (librdkafka#4059): eager is the safe choice there. With
-     * exactly-once, twice in the cluster-down test a member stopped polling
-     * after an incremental rebalance had aborted its transaction, and it
-     * is not understood yet (docs/DELIVERY.md "Rebalancing"). */
+     * assignment (librdkafka#4059): eager is the safe choice there.
+     * (Exactly-once used range too for a while, for a stall that turned
+     * out to be librdkafka's send_offsets_to_transaction hanging under any
+     * assignor: watchdog.h.) */
     int old_lib = rd_kafka_version() < 0x020601ff;
-    if ((old_lib || c->cfg.exactly_once) && !strcmp(c->cfg.assignor, "cooperative-sticky") &&
-        strcmp(c->cfg.group_protocol, "consumer")) {
-        if (old_lib)
-            log_warn(&c->log, "librdkafka %s predates the cooperative commit fix (#4059): kafka.assignor range "
-                     "instead of cooperative-sticky (scripts/rdkafka.sh builds 2.12.0)", rd_kafka_version_str());
-        else
-            log_warn(&c->log, "exactly-once: kafka.assignor range instead of cooperative-sticky (a stall after "
-                     "cooperative rebalances under transactions is not understood yet; docs/DELIVERY.md)");
+    if (old_lib && !strcmp(c->cfg.assignor, "cooperative-sticky") && strcmp(c->cfg.group_protocol, "consumer")) {
+        log_warn(&c->log, "librdkafka %s predates the cooperative commit fix (#4059): kafka.assignor range "
+                 "instead of cooperative-sticky (scripts/rdkafka.sh builds 2.12.0)", rd_kafka_version_str());
         if (ccfg_set(&c->cfg, "kafka.assignor=range", err, sizeof err)) {
             log_error(&c->log, "%s", err);
             return -1;
@@ -283,7 +297,13 @@ static int start(consumer *c)
     if (*c->cfg.registry_url) log_info(&c->log, "schema registry %s", c->cfg.registry_url);
     if (stage_register_output(c)) return -1;
     if (c->cfg.exactly_once) {
+        if (watchdog_start(&c->wd, &c->log, WATCHDOG_GRACE_MS, watchdog_exit, c)) {
+            log_error(&c->log, "cannot start the watchdog thread");
+            return -1;
+        }
+        watchdog_arm(&c->wd, "init_transactions", 60000);
         rd_kafka_error_t *e = rd_kafka_init_transactions(c->producer, 60000);
+        watchdog_disarm(&c->wd);
         if (e) {
             log_error(&c->log, "init_transactions: %s", rd_kafka_error_string(e));
             rd_kafka_error_destroy(e);
@@ -305,12 +325,15 @@ static int start(consumer *c)
         log_error(&c->log, "cannot start the engine thread");
         return -1;
     }
+    if (orphans_start(c)) return -1;
     return 0;
 }
 
 /* The one cleanup path, whatever was set up. */
 static void cleanup(consumer *c)
 {
+    orphans_stop(c);            /* before the consumer handle it asks through */
+    watchdog_stop(&c->wd);
     stage_stop(c);
     http_stop(c->http);          /* before the handles a scrape reads */
     if (c->consumer) rd_kafka_destroy(c->consumer);

@@ -1,8 +1,10 @@
 /* stage.c -- the engine stage: a queue of batches from the polling thread
- * to the engine thread, which decodes and vectorizes them, and a queue from
- * it to the encoder thread, which encodes and produces their records in the
- * same order (see consumer.h for the threads). Two threads, not one, so
- * that decoding and vectorizing one batch overlaps encoding the last. */
+ * to the engine thread, which decodes them and submits them to the engine
+ * (dhatu.h's tickets), and a queue from it to the encoder thread, which
+ * waits for each ticket, then encodes and produces the records in the same
+ * order (see consumer.h for the threads). Decoding one batch, computing
+ * others (on the engine's dispatcher: the cpu workers or a device) and
+ * encoding the one before all overlap, up to batch.max_in_flight. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,31 +68,53 @@ static void encode_records(consumer *c, work *w)
     idbuf_reset(&w->ids);
 }
 
-/* Vectorizes the articles gathered in w's batch (the engine's side); their
- * records then wait in w for the encoder. */
-static void vectorize(consumer *c, work *w)
+/* Hands the articles gathered in w's batch to the engine (the engine
+ * thread's side): a ticket, and the thread goes on decoding the next work
+ * while the engine (its dispatcher, the device) computes this one. */
+static void submit_batch(consumer *c, work *w)
 {
     stage *s = &c->st;
     size_t nb = dhatu_batch_count(w->batch);
     w->nrec = 0;
+    w->ticket = 0;
+    w->vec_status = DHATU_OK;
     if (nb == 0) return;
-    char err[512];
-    dhatu_status st = DHATU_OK;
-    int64_t t0 = now_ns();
-    if (c->passthrough) memset(w->records, 0, nb * sizeof *w->records);    /* a minimal record */
-    else st = dhatu_engine_vectorize(s->engine, w->batch, w->records, err, sizeof err);
-    metrics_hist_observe(&c->stats.stage[1], (uint64_t)(now_ns() - t0));
+    w->submitted_ns = now_ns();
     metrics_hist_observe(&c->stats.batch_articles, nb);
-    if (st != DHATU_OK) {
-        /* Not the articles' fault: their offsets stay unstored, so they are
-         * processed again after a restart. */
-        log_error(&c->engine_log, "engine failed on a batch of %zu articles: %s", nb, err);
+    if (c->passthrough) {
+        memset(w->records, 0, nb * sizeof *w->records);    /* a minimal record */
+    } else {
+        dhatu_status st = dhatu_engine_submit(s->engine, w->batch, w->records, &w->ticket, w->vec_err,
+                                              sizeof w->vec_err);
+        /* The engine takes as many tickets as there are works, so it is
+         * never busy here; should it be, the call that waits is right too. */
+        if (st == DHATU_ERR_BUSY)
+            st = dhatu_engine_vectorize(s->engine, w->batch, w->records, w->vec_err, sizeof w->vec_err);
+        w->vec_status = st;
+    }
+    w->nrec = nb;
+}
+
+/* Waits for w's ticket (the encoder's side, before encoding). An engine
+ * failure is not the articles' fault: their offsets stay unstored, so they
+ * are processed again after a restart. */
+static void complete_batch(consumer *c, work *w)
+{
+    stage *s = &c->st;
+    size_t nb = w->nrec;
+    if (!nb) return;
+    if (w->ticket) {
+        w->vec_status = dhatu_engine_wait(s->engine, w->ticket, w->vec_err, sizeof w->vec_err);
+        w->ticket = 0;
+    }
+    metrics_hist_observe(&c->stats.stage[1], (uint64_t)(now_ns() - w->submitted_ns));
+    if (w->vec_status != DHATU_OK) {
+        log_error(&c->engine_log, "engine failed on a batch of %zu articles: %s", nb, w->vec_err);
         consumer_fail(c, EXIT_FATAL);
         dhatu_batch_reset(w->batch);
         idbuf_reset(&w->ids);
-        return;
+        w->nrec = 0;
     }
-    w->nrec = nb;
 }
 
 /* The batch filled before the work's messages were all added (articles
@@ -106,7 +130,8 @@ static void flush_part(consumer *c, work *w)
     pthread_mutex_unlock(&s->mu);
     log_debug(&c->engine_log, "batch text full at %zu articles: vectorizing this part first",
               dhatu_batch_count(w->batch));
-    vectorize(c, w);
+    submit_batch(c, w);
+    complete_batch(c, w);
     encode_records(c, w);
 }
 
@@ -234,7 +259,7 @@ static void process(consumer *c, work *w)
     }
     decode_ns += now_ns() - t;
     metrics_hist_observe(&c->stats.stage[0], (uint64_t)decode_ns);
-    vectorize(c, w);
+    submit_batch(c, w);
 }
 
 /* Takes the first work of a queue (under s->mu). */
@@ -289,6 +314,7 @@ static void *encoder_main(void *arg)
         s->encoder_busy = 1;
         pthread_mutex_unlock(&s->mu);
         atomic_store(&c->stats.encoder_busy_since_ms, now_ms());
+        complete_batch(c, w);       /* a device that hangs shows as a busy encoder in /health */
         encode_records(c, w);
         for (size_t i = 0; i < w->n; i++) rd_kafka_message_destroy(w->msgs[i]);
         w->n = 0;
@@ -401,6 +427,9 @@ int stage_init(consumer *c, char *err, size_t en)
      * for batch.max_bytes, or one article of the largest size; a work with
      * more text is flushed in parts (flush_part). */
     ec.batch_max_bytes = (size_t)c->cfg.batch_bytes;
+    /* One ticket per work that can be with the engine or the encoder. */
+    ec.max_in_flight = (int)c->cfg.max_in_flight;
+    ec.profile = (int)c->cfg.profile;
     char msg[512];
     if (dhatu_engine_create(&ec, &s->engine, msg, sizeof msg)) {
         snprintf(err, en, "engine: %s", msg);

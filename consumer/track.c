@@ -14,6 +14,7 @@ struct track_part {
     uint32_t cap, head_seq, tail_seq;   /* sequence numbers; count = tail - head */
     int64_t next_store;     /* offset to store next (last done + 1); -1 none yet */
     int64_t last_pushed;    /* highest offset handed out; -1 none */
+    int64_t txn_base;       /* first offset handed out since the last txn commit; -1 none */
 };
 
 /* Token layout: slot index (16 bits) | generation (16) | sequence (32).
@@ -85,6 +86,7 @@ track_part *track_add(track_table *t, const char *topic, int32_t partition)
     p->head_seq = p->tail_seq = 0;
     p->next_store = -1;
     p->last_pushed = -1;
+    p->txn_base = -1;
     return p;
 }
 
@@ -103,6 +105,7 @@ uint64_t track_push(track_table *t, track_part *p, int64_t offset)
     p->offs[i] = offset;
     p->done[i] = 0;
     p->last_pushed = offset;
+    if (p->txn_base < 0) p->txn_base = offset;
     return make_token((uint16_t)(p - t->parts), p->gen, seq);
 }
 
@@ -152,6 +155,7 @@ void track_clear(track_part *p)
     p->gen = (uint16_t)(p->gen + 1 ? p->gen + 1 : 1);
     p->head_seq = p->tail_seq = 0;
     p->last_pushed = -1;
+    p->txn_base = -1;
     p->eof = 0;
 }
 
@@ -161,6 +165,8 @@ const char *track_topic(const track_part *p) { return p->topic; }
 int32_t track_partition(const track_part *p) { return p->partition; }
 int64_t track_next_store(const track_part *p) { return p->next_store; }
 int64_t track_last_pushed(const track_part *p) { return p->last_pushed; }
+int64_t track_txn_base(const track_part *p) { return p->txn_base; }
+void track_txn_committed(track_part *p) { p->txn_base = -1; }
 int track_eof(const track_part *p) { return p->eof; }
 void track_set_eof(track_part *p, int eof) { p->eof = eof; }
 

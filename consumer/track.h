@@ -57,6 +57,12 @@ int32_t track_partition(const track_part *p);
 int64_t track_next_store(const track_part *p);
 /* Highest offset handed out, -1 when none (the exactly-once commit point). */
 int64_t track_last_pushed(const track_part *p);
+/* Exactly-once: the first offset handed out since the last committed
+ * transaction, -1 when none. An aborted transaction rewinds there: no
+ * question to the coordinator, so an abort in an outage can still rewind. */
+int64_t track_txn_base(const track_part *p);
+/* The open transaction was committed: the next push starts a new base. */
+void track_txn_committed(track_part *p);
 /* Whether the consumer reached the partition's end (cleared by a push). */
 int track_eof(const track_part *p);
 void track_set_eof(track_part *p, int eof);
@@ -83,7 +89,7 @@ int track_origin(track_table *t, uint64_t token, const char **topic, int32_t *pa
 int track_advance(track_part *p);
 
 /* Forgets everything in flight (after a rewind: the messages will be
- * consumed again); next_store is kept. */
+ * consumed again); next_store is kept, txn_base is cleared. */
 void track_clear(track_part *p);
 
 #endif

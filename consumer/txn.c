@@ -13,6 +13,15 @@ static int bounded(int64_t deadline)
     return left < 1000 ? 1000 : left > INT32_MAX ? INT32_MAX : (int)left;
 }
 
+/* Every librdkafka transactional call that can block is armed before
+ * (watchdog_arm) and ends through this: the watchdog ends the member if the
+ * call outlives its timeout. */
+static rd_kafka_error_t *returned(consumer *c, rd_kafka_error_t *e)
+{
+    watchdog_disarm(&c->wd);
+    return e;
+}
+
 int txn_begin(consumer *c)
 {
     rd_kafka_error_t *e = rd_kafka_begin_transaction(c->producer);
@@ -34,7 +43,9 @@ static int txn_abort(consumer *c)
 {
     stage_drop_filling(c);
     deliver_wait_engine(c, now_ms() + c->cfg.shutdown_deadline_ms);
-    rd_kafka_error_t *e = rd_kafka_abort_transaction(c->producer, bounded(now_ms() + c->cfg.shutdown_deadline_ms));
+    int tmo = bounded(now_ms() + c->cfg.shutdown_deadline_ms);
+    watchdog_arm(&c->wd, "abort_transaction", tmo);
+    rd_kafka_error_t *e = returned(c, rd_kafka_abort_transaction(c->producer, tmo));
     if (e) {
         log_error(&c->log, "abort_transaction: %s", rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
@@ -58,29 +69,40 @@ void txn_abort_lost(consumer *c)
     txn_begin(c);
 }
 
-/* Abortable transaction error: abort, then rewind every assigned partition
- * to its committed offset so the aborted input is consumed again. */
+/* Abortable transaction error: abort, then rewind each partition to the
+ * first offset the aborted transaction consumed (tracked, track.h), so that
+ * input is consumed again. Asking the coordinator for committed offsets
+ * instead failed in an outage (it timed out after 30 s, and the member had
+ * to stop with exit 3); a seek needs no broker. */
 void txn_abort_and_rewind(consumer *c)
 {
     if (txn_abort(c)) return;
+    rd_kafka_topic_partition_list_t *to = rd_kafka_topic_partition_list_new(c->tracks.nparts + 1);
     rd_kafka_topic_partition_list_t *a = NULL;
-    if (rd_kafka_assignment(c->consumer, &a) == 0 && a && a->cnt) {
-        rd_kafka_resp_err_t err = rd_kafka_committed(c->consumer, a, 30000);
-        for (int i = 0; !err && i < a->cnt; i++) {
-            if (a->elems[i].offset < 0) a->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
-            track_part *p = track_find(&c->tracks, a->elems[i].topic, a->elems[i].partition);
-            if (p) track_clear(p);
-        }
-        rd_kafka_error_t *se = err ? NULL : rd_kafka_seek_partitions(c->consumer, a, 30000);
-        if (err || se) {
-            log_error(&c->log, "rewind after abort failed: %s",
-                      se ? rd_kafka_error_string(se) : rd_kafka_err2str(err));
-            if (se) rd_kafka_error_destroy(se);
+    if (rd_kafka_assignment(c->consumer, &a)) a = NULL;
+    for (track_part *p = track_next(&c->tracks, NULL); p; p = track_next(&c->tracks, p)) {
+        /* A partition no longer assigned is its next owner's, who starts
+         * at the committed offset anyway. */
+        if (track_txn_base(p) >= 0 && a && rd_kafka_topic_partition_list_find(a, track_topic(p), track_partition(p)))
+            rd_kafka_topic_partition_list_add(to, track_topic(p), track_partition(p))->offset = track_txn_base(p);
+        track_clear(p);
+    }
+    if (a) rd_kafka_topic_partition_list_destroy(a);
+    rd_kafka_error_t *se = to->cnt ? rd_kafka_seek_partitions(c->consumer, to, 30000) : NULL;
+    for (int i = 0; !se && i < to->cnt; i++) {
+        if (to->elems[i].err) {
+            log_error(&c->log, "rewind of %s [%d] to %lld: %s", to->elems[i].topic, (int)to->elems[i].partition,
+                      (long long)to->elems[i].offset, rd_kafka_err2str(to->elems[i].err));
             consumer_fail(c, EXIT_FATAL);
         }
     }
-    if (a) rd_kafka_topic_partition_list_destroy(a);
-    log_warn(&c->log, "transaction aborted; rewound to the committed offsets");
+    if (se) {
+        log_error(&c->log, "rewind after abort failed: %s", rd_kafka_error_string(se));
+        rd_kafka_error_destroy(se);
+        consumer_fail(c, EXIT_FATAL);
+    }
+    rd_kafka_topic_partition_list_destroy(to);
+    log_warn(&c->log, "transaction aborted; rewound to where it began");
     if (!atomic_load(&c->fatal)) txn_begin(c);
 }
 
@@ -107,18 +129,32 @@ void txn_commit(consumer *c, int64_t deadline)
         return;
     }
     rd_kafka_topic_partition_list_t *offs = pushed_offsets(c);
+    /* Once librdkafka accepted the offsets, or began the commit, those
+     * calls are not repeated: a call that timed out is resumed by calling
+     * commit again, and any other call meanwhile (the offsets again, or an
+     * abort) fails with "Conflicting commit_transaction API call". */
+    int offsets_sent = offs->cnt == 0, extended = 0;
     for (int attempt = 0; attempt < 10; attempt++) {
         rd_kafka_error_t *e = NULL;
-        if (offs->cnt) {
+        if (!offsets_sent) {
             rd_kafka_consumer_group_metadata_t *meta = rd_kafka_consumer_group_metadata(c->consumer);
-            e = rd_kafka_send_offsets_to_transaction(c->producer, offs, meta, bounded(deadline));
+            int tmo = bounded(deadline);
+            watchdog_arm(&c->wd, "send_offsets_to_transaction", tmo);
+            e = returned(c, rd_kafka_send_offsets_to_transaction(c->producer, offs, meta, tmo));
             rd_kafka_consumer_group_metadata_destroy(meta);
+            if (!e) offsets_sent = 1;
         }
-        if (!e) e = rd_kafka_commit_transaction(c->producer, bounded(deadline));
+        if (!e) {
+            int tmo = bounded(deadline);
+            watchdog_arm(&c->wd, "commit_transaction", tmo);
+            e = returned(c, rd_kafka_commit_transaction(c->producer, tmo));
+        }
         if (!e) {
             c->txn_open = 0;
             c->stats.txn_commits++;
             c->txn_msgs = 0;
+            for (track_part *p = track_next(&c->tracks, NULL); p; p = track_next(&c->tracks, p))
+                track_txn_committed(p);
             break;
         }
         if (rd_kafka_error_txn_requires_abort(e)) {
@@ -131,6 +167,17 @@ void txn_commit(consumer *c, int64_t deadline)
         int retriable = rd_kafka_error_is_retriable(e);
         log_error(&c->log, "transaction commit: %s%s", rd_kafka_error_string(e), retriable ? " (retrying)" : "");
         rd_kafka_error_destroy(e);
+        if (retriable && now_ms() >= deadline && offsets_sent && !extended) {
+            /* The commit is under way (an outage): it cannot be aborted,
+             * only resumed. Within one more transaction timeout it either
+             * completes, or the coordinator has aborted it and the resumed
+             * call says so (abortable, handled above). */
+            log_warn(&c->log, "transaction commit still pending at its deadline: resuming it for up to %" PRId64
+                              " ms more", c->cfg.txn_timeout_ms);
+            deadline = now_ms() + c->cfg.txn_timeout_ms;
+            extended = 1;
+            continue;
+        }
         if (retriable && now_ms() >= deadline) {
             /* Out of time: the member must go back to polling (its group
              * membership depends on it), so the transaction is given up. */

@@ -99,8 +99,34 @@ START_TEST(partitions_are_independent_and_table_bounded)
 }
 END_TEST
 
+START_TEST(txn_base_is_the_first_offset_since_the_last_commit)
+{
+    track_table t;
+    ck_assert_int_eq(track_table_init(&t, 2, 8), 0);
+    track_part *p = track_add(&t, "in", 0);
+    ck_assert_int_eq(track_txn_base(p), -1);        /* nothing consumed yet */
+    track_push(&t, p, 40);
+    track_push(&t, p, 41);
+    ck_assert_int_eq(track_txn_base(p), 40);
+    track_txn_committed(p);
+    ck_assert_int_eq(track_txn_base(p), -1);
+    track_push(&t, p, 44);                          /* a gap: a transaction marker */
+    track_push(&t, p, 45);
+    ck_assert_int_eq(track_txn_base(p), 44);        /* where an abort rewinds to */
+    track_clear(p);                                 /* the rewind */
+    ck_assert_int_eq(track_txn_base(p), -1);
+    track_push(&t, p, 44);                          /* consumed again */
+    ck_assert_int_eq(track_txn_base(p), 44);
+    track_remove(&t, p);
+    p = track_add(&t, "in", 0);                     /* assigned again: a new start */
+    ck_assert_int_eq(track_txn_base(p), -1);
+    track_table_free(&t);
+}
+END_TEST
+
 TL_MAIN("track",
         out_of_order_acks_advance_only_the_contiguous_prefix,
         ring_wraps_and_reports_full,
         stale_tokens_after_remove_or_clear_are_ignored,
-        partitions_are_independent_and_table_bounded)
+        partitions_are_independent_and_table_bounded,
+        txn_base_is_the_first_offset_since_the_last_commit)

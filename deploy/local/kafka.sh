@@ -24,7 +24,9 @@
 #   kafka.sh wipe             stop, then delete the state directory
 #
 # Environment: KAFKA_BROKERS (1 or 3), KAFKA_SECURITY (plaintext, ssl: mutual
-# TLS, sasl_ssl: SASL/PLAIN and SASL/SCRAM-SHA-512 over TLS), KAFKA_PORT
+# TLS, sasl_ssl: SASL/PLAIN, SASL/SCRAM-SHA-512 and SASL/OAUTHBEARER over TLS,
+# the tokens from a local OpenID Connect endpoint, oidc.py, on port
+# KAFKA_PORT+3*KAFKA_BROKERS, clients/NAME.oauth.properties), KAFKA_PORT
 # (9092; broker i listens on KAFKA_PORT+3(i-1), its controller on the next
 # port, its inter-broker listener on the one after), KAFKA_STATE_DIR
 # (deploy/local/.kafka; tests use their own), KAFKA_HEAP (512m, per broker).
@@ -62,6 +64,9 @@ bootstrap=$(for i in $(seq 1 "$nbrokers"); do printf '%s127.0.0.1:%s' "$([ "$i" 
 rf=$([ "$nbrokers" = 3 ] && echo 3 || echo 1)
 minisr=$([ "$nbrokers" = 3 ] && echo 2 || echo 1)
 proto=$(echo "$security" | tr a-z A-Z)
+# sasl_ssl: the local OpenID Connect token endpoint (oidc.py) for SASL/OAUTHBEARER.
+idp_port=$((port + 3 * nbrokers))
+idp="$state/oidc"
 
 jars() {
   [ -f "$lib/.complete" ] && return 0
@@ -128,6 +133,27 @@ make_tls() {
   touch "$t/.complete"
 }
 
+# sasl_ssl: a signing key and its key set for the brokers (oidc.py init), and
+# each principal's OAuth client secret for the token endpoint.
+make_oidc() {
+  [ -f "$idp/jwks.json" ] || python3 "$here/oidc.py" init "$idp" || die "oidc.py init failed"
+  local n
+  (umask 077; for n in admin dhatu-consumer dhatu-producer; do echo "$n $(secret "$n-oauth")"; done >"$idp/clients")
+}
+
+idp_pid() { pgrep -f "oidc.py serve $idp " | head -n 1 || true; }
+start_idp() {
+  [ -n "$(idp_pid)" ] && return 0
+  setsid python3 "$here/oidc.py" serve "$idp" "$idp_port" >>"$idp/server.log" 2>&1 </dev/null &
+  local k
+  for k in $(seq 1 40); do
+    python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $idp_port), 1)" 2>/dev/null && return 0
+    sleep 0.25
+  done
+  die "the token endpoint (oidc.py) did not listen on 127.0.0.1:$idp_port; see $idp/server.log"
+}
+stop_idp() { local pid; pid=$(idp_pid); [ -z "$pid" ] || kill -TERM "$pid" 2>/dev/null || true; }
+
 # clients/NAME.properties (librdkafka, for -F) and NAME.java.properties (the admin tools).
 write_clients() {
   local c="$state/clients" t="$state/tls" n pw
@@ -149,6 +175,19 @@ write_clients() {
         echo "sasl.password=$pw"
       fi
     } >"$c/$n.properties"
+    # The same principal through SASL/OAUTHBEARER: librdkafka fetches a
+    # token from the local OpenID Connect endpoint (client credentials).
+    [ "$security" = sasl_ssl ] && {
+      echo "# $n on the local cluster (sasl_ssl, OAUTHBEARER/OIDC), made by deploy/local/kafka.sh"
+      echo "security.protocol=sasl_ssl"
+      echo "ssl.ca.location=$t/ca.pem"
+      echo "sasl.mechanism=OAUTHBEARER"
+      echo "sasl.oauthbearer.method=oidc"
+      echo "sasl.oauthbearer.client.id=$n"
+      echo "sasl.oauthbearer.client.secret=$(secret "$n-oauth")"
+      echo "sasl.oauthbearer.token.endpoint.url=http://127.0.0.1:$idp_port/token"
+      echo "sasl.oauthbearer.scope=kafka"
+    } >"$c/$n.oauth.properties"
     {
       echo "security.protocol=$proto"
       echo "ssl.truststore.type=PEM"
@@ -201,7 +240,15 @@ write_config() {
       echo "ssl.principal.mapping.rules=RULE:^CN=([^,]+)\$/\$1/,DEFAULT"
       if [ "$security" = sasl_ssl ]; then
         echo "listener.name.external.ssl.client.auth=none"
-        echo "listener.name.external.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512"
+        echo "listener.name.external.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512,OAUTHBEARER"
+        # OAUTHBEARER: tokens of the local OpenID Connect endpoint, verified
+        # against its key set (a file; Kafka 4 reads only allowed files: the
+        # broker's -Dorg.apache.kafka.sasl.oauthbearer.allowed.files).
+        echo "listener.name.external.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;"
+        echo "listener.name.external.oauthbearer.sasl.server.callback.handler.class=org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler"
+        echo "sasl.oauthbearer.jwks.endpoint.url=file://$idp/jwks.json"
+        echo "sasl.oauthbearer.expected.audience=dhatu-stream"
+        echo "sasl.oauthbearer.expected.issuer=dhatu-local-idp"
         local users="" n
         for n in admin dhatu-consumer dhatu-producer; do users="$users user_$n=\"$(secret "$n")\""; done
         echo "listener.name.external.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required$users;"
@@ -250,6 +297,8 @@ start_one() {
   # setsid: the broker outlives this script and the terminal that started it.
   setsid java -Xms"${KAFKA_HEAP:-512m}" -Xmx"${KAFKA_HEAP:-512m}" -XX:+UseG1GC -cp "$lib/*" \
     -Dlog4j2.configurationFile="$here/log4j2.xml" -Dkafka.logs.dir="$d" \
+    -Dorg.apache.kafka.sasl.oauthbearer.allowed.files="$idp/jwks.json" \
+    -Dorg.apache.kafka.sasl.oauthbearer.allowed.urls="file://$idp/jwks.json" \
     kafka.Kafka "$d/server.properties" >>"$d/broker.log" 2>&1 </dev/null &
 }
 
@@ -266,13 +315,17 @@ wait_answers() {
 }
 
 start() {
-  if running_any && answers; then echo "$bootstrap"; return 0; fi
+  if running_any && answers; then
+    if [ "$security" = sasl_ssl ] && [ -f "$idp/clients" ]; then start_idp; fi
+    echo "$bootstrap"; return 0
+  fi
   jars
   mkdir -p "$state"
   [ -f "$state/cluster.env" ] ||
     printf 'made_brokers=%s\nmade_security=%s\nmade_port=%s\n' "$nbrokers" "$security" "$port" >"$state/cluster.env"
   [ -f "$state/cluster.id" ] || kjava kafka.tools.StorageTool random-uuid >"$state/cluster.id"
-  if [ "$security" != plaintext ]; then make_tls; write_clients; fi
+  if [ "$security" != plaintext ]; then make_tls; [ "$security" != sasl_ssl ] || make_oidc; write_clients; fi
+  [ "$security" != sasl_ssl ] || start_idp
   local i
   for i in $(seq 1 "$nbrokers"); do write_config "$i"; format "$i"; done
   for i in $(seq 1 "$nbrokers"); do start_one "$i"; done
@@ -334,6 +387,7 @@ stop_one() {
 # quorum that is gone, and be killed after 30 s.
 stop() {
   local i pids="" pid k
+  stop_idp
   for i in $(seq 1 "$nbrokers"); do pid=$(broker_pid "$i"); [ -z "$pid" ] || pids="$pids $pid"; done
   [ -n "$pids" ] || return 0
   # shellcheck disable=SC2086
