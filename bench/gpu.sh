@@ -9,14 +9,19 @@
 #   4. benchmarks every backend that runs here side by side, per model, on
 #      the real corpora and on seed-like short texts, with device times
 #      (--profile: copies and kernels, i.e. without transfers), and a batch
-#      size sweep.
+#      size sweep;
+#   5. where the Kafka programs built (librdkafka and the others carried or
+#      installed) and a broker can start (java, deploy/local/target/lib
+#      carried), dhatu-consumer on the GPU backend against cpu, draining a
+#      backlog from a broker on this machine, with a batch-size sweep
+#      (bench/pipeline.sh, at most 240 s); else it says why not.
 # usage: bench/gpu.sh [CORPORA_DIR]   (default ../shared/corpora; on a device
 # machine, where ../shared does not travel, a carried copy of the corpora).
 # A machine that cannot fetch packages can be given Debian build dependencies
 # as .deb files in .gpu-debs/ (bench/gpu-debs.sh fetches them here; they are
 # unpacked under /tmp/gpu-root first).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 C=${1:-../shared/corpora}
 if [ -d .gpu-debs ]; then
   # Build dependencies carried as .deb files (bench/gpu-debs.sh), unpacked
@@ -31,7 +36,9 @@ fi
 echo "# bench/gpu.sh $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores"
 command -v nvidia-smi >/dev/null && nvidia-smi -L
 command -v clinfo >/dev/null && clinfo -l
-cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DDHATU_WITH_KAFKA=OFF >/dev/null || exit 2
+# With the Kafka programs where their libraries are here (step 5), else without.
+if cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DDHATU_WITH_KAFKA=ON >/dev/null 2>&1; then kafka=1
+else kafka=0; rm -rf build-gpu; cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DDHATU_WITH_KAFKA=OFF >/dev/null || exit 2; fi
 cmake --build build-gpu -j"$(nproc)" >/dev/null || exit 2
 V=build-gpu/vectorize/dhatu-vectorize
 "$V" --version
@@ -63,4 +70,19 @@ if [ -n "$gpus" ] && [ -f "$C/arxiv_abstracts_en.jsonl" ]; then
     "$V" --bench --profile --rounds 3 -n "$n" --batch-bytes $((n * 2048)) -m lexicon -B "cpu,$gpus" \
       "$C/arxiv_abstracts_en.jsonl" 2>&1
   done
+fi
+
+echo "## the consumer on the GPU against cpu (bench/pipeline.sh: a broker on this machine, 4 x arxiv_abstracts_en)"
+first=${gpus%%,*}
+why=
+[ -n "$first" ] || why="no GPU backend runs here"
+[ -z "$why" ] && [ "$kafka" = 1 ] && [ -x build-gpu/consumer/dhatu-consumer ] || why=${why:-"the Kafka programs did not build here (librdkafka >= 2.6.1 and the other -dev libraries)"}
+[ -z "$why" ] && ! command -v java >/dev/null && why="no java for the broker"
+[ -z "$why" ] && [ ! -d deploy/local/target/lib ] && ! command -v mvn >/dev/null && why="no broker jars (carry deploy/local/target/lib)"
+[ -z "$why" ] && [ ! -f "$C/arxiv_abstracts_en.jsonl" ] && why="$C/arxiv_abstracts_en.jsonl not found"
+if [ -n "$why" ]; then
+  echo "skipped: $why"
+else
+  DHATU_BENCH_BUILD=build-gpu DHATU_BENCH_BACKENDS="cpu $first" DHATU_BENCH_SWEEP="1024 4096 16384" \
+    timeout 240 bench/pipeline.sh "$C/arxiv_abstracts_en.jsonl" 2>&1
 fi

@@ -13,10 +13,14 @@
 # FORMAT=json: JSON articles in and JSON records out (default avro).
 # DHATU_BENCH_BASELINE=PATH also runs another dhatu-consumer binary (an older
 # build) in each round, alternating with this one, for A/B comparisons.
+# DHATU_BENCH_SWEEP="1024 4096 16384" also runs the lexicon model on each
+# backend at each batch.max_articles (batch.max_bytes 2 KiB per article), with
+# batch.max_in_flight batches in flight: the batch-size sweep of bench/gpu.sh.
+# DHATU_BENCH_BUILD: the build directory (default build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CORPUS=${1:-../shared/corpora/arxiv_abstracts_en.jsonl}
-B=build
+B=${DHATU_BENCH_BUILD:-build}
 export KAFKA_PORT=29092 KAFKA_STATE_DIR=$PWD/build/bench-kafka
 K=deploy/local/kafka.sh
 brokers=$("$K" start | tail -n 1)
@@ -48,5 +52,9 @@ for round in 1 2; do
     if [ -n "${DHATU_BENCH_BASELINE:-}" ]; then
       bin=$DHATU_BENCH_BASELINE run "baseline-seed-$backend-r$round" -B "$backend" -m seed
     fi
+    for n in ${DHATU_BENCH_SWEEP:-}; do
+      run "lexicon-$backend-batch$n-r$round" -B "$backend" -m lexicon -s batch.max_articles="$n" \
+        -s batch.max_bytes=$((n * 2048))
+    done
   done
 done

@@ -15,6 +15,9 @@
 # articles/s, MB/s of input, the end-to-end latency quantiles from the
 # consumers' /metrics (produce timestamp of the input to acknowledgement of
 # the record), the peak RSS of each consumer, lost and duplicate ids.
+# FAULTS=1: in each run, 8 s after the consumers start, kill -9 consumer 1
+# and broker 2; 15 s later start both again (the consumer with the same
+# arguments). The lost and duplicate counts then say what the failures cost.
 # Run on an otherwise idle machine; compare ratios within one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -68,14 +71,30 @@ for sec in $SECURITIES; do
       ex=(); [ "$mode" = eos ] && ex=(--exactly-once)
       pids=()
       s0=$(date +%s.%N)
-      for i in $(seq 1 "$k"); do
+      member() {  # i [log suffix]: starts consumer i in the background
         # shellcheck disable=SC2046
-        /usr/bin/time -f "%M" -o "$work/$run-$i.rss" "$B/consumer/dhatu-consumer" -q -b "$brokers" $(F dhatu-consumer) \
-          -t "$tin" -o "$tout" -d "$tdlq" -g "$group" -B cpu -m lexicon -s engine.threads=1 \
-          -s http.port=$((39200 + i)) -s http.stats_interval_ms=0 --exit-idle "$idle" "${ex[@]}" \
-          >"$work/$run-$i.log" 2>&1 &
+        /usr/bin/time -f "%M" -o "$work/$run-$1$2.rss" "$B/consumer/dhatu-consumer" -q -b "$brokers" \
+          $(F dhatu-consumer) -t "$tin" -o "$tout" -d "$tdlq" -g "$group" -B cpu -m lexicon -s engine.threads=1 \
+          -s http.port=$((39200 + $1)) -s http.stats_interval_ms=0 --exit-idle "$idle" "${ex[@]}" \
+          >"$work/$run-$1$2.log" 2>&1 &
+      }
+      for i in $(seq 1 "$k"); do
+        member "$i" ""
         pids+=($!)
       done
+      if [ "${FAULTS:-0}" = 1 ]; then
+        sleep 8
+        # /usr/bin/time's child is the consumer: kill it, not time.
+        pkill -KILL -P "${pids[0]}" || true
+        "$K" broker 2 kill
+        echo "[$sec] $mode x$k: consumer 1 and broker 2 killed (kill -9) at 8 s"
+        wait "${pids[0]}" || true
+        sleep 15
+        "$K" broker 2 start
+        member 1 "-restarted"
+        pids[0]=$!
+        echo "[$sec] $mode x$k: broker 2 and consumer 1 started again"
+      fi
       # The latency histogram, read from each member just before it leaves.
       sleep 3
       lat=""
@@ -94,7 +113,9 @@ for sec in $SECURITIES; do
       st=0; for p in "${pids[@]}"; do wait "$p" || st=$?; done
       s1=$(date +%s.%N)
       secs=$(awk -v a="$s0" -v b="$s1" -v i="$idle" 'BEGIN {printf "%.3f", b - a - i / 1000}')
-      rss=$(for i in $(seq 1 "$k"); do printf '%s ' "$(( $(cat "$work/$run-$i.rss") / 1024 ))"; done)
+      rss=$(for i in $(seq 1 "$k"); do
+        f=$work/$run-$i.rss; [ -s "$work/$run-$i-restarted.rss" ] && f=$work/$run-$i-restarted.rss
+        printf '%s ' "$(( $(tail -n 1 "$f") / 1024 ))"; done)
       lat=$(cat "$work/$run"-*.lat 2>/dev/null | python3 -c '
 import sys, re, collections
 b = collections.Counter()

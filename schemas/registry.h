@@ -33,6 +33,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "schema.h"
+
 typedef struct registry registry;
 
 typedef enum registry_status {
@@ -84,7 +86,6 @@ void registry_props_free(registry_props *p);
  * SCHEMA_ERR_UNKNOWN_SCHEMA for an id the registry does not have, and
  * SCHEMA_ERR_UNAVAILABLE for anything else that is not the message's fault
  * (no answer, a refusal such as 401: waiting, not dead-lettering, is right). */
-#include "schema.h"
 schema_status registry_codec_lookup(void *ctx, uint32_t id, const char **json, size_t *len,
                                     char *errstr, size_t errstr_size);
 

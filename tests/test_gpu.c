@@ -5,7 +5,9 @@
  *   an article at the configured maximum gives the cpu backend's answer;
  *   device selection errors are clear, and "no platform" is said plainly;
  *   an injected device error fails the batch with a message, and the engine
- *   then gives correct records again.
+ *   then gives correct records again; with three tickets in flight it fails
+ *   the one whose batch met it, and the others' records are right;
+ *   the device memory it reports (slots, tables, pinned batches).
  * Record equality with cpu-ref over corpora is test_conformance's job.
  */
 #include "testlib.h"
@@ -254,6 +256,70 @@ START_TEST(device_error_fails_the_batch_and_the_engine_goes_on)
 }
 END_TEST
 
+START_TEST(a_device_error_fails_one_ticket_and_the_others_go_on)
+{
+    /* Three batches in flight; the first kernel launch of the first fails. */
+    dhatu_config cfg;
+    dhatu_config_init(&cfg);
+    cfg.backend = backend;
+    cfg.max_in_flight = 3;
+    dhatu_engine *g, *c;
+    char err[512];
+    ck_assert_msg(dhatu_engine_create(&cfg, &g, err, sizeof err) == DHATU_OK, "%s", err);
+    cfg.backend = "cpu";
+    ck_assert(dhatu_engine_create(&cfg, &c, err, sizeof err) == DHATU_OK);
+    size_t slots, tables, pinned0, pinned;
+    dhatu_engine_device_memory(g, &slots, &tables, &pinned0);
+    ck_assert_msg(slots > 0 && tables > 0, "%s: slots %zu, tables %zu", backend, slots, tables);
+    size_t count = 300, len = 1200;
+    char *text = prose(count * len);
+    dhatu_batch *bg[3], *bc;
+    dhatu_record *rg[3], *rc = tl_records_new(count);
+    dhatu_ticket t[3];
+    ck_assert(dhatu_batch_create(c, &bc, err, sizeof err) == DHATU_OK);
+    for (size_t i = 0; i < count; i++)
+        ck_assert(dhatu_batch_add(bc, NULL, 0, text + i * len, len, "en", err, sizeof err) == DHATU_OK);
+    ck_assert(dhatu_engine_vectorize(c, bc, rc, err, sizeof err) == DHATU_OK);
+    for (int k = 0; k < 3; k++) {
+        ck_assert(dhatu_batch_create(g, &bg[k], err, sizeof err) == DHATU_OK);
+        for (size_t i = 0; i < count; i++)
+            ck_assert(dhatu_batch_add(bg[k], NULL, 0, text + i * len, len, "en", err, sizeof err) == DHATU_OK);
+        rg[k] = tl_records_new(count);
+    }
+    /* Pinned host memory: the batches' text at least, counted by the backend. */
+    dhatu_engine_device_memory(g, NULL, NULL, &pinned);
+    ck_assert_msg(pinned >= pinned0 + 3 * dhatu_engine_config(g)->batch_max_bytes, "%s: pinned %zu, before %zu", backend,
+                  pinned, pinned0);
+    dhatu_gpu_inject_failure(1);
+    for (int k = 0; k < 3; k++) ck_assert(dhatu_engine_submit(g, bg[k], rg[k], &t[k], err, sizeof err) == DHATU_OK);
+    ck_assert_int_eq(dhatu_engine_in_flight(g), 3);
+    /* Collected last to first: the failure belongs to ticket 1 only. */
+    for (int k = 2; k >= 0; k--) {
+        err[0] = 0;
+        dhatu_status st = dhatu_engine_wait(g, t[k], err, sizeof err);
+        if (k == 0) {
+            ck_assert_int_eq(st, DHATU_ERR_DEVICE);
+            ck_assert_msg(strstr(err, backend), "%s", err);
+            printf("%s: ticket 1 of 3 failed: %s\n", backend, err);
+        } else {
+            ck_assert_msg(st == DHATU_OK, "ticket %d: %s", k + 1, err);
+            for (size_t i = 0; i < count; i++) tl_record_expect(&rg[k][i], &rc[i], "tickets after a failure", "article");
+        }
+    }
+    for (int k = 0; k < 3; k++) {
+        tl_records_free(rg[k], backend);
+        dhatu_batch_destroy(bg[k]);
+    }
+    dhatu_engine_device_memory(g, NULL, NULL, &pinned);
+    ck_assert_uint_eq(pinned, pinned0);
+    tl_records_free(rc, "cpu");
+    free(text);
+    dhatu_batch_destroy(bc);
+    dhatu_engine_destroy(g);
+    dhatu_engine_destroy(c);
+}
+END_TEST
+
 static dhatu_status create(dhatu_config *cfg, char *err, size_t n)
 {
     dhatu_engine *e = NULL;
@@ -380,6 +446,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, long_article_equals_cpu);
     tcase_add_test(tc, device_selection_errors_are_clear);
     tcase_add_test(tc, device_error_fails_the_batch_and_the_engine_goes_on);
+    tcase_add_test(tc, a_device_error_fails_one_ticket_and_the_others_go_on);
     suite_add_tcase(s, tc);
     return tl_run(s);
 }
