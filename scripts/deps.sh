@@ -16,6 +16,7 @@ PKGS=(
   liblz4-dev        # ... lz4 compression
   libcurl4-openssl-dev # ... OAUTHBEARER/OIDC token requests
   zlib1g-dev        # ... gzip compression
+  patch             # ... scripts/patches/librdkafka-*.patch
   openssl           # deploy/local/kafka.sh: the throwaway CA and certificates
   libavro-dev       # Avro C: article and record encoding
   libconfig-dev     # dhatu-consumer's configuration file

@@ -13,6 +13,10 @@
 # the integrity the registry published; the tarball is cached under
 # ~/.cache/dhatu-stream so a fresh clone rebuilds without downloading.
 #
+# The local build carries the patches in scripts/patches/librdkafka-*.patch
+# (each says which upstream issue it fixes and why it is ours until a release
+# has the fix); a system librdkafka is used as it is, without them.
+#
 # Idempotent: prints the prefix in use (empty for the system library) and
 # exits 0 when there is nothing to do. CMake looks for the same prefix
 # (CMakeLists.txt), so the order system >= 2.6.1, then local, is the same.
@@ -31,7 +35,10 @@ fetch_only=0
 if [ $fetch_only = 0 ] && [ "${DHATU_RDKAFKA:-}" != local ] && pkg-config --atleast-version=2.6.1 rdkafka 2>/dev/null; then
   exit 0 # a system librdkafka that is new enough
 fi
-if [ $fetch_only = 0 ] && [ -f "$prefix/.complete-$version" ]; then echo "$prefix"; exit 0; fi
+# The marker names the patches' digest, so a changed patch rebuilds.
+patches=$(find "$root/scripts/patches" -name 'librdkafka-*.patch' 2>/dev/null | LC_ALL=C sort)
+stamp=$version-$(cat /dev/null $patches | openssl dgst -sha256 -r | cut -c1-12)
+if [ $fetch_only = 0 ] && [ -f "$prefix/.complete-$stamp" ]; then echo "$prefix"; exit 0; fi
 
 die() { echo "rdkafka.sh: $*" >&2; exit 1; }
 
@@ -55,7 +62,11 @@ trap 'rm -rf "$src"' EXIT
 tar -xzf "$tarball" -C "$src" package/deps/librdkafka
 cd "$src/package/deps/librdkafka"
 grep -q "define RD_KAFKA_VERSION 0x020c00ff" src/rdkafka.h || die "the package does not hold librdkafka $version"
-echo "rdkafka.sh: building librdkafka $version into $prefix (about a minute)" >&2
+for p in $patches; do
+  command -v patch >/dev/null || die "patch not found (scripts/deps.sh installs it)"
+  patch -p1 --quiet --forward <"$p" || die "$(basename "$p") does not apply to librdkafka $version"
+done
+echo "rdkafka.sh: building librdkafka $version${patches:+ with $(echo "$patches" | wc -l) patch(es)} into $prefix (about a minute)" >&2
 rm -rf "$prefix"
 # Only Debian's libraries: no --install-deps (which would download more).
 ./configure --prefix="$prefix" --enable-ssl --enable-gssapi --enable-zstd --enable-lz4-ext \
@@ -67,5 +78,5 @@ make install-subdirs DESTDIR= >"$src/install.log" 2>&1 ||
 # A static archive would be linked in preference by nothing here; keeping
 # only the shared library makes the RPATH the one way it is found.
 rm -f "$prefix"/lib/librdkafka*.a "$prefix"/lib/pkgconfig/rdkafka*-static.pc
-touch "$prefix/.complete-$version"
+touch "$prefix/.complete-$stamp"
 echo "$prefix"

@@ -1,0 +1,197 @@
+/* test_rdkafka.c -- the librdkafka we build carries
+ * scripts/patches/librdkafka-coord-req-timeout.patch: a transactional
+ * producer whose group coordinator is down gets its
+ * send_offsets_to_transaction() back within its timeout, as an abortable
+ * error, instead of blocking for ever (librdkafka#5456); and a coordinator
+ * that moves while the old one is down is found again without waiting for
+ * a broker state change (#5511). Both run against librdkafka's own mock
+ * cluster (three brokers in this process, no network beyond loopback).
+ *
+ * Each call runs on a thread the test waits for with a deadline, so an
+ * unpatched library fails the test ("did not return") rather than hanging
+ * the suite. With a system librdkafka (used as it is, unpatched) the suite
+ * is skipped: it tests our build, not theirs. */
+#include <check.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define TXN_ID "dhatu-txn"
+#define GROUP "dhatu-group"
+#define TOPIC "records"
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+    nanosleep(&ts, NULL);
+}
+
+/* A transactional producer on a three-broker mock cluster: the transaction
+ * coordinator is broker 1, the group coordinator broker 2; one transaction
+ * is open with one record produced and delivered. */
+static rd_kafka_t *txn_producer(rd_kafka_mock_cluster_t **mcluster)
+{
+    char errstr[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    const char *props[][2] = {
+        { "test.mock.num.brokers", "3" },
+        { "transactional.id", TXN_ID },
+        { "log_level", "3" },       /* the down broker's reconnects are expected */
+        { "socket.timeout.ms", "3000" },
+    };
+    for (size_t i = 0; i < sizeof props / sizeof props[0]; i++)
+        ck_assert_msg(rd_kafka_conf_set(conf, props[i][0], props[i][1], errstr, sizeof errstr) ==
+                          RD_KAFKA_CONF_OK, "%s: %s", props[i][0], errstr);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    ck_assert_msg(rk != NULL, "rd_kafka_new: %s", errstr);
+    *mcluster = rd_kafka_handle_mock_cluster(rk);
+    ck_assert_ptr_nonnull(*mcluster);
+    ck_assert_int_eq(rd_kafka_mock_topic_create(*mcluster, TOPIC, 1, 3), 0);
+    ck_assert_int_eq(rd_kafka_mock_topic_create(*mcluster, "input", 1, 3), 0);
+    rd_kafka_mock_coordinator_set(*mcluster, "transaction", TXN_ID, 1);
+    rd_kafka_mock_coordinator_set(*mcluster, "group", GROUP, 2);
+
+    rd_kafka_error_t *err = rd_kafka_init_transactions(rk, 10000);
+    ck_assert_msg(err == NULL, "init_transactions: %s", err ? rd_kafka_error_string(err) : "");
+    err = rd_kafka_begin_transaction(rk);
+    ck_assert_msg(err == NULL, "begin_transaction: %s", err ? rd_kafka_error_string(err) : "");
+    ck_assert_int_eq(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(TOPIC), RD_KAFKA_V_VALUE("v", 1),
+                                       RD_KAFKA_V_END), RD_KAFKA_RESP_ERR_NO_ERROR);
+    ck_assert_int_eq(rd_kafka_flush(rk, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    return rk;
+}
+
+/* send_offsets_to_transaction on a thread, so that a call that never
+ * returns is a failed assertion, not a hung suite. */
+typedef struct call {
+    rd_kafka_t *rk;
+    int timeout_ms;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+    rd_kafka_error_t *error;
+    int64_t took_ms;
+} call;
+
+static void *send_offsets(void *arg)
+{
+    call *c = arg;
+    rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(offsets, "input", 0)->offset = 42;
+    rd_kafka_consumer_group_metadata_t *md = rd_kafka_consumer_group_metadata_new(GROUP);
+    int64_t t0 = mono_ms();
+    rd_kafka_error_t *error = rd_kafka_send_offsets_to_transaction(c->rk, offsets, md, c->timeout_ms);
+    int64_t took = mono_ms() - t0;
+    rd_kafka_consumer_group_metadata_destroy(md);
+    rd_kafka_topic_partition_list_destroy(offsets);
+    pthread_mutex_lock(&c->mu);
+    c->error = error;
+    c->took_ms = took;
+    c->done = 1;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+static void call_start(call *c, pthread_t *th, rd_kafka_t *rk, int timeout_ms)
+{
+    memset(c, 0, sizeof *c);
+    c->rk = rk;
+    c->timeout_ms = timeout_ms;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    ck_assert_int_eq(pthread_create(th, NULL, send_offsets, c), 0);
+}
+
+/* Waits until wait_ms for the call; fails the test (leaving the thread
+ * blocked: the test's process ends with it) when it has not returned. */
+static void call_wait(call *c, pthread_t th, int wait_ms)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += wait_ms / 1000;
+    pthread_mutex_lock(&c->mu);
+    while (!c->done)
+        if (pthread_cond_timedwait(&c->cv, &c->mu, &deadline) != 0) break;
+    int done = c->done;
+    pthread_mutex_unlock(&c->mu);
+    ck_assert_msg(done, "send_offsets_to_transaction(timeout %d ms) did not return in %d ms "
+                  "(librdkafka#5456: is scripts/patches/librdkafka-coord-req-timeout.patch applied?)",
+                  c->timeout_ms, wait_ms);
+    pthread_join(th, NULL);
+}
+
+START_TEST(coordinator_down_returns_abortable_within_timeout)
+{
+    rd_kafka_mock_cluster_t *mc;
+    rd_kafka_t *rk = txn_producer(&mc);
+    ck_assert_int_eq(rd_kafka_mock_broker_set_down(mc, 2), 0);
+    call c;
+    pthread_t th;
+    call_start(&c, &th, rk, 3000);
+    call_wait(&c, th, 20000);
+    ck_assert_msg(c.error != NULL, "send_offsets_to_transaction succeeded with its coordinator down");
+    ck_assert_msg(rd_kafka_error_txn_requires_abort(c.error),
+                  "not abortable: %s", rd_kafka_error_string(c.error));
+    ck_assert_msg(!rd_kafka_error_is_fatal(c.error), "fatal: %s", rd_kafka_error_string(c.error));
+    /* Its timeout plus the once-a-second tick, with room for a slow CI. */
+    ck_assert_msg(c.took_ms < 3000 + 5000, "returned after %lld ms", (long long)c.took_ms);
+    rd_kafka_error_destroy(c.error);
+    /* The member goes on: the transaction aborts on its own coordinator. */
+    rd_kafka_error_t *err = rd_kafka_abort_transaction(rk, 10000);
+    ck_assert_msg(err == NULL, "abort_transaction: %s", err ? rd_kafka_error_string(err) : "");
+    rd_kafka_destroy(rk);
+}
+END_TEST
+
+START_TEST(coordinator_moved_while_down_is_found_again)
+{
+    rd_kafka_mock_cluster_t *mc;
+    rd_kafka_t *rk = txn_producer(&mc);
+    ck_assert_int_eq(rd_kafka_mock_broker_set_down(mc, 2), 0);
+    call c;
+    pthread_t th;
+    call_start(&c, &th, rk, 15000);
+    sleep_ms(2000);       /* it has found broker 2 and waits for it */
+    rd_kafka_mock_coordinator_set(mc, "group", GROUP, 3);
+    call_wait(&c, th, 30000);
+    ck_assert_msg(c.error == NULL, "send_offsets_to_transaction: %s after %lld ms",
+                  rd_kafka_error_string(c.error), (long long)c.took_ms);
+    ck_assert_msg(c.took_ms < 2000 + 6000, "the new coordinator was found after %lld ms",
+                  (long long)c.took_ms);
+    rd_kafka_error_t *err = rd_kafka_commit_transaction(rk, 10000);
+    ck_assert_msg(err == NULL, "commit_transaction: %s", err ? rd_kafka_error_string(err) : "");
+    rd_kafka_destroy(rk);
+}
+END_TEST
+
+int main(void)
+{
+    if (!getenv("DHATU_RDKAFKA_PATCHED")) {
+        printf("test_rdkafka: a system librdkafka (%s), not the patched local build: skipped\n",
+               rd_kafka_version_str());
+        return 77;
+    }
+    Suite *s = suite_create("rdkafka");
+    TCase *tc = tcase_create("coordinator");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, coordinator_down_returns_abortable_within_timeout);
+    tcase_add_test(tc, coordinator_moved_while_down_is_found_again);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
