@@ -1,129 +1,167 @@
-/* dtoa.c -- see dtoa.h. */
+/* dtoa.c -- see dtoa.h.
+ *
+ * The fast path follows Ryu (U. Adams, "Ryu: fast float-to-string
+ * conversion", PLDI 2018): v = m2 x 2^e2 and its rounding interval
+ * [mm, mp] are scaled by one 125-bit power of five (pow5_tables.h) into
+ * decimal integers vm < vr < vp with e10; digits are then removed from all
+ * three while the interval still tells them apart, which leaves the fewest
+ * digits that read back, rounded to the closest. The only exact tests it
+ * needs are on the few small exponents where the interval's ends or the
+ * value itself can be decimal integers (trailing zeros). */
 #include "dtoa.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "pow10_cache.h"
+#include "pow5_tables.h"
 
-typedef struct diyfp { uint64_t f; int e; } diyfp;   /* f x 2^e */
+#define MANT_BITS 52
+#define EXP_BIAS 1023
+#define POW5_BITS 125   /* the multipliers' width */
 
-/* The upper 64 bits of the 128-bit product, rounded. */
-static diyfp mul(diyfp a, diyfp b)
+/* "00".."99": the digits of n at pairs + 2 n. */
+static const char pairs[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                               "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                               "8081828384858687888990919293949596979899";
+
+/* bits(5^e): ceil(log2(5^e)) for e >= 1, 1 for e = 0 (0 <= e <= 3528). */
+static int pow5bits(int e) { return (int)(((uint32_t)e * 1217359) >> 19) + 1; }
+/* floor(log10(2^e)) for 0 <= e <= 1650. */
+static int log10_pow2(int e) { return (int)(((uint32_t)e * 78913) >> 18); }
+/* floor(log10(5^e)) for 0 <= e <= 2620. */
+static int log10_pow5(int e) { return (int)(((uint32_t)e * 732923) >> 20); }
+
+static int pow5_factor(uint64_t v)
 {
-    unsigned __int128 p = (unsigned __int128)a.f * b.f;
-    uint64_t hi = (uint64_t)(p >> 64), lo = (uint64_t)p;
-    return (diyfp){ hi + (lo >> 63), a.e + b.e + 64 };
+    int n = 0;
+    while (v % 5 == 0) {
+        v /= 5;
+        n++;
+    }
+    return n;
+}
+static int multiple_of_pow5(uint64_t v, int p) { return pow5_factor(v) >= p; }
+static int multiple_of_pow2(uint64_t v, int p) { return (v & ((1ULL << p) - 1)) == 0; }
+
+/* floor(m x mul / 2^j) for a 125-bit mul and 64 < j: the exact top of the
+ * 189-bit product. */
+static uint64_t mul_shift(uint64_t m, const uint64_t mul[2], int j)
+{
+    unsigned __int128 lo = (unsigned __int128)m * mul[0], hi = (unsigned __int128)m * mul[1];
+    return (uint64_t)(((lo >> 64) + hi) >> (j - 64));
 }
 
-static diyfp normalize(diyfp x)
+/* Removes the last digit of vr, vp and vm; *last becomes vr's removed
+ * digit, and *vr_zeros stays set only while every digit removed before it
+ * was 0 (so a final 5 can still be an exact half). */
+static void drop_digit(uint64_t *vr, uint64_t *vp, uint64_t *vm, unsigned *last, int *vr_zeros)
 {
-    int s = __builtin_clzll(x.f);
-    return (diyfp){ x.f << s, x.e - s };
+    *vr_zeros &= *last == 0;
+    *last = (unsigned)(*vr % 10);
+    *vr /= 10;
+    *vp /= 10;
+    *vm /= 10;
 }
 
-/* v = f x 2^e exactly, f with the hidden bit. */
-static diyfp decompose(double v, int *lower_closer)
+/* |v| (finite, non-zero) = out x 10^*e10, out with the fewest digits that
+ * read back as v and the closest of those. */
+static uint64_t shortest(double v, int *e10out)
 {
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
-    uint64_t frac = bits & ((1ULL << 52) - 1);
-    int bexp = (int)((bits >> 52) & 0x7ff);
-    if (bexp == 0) {                     /* subnormal */
-        *lower_closer = 0;
-        return (diyfp){ frac, 1 - 1075 };
+    uint64_t frac = bits & ((1ULL << MANT_BITS) - 1);
+    int bexp = (int)((bits >> MANT_BITS) & 0x7ff);
+    int e2;
+    uint64_t m2;
+    if (bexp == 0) {
+        e2 = 1 - EXP_BIAS - MANT_BITS - 2;
+        m2 = frac;
+    } else {
+        e2 = bexp - EXP_BIAS - MANT_BITS - 2;
+        m2 = (1ULL << MANT_BITS) | frac;
     }
-    *lower_closer = frac == 0 && bexp > 1;
-    return (diyfp){ frac | 1ULL << 52, bexp - 1075 };
-}
-
-/* The largest power of ten <= n (n < 2^32), and its exponent plus one. */
-static void biggest_pow10(uint32_t n, uint32_t *power, int *exp_plus_one)
-{
-    static const uint32_t p10[10] = { 1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
-                                      1000000000 };
-    *power = 0;
-    *exp_plus_one = 0;
-    for (int i = 0; i < 10 && n >= p10[i]; i++) {
-        *power = p10[i];
-        *exp_plus_one = i + 1;
+    /* Round-to-nearest-even: an even mantissa owns its interval's ends. */
+    int accept_bounds = (m2 & 1) == 0;
+    /* The interval in units of 2^e2 (a quarter of the last place): v is
+     * 4 m2, its upper end 4 m2 + 2, its lower end 4 m2 - 1 where the
+     * exponent just dropped (a power of two: the gap below is half). */
+    uint64_t mv = 4 * m2;
+    int mm_shift = frac != 0 || bexp <= 1;
+    uint64_t vr, vp, vm;
+    int e10, vm_zeros = 0, vr_zeros = 0;
+    if (e2 >= 0) {
+        int q = log10_pow2(e2) - (e2 > 3);
+        e10 = q;
+        int k = POW5_BITS + pow5bits(q) - 1;
+        int i = -e2 + q + k;
+        vr = mul_shift(4 * m2, pow5_inv[q], i);
+        vp = mul_shift(4 * m2 + 2, pow5_inv[q], i);
+        vm = mul_shift(4 * m2 - 1 - (uint64_t)mm_shift, pow5_inv[q], i);
+        if (q <= 21) {
+            /* Only here can one of the three be a multiple of 10^q. */
+            if (mv % 5 == 0) vr_zeros = multiple_of_pow5(mv, q);
+            else if (accept_bounds) vm_zeros = multiple_of_pow5(mv - 1 - (uint64_t)mm_shift, q);
+            else vp -= (uint64_t)multiple_of_pow5(mv + 2, q);   /* the open upper end is excluded */
+        }
+    } else {
+        int q = log10_pow5(-e2) - (-e2 > 1);
+        e10 = q + e2;
+        int i = -e2 - q;
+        int k = pow5bits(i) - POW5_BITS;
+        int j = q - k;
+        vr = mul_shift(4 * m2, pow5[i], j);
+        vp = mul_shift(4 * m2 + 2, pow5[i], j);
+        vm = mul_shift(4 * m2 - 1 - (uint64_t)mm_shift, pow5[i], j);
+        if (q <= 1) {
+            /* mv x 5^i / 2^q with q <= 1: all three are exact (mv is a
+             * multiple of 4). */
+            vr_zeros = 1;
+            if (accept_bounds) vm_zeros = mm_shift == 1;
+            else vp--;
+        } else if (q < 63) {
+            /* The product has q trailing decimal zeros iff mv has q
+             * factors of two (it has more factors of five than that). */
+            vr_zeros = multiple_of_pow2(mv, q);
+        }
     }
-}
-
-/* Grisu3's last-digit correction: moves the last digit towards w while that
- * stays inside the safe interval, then says whether the result is provably
- * the closest shortest one. */
-static int round_weed(char *buf, int len, uint64_t dist_high_w, uint64_t unsafe, uint64_t rest, uint64_t ten_kappa,
-                      uint64_t unit)
-{
-    uint64_t small = dist_high_w - unit, big = dist_high_w + unit;
-    while (rest < small && unsafe - rest >= ten_kappa &&
-           (rest + ten_kappa < small || small - rest >= rest + ten_kappa - small)) {
-        buf[len - 1]--;
-        rest += ten_kappa;
+    int removed = 0;
+    unsigned last = 0;   /* the last digit removed from vr */
+    uint64_t out;
+    if (vm_zeros || vr_zeros) {
+        /* Rare: exact ends or an exact value decide ties. */
+        while (vp / 10 > vm / 10) {
+            vm_zeros &= vm % 10 == 0;
+            drop_digit(&vr, &vp, &vm, &last, &vr_zeros);
+            removed++;
+        }
+        if (vm_zeros)
+            while (vm % 10 == 0) {
+                drop_digit(&vr, &vp, &vm, &last, &vr_zeros);
+                removed++;
+            }
+        if (vr_zeros && last == 5 && vr % 2 == 0) last = 4;   /* an exact half: to even */
+        out = vr + ((vr == vm && (!accept_bounds || !vm_zeros)) || last >= 5);
+    } else {
+        /* The common case: no end is exact, so round half up suffices. */
+        int round_up = 0;
+        if (vp / 100 > vm / 100) {
+            round_up = vr % 100 >= 50;
+            vr /= 100;
+            vp /= 100;
+            vm /= 100;
+            removed += 2;
+        }
+        while (vp / 10 > vm / 10) {
+            round_up = vr % 10 >= 5;
+            vr /= 10;
+            vp /= 10;
+            vm /= 10;
+            removed++;
+        }
+        out = vr + (vr == vm || round_up);
     }
-    if (rest < big && unsafe - rest >= ten_kappa &&
-        (rest + ten_kappa < big || big - rest > rest + ten_kappa - big))
-        return 0;
-    return 2 * unit <= rest && rest <= unsafe - 4 * unit;
-}
-
-/* Digits of w within (low, high), scaled so that high's exponent is in
- * [-60, -32]. 1 when proven shortest and closest. */
-static int digit_gen(diyfp low, diyfp w, diyfp high, char *buf, int *len, int *kappa)
-{
-    uint64_t unit = 1;
-    diyfp too_low = { low.f - unit, low.e }, too_high = { high.f + unit, high.e };
-    uint64_t unsafe = too_high.f - too_low.f;
-    int shift = -w.e;
-    uint64_t one = 1ULL << shift;
-    uint32_t integrals = (uint32_t)(too_high.f >> shift);
-    uint64_t fractionals = too_high.f & (one - 1);
-    uint32_t divisor;
-    biggest_pow10(integrals, &divisor, kappa);
-    *len = 0;
-    while (*kappa > 0) {
-        buf[(*len)++] = (char)('0' + integrals / divisor);
-        integrals %= divisor;
-        (*kappa)--;
-        uint64_t rest = ((uint64_t)integrals << shift) + fractionals;
-        if (rest < unsafe)
-            return round_weed(buf, *len, too_high.f - w.f, unsafe, rest, (uint64_t)divisor << shift, unit);
-        divisor /= 10;
-    }
-    for (;;) {
-        fractionals *= 10;
-        unit *= 10;
-        unsafe *= 10;
-        buf[(*len)++] = (char)('0' + (fractionals >> shift));
-        fractionals &= one - 1;
-        (*kappa)--;
-        if (fractionals < unsafe)
-            return round_weed(buf, *len, (too_high.f - w.f) * unit, unsafe, fractionals, one, unit);
-        if (*len == 17) return 0;       /* cannot happen for a proven result; be safe */
-    }
-}
-
-static int grisu3(double v, char *buf, int *len, int *exp10)
-{
-    int lower_closer;
-    diyfp x = decompose(v, &lower_closer);
-    diyfp w = normalize(x);
-    diyfp hi = normalize((diyfp){ (x.f << 1) + 1, x.e - 1 });
-    diyfp lo = lower_closer ? (diyfp){ (x.f << 2) - 1, x.e - 2 } : (diyfp){ (x.f << 1) - 1, x.e - 1 };
-    lo.f <<= lo.e - hi.e;
-    lo.e = hi.e;
-    /* A cached 10^k with alpha <= w.e + e_k + 64 <= gamma (alpha -60, gamma -32). */
-    int min_e = -60 - (w.e + 64);
-    int k = (int)__builtin_ceil((min_e + 63) * 0.30102999566398114);
-    int index = (348 + k - 1) / 8 + 1;
-    if (index < 0 || index >= (int)(sizeof pow10_cache / sizeof pow10_cache[0])) return 0;
-    diyfp c = { pow10_cache[index].f, pow10_cache[index].e };
-    int mk = pow10_cache[index].k;
-    int kappa;
-    int ok = digit_gen(mul(lo, c), mul(w, c), mul(hi, c), buf, len, &kappa);
-    *exp10 = -mk + kappa + *len;    /* 0.d1..dn x 10^exp10 */
-    return ok;
+    *e10out = e10 + removed;
+    return out;
 }
 
 /* Whether mant x 10^e reads back as v. */
@@ -174,11 +212,51 @@ int dtoa_shortest_slow(double v, char digits[17], int *exp10)
     return 0;   /* not reached: 17 correctly rounded digits always read back */
 }
 
+/* The decimal digits of m, written leftwards to end at end; returns the
+ * first. Eight digits at a time are split off the 64-bit value (at most
+ * two such divisions), and the rest is done in 32-bit pairs: 32-bit
+ * divisions by constants are cheaper, and the four pairs of a block come
+ * from divisions that do not wait on one another. */
+static char *digits_of(uint64_t m, char *end)
+{
+    char *q = end;
+    while (m >= 100000000) {
+        uint32_t lo = (uint32_t)(m % 100000000), a = lo / 10000, b = lo % 10000;
+        m /= 100000000;
+        memcpy(q - 2, pairs + 2 * (b % 100), 2);
+        memcpy(q - 4, pairs + 2 * (b / 100), 2);
+        memcpy(q - 6, pairs + 2 * (a % 100), 2);
+        memcpy(q - 8, pairs + 2 * (a / 100), 2);
+        q -= 8;
+    }
+    uint32_t r = (uint32_t)m;
+    while (r >= 100) {
+        q -= 2;
+        memcpy(q, pairs + 2 * (r % 100), 2);
+        r /= 100;
+    }
+    if (r >= 10) {
+        q -= 2;
+        memcpy(q, pairs + 2 * r, 2);
+    } else {
+        *--q = (char)('0' + r);
+    }
+    return q;
+}
+
 int dtoa_shortest(double v, char digits[17], int *exp10)
 {
-    int n;
-    if (grisu3(v < 0 ? -v : v, digits, &n, exp10)) return n;
-    return dtoa_shortest_slow(v, digits, exp10);
+    int e;
+    uint64_t m = shortest(v < 0 ? -v : v, &e);
+    while (m % 10 == 0) {   /* a decimal integer keeps no trailing zeros */
+        m /= 10;
+        e++;
+    }
+    char tmp[20], *q = digits_of(m, tmp + sizeof tmp);
+    int n = (int)(tmp + sizeof tmp - q);
+    memcpy(digits, q, (size_t)n);
+    *exp10 = e + n;
+    return n;
 }
 
 /* The JSON form of |v| from its shortest digits d[0..n) and exponent k. */
@@ -230,10 +308,8 @@ static size_t json_of(double v, char *out, int fast)
     int k, n;
     if (fast && a < 9007199254740992.0 && a == (double)(int64_t)a) {
         /* An integer below 2^53: its digits are the shortest form (fixed
-         * notation, as below for k <= 21), without Grisu. */
-        char tmp[20], *e = tmp + sizeof tmp, *q = e;
-        uint64_t u = (uint64_t)a;
-        do *--q = (char)('0' + u % 10); while (u /= 10);
+         * notation, as below for k <= 21), without the search. */
+        char tmp[20], *e = tmp + sizeof tmp, *q = digits_of((uint64_t)a, e);
         memcpy(p, q, (size_t)(e - q));
         p += e - q;
         memcpy(p, ".0", 3);

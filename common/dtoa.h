@@ -2,13 +2,14 @@
  * same double, for JSON output without printf.
  *
  * dtoa_shortest finds the fewest significant digits that strtod turns back
- * into v, and among those the closest to v: Grisu3 (F. Loitsch, "Printing
- * floating-point numbers quickly and accurately with integers", PLDI 2010)
- * with 64-bit integer arithmetic, which proves its answer or gives up
- * (about 0.5% of doubles); then an exact fallback tries 1..17 digits with
- * snprintf and strtod. dtoa_json writes the number as JSON: fixed notation
- * for decimal exponents -5..20, else d.ddde±x; always a '.' or an 'e', so
- * a reader sees a real ("1.0", "0.0", "-0.0").
+ * into v, and among those the closest to v, after Ryu (U. Adams, PLDI
+ * 2018): one 125-bit power of five per double and 128-bit integer
+ * arithmetic, exact for every double, no fallback (it replaced Grisu3,
+ * whose 0.5% of unproven doubles went to printf and strtod). A slow exact
+ * search (1..17 digits with snprintf and strtod) stays for the tests: the
+ * two must agree digit for digit. dtoa_json writes the number as JSON:
+ * fixed notation for decimal exponents -5..20, else d.ddde±x; always a '.'
+ * or an 'e', so a reader sees a real ("1.0", "0.0", "-0.0").
  *
  * Pure functions, thread-safe, no allocation. Non-finite values have no
  * JSON form: dtoa_json returns 0 for them.

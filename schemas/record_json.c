@@ -59,6 +59,10 @@ static char *put_string(char *o, const char *s, size_t len)
 
 static char *put_int(char *o, int64_t v)
 {
+    if (v >= 0 && v < 10) {     /* counts and intensities: mostly one digit */
+        *o = (char)('0' + v);
+        return o + 1;
+    }
     char num[24], *e = num + sizeof num, *q = e;
     uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
     do *--q = (char)('0' + u % 10); while (u /= 10);

@@ -1,5 +1,5 @@
-/* test_dtoa.c -- the shortest round-trip double (common/dtoa.h): Grisu3's
- * digits equal the exact fallback's (the fewest digits that read back,
+/* test_dtoa.c -- the shortest round-trip double (common/dtoa.h): the Ryu-style
+ * search's digits equal the exact search's (the fewest digits that read back,
  * closest to the value) and every JSON form reads back as the same double
  * through strtod, on random bit patterns, random weights in [0, 1),
  * integers, and the edge cases (subnormals, the extremes, every power of
@@ -29,7 +29,7 @@ static long setting(const char *name, long dflt)
 static int exact = 1;   /* compare with the exact search too */
 
 /* Fails unless v's JSON form reads back as v, looks like a real, and (for
- * non-zero finite v, when exact) Grisu's digits are the exact search's. */
+ * non-zero finite v, when exact) the fast search's digits are the exact search's. */
 static void check(double v)
 {
     char j[DTOA_JSON_MAX];
@@ -41,7 +41,7 @@ static void check(double v)
     if (*end != '\0' || memcmp(&back, &v, sizeof v) != 0)
         ck_abort_msg("%.17g printed as %s reads back as %.17g", v, j, back);
     if (!strchr(j, '.') && !strchr(j, 'e')) ck_abort_msg("%s does not look like a real", j);
-    if (exact) { /* the integer path and Grisu write what the exact digits give */
+    if (exact) { /* the integer path and the fast search write what the exact digits give */
         char slow[DTOA_JSON_MAX];
         dtoa_json_slow(v, slow);
         if (strcmp(j, slow)) ck_abort_msg("%.17g printed as %s, from the exact digits %s", v, j, slow);
