@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "json_run.h"
 #include "schema_json.h"
 
 #define MAX_DEPTH 2048
@@ -72,10 +73,10 @@ static int string(parser *j, const char **s, size_t *len)
     char *o = j->out + j->out_len, *o0 = o;
     j->p++;
     for (;;) {
-        const unsigned char *run = j->p;
-        while (j->p < j->end && *j->p >= 0x20 && *j->p < 0x80 && *j->p != '"' && *j->p != '\\') j->p++;
-        memcpy(o, run, (size_t)(j->p - run));
-        o += j->p - run;
+        size_t run = json_plain_run(j->p, j->end);
+        memcpy(o, j->p, run);
+        o += run;
+        j->p += run;
         if (j->p == j->end) return fail(j, "unterminated string");
         unsigned c = *j->p;
         if (c == '"') {

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <string.h>
 #include "dtoa.h"
+#include "json_run.h"
 #include "schema_json.h"
 
 /* Appends a literal (its length known at compile time). */
@@ -21,10 +22,10 @@ static char *put_string(char *o, const char *s, size_t len)
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     *o++ = '"';
     while (p < end) {
-        const unsigned char *run = p;
-        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') p++;
-        memcpy(o, run, (size_t)(p - run));
-        o += p - run;
+        size_t run = json_plain_run(p, end);
+        memcpy(o, p, run);
+        o += run;
+        p += run;
         if (p == end) break;
         unsigned c = *p;
         if (c < 0x80) {
@@ -111,20 +112,21 @@ static char *put_lineage(char *o, const schema_lineage *l)
     return o;
 }
 
-schema_status schema_json_write_record(const char *id, size_t id_len, const char *model_id,
-                                       const dhatu_record *r, const schema_lineage *lineage,
-                                       dbuf *out, char *errstr, size_t n)
+schema_status schema_json_append_record(const char *id, size_t id_len, const char *model_id,
+                                        const dhatu_record *r, const schema_lineage *lineage,
+                                        dbuf *out, char *errstr, size_t n)
 {
     static const char *const pol[3] = { "\"none\"", "\"positive\"", "\"negative\"" };
     size_t strings = id_len + strlen(model_id);
     if (lineage) strings += strlen(lineage->topic) + strlen(lineage->processor) + strlen(lineage->backend);
     /* 28 doubles x 25, 29 integers x 21, keys, names and punctuation < 2 KiB. */
-    if (dbuf_reserve(out, 28 * 25 + 29 * 21 + 2048 + strings * 6))
+    size_t at = out->len;   /* on error the content is cut back to here */
+    if (dbuf_reserve(out, at + 28 * 25 + 29 * 21 + 2048 + strings * 6))
         return schema_error(errstr, n, SCHEMA_ERR_NOMEM, "out of memory");
-    char *o = out->data;
+    char *o = out->data + at;
     o = LIT(o, "{\"id\":");
     if (!(o = put_string(o, id, id_len))) {
-        dbuf_reset(out);
+        dbuf_setlen(out, at);
         return schema_error(errstr, n, SCHEMA_ERR_ENCODE, "record id is not valid UTF-8");
     }
     o = put_string(LIT(o, ",\"model\":"), model_id, strlen(model_id));
@@ -165,11 +167,19 @@ schema_status schema_json_write_record(const char *id, size_t id_len, const char
     }
     if (o && lineage) o = put_lineage(o, lineage);
     if (!o) {
-        dbuf_reset(out);
+        dbuf_setlen(out, at);
         return schema_error(errstr, n, SCHEMA_ERR_ENCODE,
                             "record cannot be written as JSON (a non-finite number or a string that is not UTF-8)");
     }
     *o++ = '}';
     dbuf_setlen(out, (size_t)(o - out->data));
     return SCHEMA_OK;
+}
+
+schema_status schema_json_write_record(const char *id, size_t id_len, const char *model_id,
+                                       const dhatu_record *r, const schema_lineage *lineage,
+                                       dbuf *out, char *errstr, size_t n)
+{
+    dbuf_reset(out);
+    return schema_json_append_record(id, id_len, model_id, r, lineage, out, errstr, n);
 }

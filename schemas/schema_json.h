@@ -35,6 +35,11 @@ schema_status schema_json_parse_article_in(const char *buf, size_t len, schema_a
 schema_status schema_json_write_record(const char *id, size_t id_len, const char *model_id,
                                        const dhatu_record *r, const schema_lineage *lineage,
                                        dbuf *out, char *errstr, size_t errstr_size);
+/* The same record appended after out's content, which an error leaves as
+ * it was: for a writer that sends many records in one write. */
+schema_status schema_json_append_record(const char *id, size_t id_len, const char *model_id,
+                                        const dhatu_record *r, const schema_lineage *lineage,
+                                        dbuf *out, char *errstr, size_t errstr_size);
 
 /* Parses an RFC 3339 date-time ("2024-05-01T12:00:00Z", fraction and offset
  * allowed) into ms since the epoch: SCHEMA_OK, or SCHEMA_ERR_INVALID when it

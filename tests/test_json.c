@@ -5,7 +5,9 @@
  * accept or both refuse, with the same class, and the fields read are
  * byte-equal. One documented difference: a duplicate of a key we ignore
  * (anywhere), or a NUL in such a key, is ignored here and refused by
- * jansson; the test recognises that case and checks the fields we read. */
+ * jansson; the test recognises that case and checks the fields we read.
+ * Then the 16-byte string scan (schemas/json_run.h) at every offset, in the
+ * parser and in the record writer, and the writer's append contract. */
 #include "testlib.h"
 #include "lines.h"
 #include "schema_json.h"
@@ -172,4 +174,81 @@ START_TEST(agrees_with_jansson)
 }
 END_TEST
 
-TL_MAIN("json", agrees_with_jansson)
+/* Each byte that ends a plain run, at every offset of strings of 0 to 47
+ * bytes (three 16-byte steps and the byte-wise tail), with 0 to 17 bytes
+ * after the string: the parser and jansson agree on the verdict and the
+ * text. */
+START_TEST(every_stop_byte_at_every_offset)
+{
+    static const char *const stops[] = { "\\\"", "\\\\", "\\n", "\\u00e9", "\"", "\x01", "\x1f", "\x7f", "\xc3\xa9",
+                                         "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\x80", "\xc3", "\xed\xa0\x80", " " };
+    char buf[256];
+    long cases = 0, accepted = 0, dups = 0;
+    for (size_t k = 0; k < sizeof stops / sizeof *stops; k++)
+        for (int len = 0; len < 48; len++)
+            for (int at = 0; at <= len; at++)
+                for (int tail = 0; tail < 18; tail += 17) {
+                    int n = snprintf(buf, sizeof buf, "{\"id\":\"x\",\"text\":\"");
+                    for (int i = 0; i < len; i++) buf[n++] = (char)('a' + i % 26);
+                    size_t sl = strlen(stops[k]);
+                    memmove(buf + n - len + at + sl, buf + n - len + at, (size_t)(len - at));
+                    memcpy(buf + n - len + at, stops[k], sl);
+                    n += (int)sl;
+                    buf[n++] = '"';
+                    for (int i = 0; i < tail; i++) buf[n++] = ' ';
+                    buf[n++] = '}';
+                    compare(buf, (size_t)n, &accepted, &dups);
+                    cases++;
+                }
+    ck_assert_int_eq(dups, 0);
+    ck_assert_int_gt(accepted, 0);
+    ck_assert_int_lt(accepted, cases);   /* the invalid stops were refused */
+}
+END_TEST
+
+/* The record writer's strings take the same scan: ids with a stop byte at
+ * every offset read back through jansson as the same bytes, an id that is
+ * not UTF-8 is refused, and schema_json_append_record adds after what is
+ * there and leaves it as it was on an error. */
+START_TEST(record_writer_scans_and_appends)
+{
+    static const char *const stops[] = { "\"", "\\", "\n", "\x01", "\x7f", "\xc3\xa9", "\xf0\x9f\x98\x80", "\x80" };
+    dhatu_record r;
+    memset(&r, 0, sizeof r);
+    r.dominant = -1;
+    char id[64], err[128];
+    dbuf out = { 0 }, many = { 0 };
+    for (size_t k = 0; k < sizeof stops / sizeof *stops; k++)
+        for (int len = 0; len < 40; len++)
+            for (int at = 0; at <= len; at++) {
+                size_t sl = strlen(stops[k]), n = 0;
+                for (int i = 0; i < at; i++) id[n++] = (char)('A' + i % 26);
+                memcpy(id + n, stops[k], sl);
+                n += sl;
+                for (int i = at; i < len; i++) id[n++] = (char)('a' + i % 26);
+                size_t before = many.len;
+                schema_status st = schema_json_append_record(id, n, "seed-1", &r, NULL, &many, err, sizeof err);
+                if (stops[k][0] == '\x80') {      /* a lone continuation byte: not UTF-8 */
+                    ck_assert_int_eq(st, SCHEMA_ERR_ENCODE);
+                    ck_assert_uint_eq(many.len, before);
+                    ck_assert_int_eq(schema_json_write_record(id, n, "seed-1", &r, NULL, &out, err, sizeof err),
+                                     SCHEMA_ERR_ENCODE);
+                    continue;
+                }
+                ck_assert_int_eq(st, SCHEMA_OK);
+                ck_assert_int_eq(schema_json_write_record(id, n, "seed-1", &r, NULL, &out, err, sizeof err), SCHEMA_OK);
+                ck_assert_uint_eq(many.len - before, out.len);
+                ck_assert(!memcmp(many.data + before, out.data, out.len));
+                json_error_t je;
+                json_t *root = json_loadb(out.data, out.len, 0, &je);
+                ck_assert_msg(root, "not JSON: %s", je.text);
+                json_t *v = json_object_get(root, "id");
+                ck_assert(json_is_string(v) && json_string_length(v) == n && !memcmp(json_string_value(v), id, n));
+                json_decref(root);
+            }
+    dbuf_free(&out);
+    dbuf_free(&many);
+}
+END_TEST
+
+TL_MAIN("json", agrees_with_jansson, every_stop_byte_at_every_offset, record_writer_scans_and_appends)
