@@ -116,8 +116,9 @@ schema_status schema_json_append_record(const char *id, size_t id_len, const cha
                                         const dhatu_record *r, const schema_lineage *lineage,
                                         dbuf *out, char *errstr, size_t n)
 {
-    static const char *const pol[3] = { "\"none\"", "\"positive\"", "\"negative\"" };
-    size_t strings = id_len + strlen(model_id);
+    static const struct { const char *s; size_t n; } pol[3] = {
+        { "\"none\"", 6 }, { "\"positive\"", 10 }, { "\"negative\"", 10 } };
+    size_t model_len = strlen(model_id), strings = id_len + model_len;
     if (lineage) strings += strlen(lineage->topic) + strlen(lineage->processor) + strlen(lineage->backend);
     /* 28 doubles x 25, 29 integers x 21, keys, names and punctuation < 2 KiB. */
     size_t at = out->len;   /* on error the content is cut back to here */
@@ -129,7 +130,7 @@ schema_status schema_json_append_record(const char *id, size_t id_len, const cha
         dbuf_setlen(out, at);
         return schema_error(errstr, n, SCHEMA_ERR_ENCODE, "record id is not valid UTF-8");
     }
-    o = put_string(LIT(o, ",\"model\":"), model_id, strlen(model_id));
+    o = put_string(LIT(o, ",\"model\":"), model_id, model_len);
     if (o) o = put_doubles(LIT(o, ",\"weights\":"), r->weights, DHATU_NDHATU);
     if (o) {
         o = put_uints(LIT(o, ",\"positive\":"), r->positive, NULL, DHATU_NDHATU);
@@ -147,10 +148,10 @@ schema_status schema_json_append_record(const char *id, size_t id_len, const cha
         }
         o = LIT(o, ",\"polarity\":[");
         for (int i = 0; i < DHATU_NDHATU; i++) {
-            const char *p = pol[r->polarity[i] < 3 ? r->polarity[i] : 0];
+            int k = r->polarity[i] < 3 ? r->polarity[i] : 0;
             if (i) *o++ = ',';
-            memcpy(o, p, strlen(p));
-            o += strlen(p);
+            memcpy(o, pol[k].s, pol[k].n);
+            o += pol[k].n;
         }
         *o++ = ']';
         o = put_uints(LIT(o, ",\"intensity\":"), NULL, r->intensity, DHATU_NDHATU);
