@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "clock.h"
 #include "dtoa.h"
 
 static uint64_t rng = 0x9E3779B97F4A7C15ULL;
@@ -22,22 +23,15 @@ static uint64_t next(void)   /* xorshift64*: reproducible, no libc state */
     return rng * 2685821657736338717ULL;
 }
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 /* ns per double for dtoa_json (use_printf 0) or snprintf over vals[0..n). */
 static double run(const double *vals, size_t n, int use_printf, size_t *bytes)
 {
     char out[DTOA_JSON_MAX];
     size_t total = 0;
-    double t0 = now();
+    double t0 = clk_now_s();
     for (size_t i = 0; i < n; i++)
         total += use_printf ? (size_t)snprintf(out, sizeof out, "%.17g", vals[i]) : dtoa_json(vals[i], out);
-    double t = now() - t0;
+    double t = clk_now_s() - t0;
     *bytes = total;  /* used, so the loop is not optimised away */
     return t * 1e9 / (double)n;
 }

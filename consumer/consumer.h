@@ -42,6 +42,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "config.h"
 #include "watchdog.h"
 #include "dhatu.h"
@@ -51,29 +52,13 @@
 #include "log.h"
 #include "metrics.h"
 #include "orphans.h"
+#include "outcome.h"
 #include "registry.h"
 #include "schema_avro.h"
 #include "track.h"
 
 #define PROG "dhatu-consumer"
 #define PROCESSOR PROG " " DHATU_VERSION_STRING
-
-/* Exit statuses (docs/DELIVERY.md). */
-enum { EXIT_CLEAN = 0, EXIT_CONFIG = 1, EXIT_UNCLEAN = 2, EXIT_FATAL = 3 };
-
-/* Dead-letter classes: the schema statuses that describe a message
- * (schema.h), then the consumer's own. dl_class_name gives the label. */
-enum {
-    DL_TOO_LARGE = SCHEMA_NSTATUS, /* over engine.max_article_bytes */
-    DL_INVALID_FOR_MODEL,          /* the engine refused the article */
-    DL_RECORD_TOO_LARGE,           /* its record is larger than the output topic or producer accept */
-    DL_REJECTED,                   /* the broker refused its record for another reason of its own */
-    DL_OTHER,
-    DL_NCLASSES
-};
-const char *dl_class_name(int cls);
-/* Whether cls is a dead-letter class (out-of-memory, ok and internal are not). */
-int dl_class_used(int cls);
 
 /* One batch of input messages, handed from the polling thread to the
  * engine thread, then to the encoder thread, which returns it; the stage
@@ -172,11 +157,6 @@ typedef struct consumer {
     consumer_stats stats;
 } consumer;
 
-/* Records the first fatal status; later ones are ignored. */
-void consumer_fail(consumer *c, int status);
-int64_t now_ms(void);
-int64_t now_ns(void);
-int64_t wall_ms(void);
 
 /* ---- stage.c: the engine stage */
 int stage_init(consumer *c, char *errstr, size_t n);     /* engine, codec, buffers, works */
@@ -193,6 +173,10 @@ work *stage_filling(consumer *c);
 void stage_submit(consumer *c);
 /* Drops the filling batch's messages (after a fatal error or an abort). */
 void stage_drop_filling(consumer *c);
+/* Waits until the engine and the encoder returned every batch, serving
+ * delivery reports meanwhile (the encoder may be waiting for room in the
+ * producer's queue). 0, or -1 at the deadline with batches still out. */
+int stage_wait_idle(consumer *c, int64_t deadline_ms);
 
 /* ---- deliver.c: produce, dead letters, delivery reports, offsets */
 /* Produces a record or a dead letter; the token names the input message. */
@@ -210,8 +194,6 @@ void deliver_on_report(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque
 /* Serves delivery reports for up to timeout_ms, then stores what advanced. */
 void deliver_serve(consumer *c, int timeout_ms);
 void deliver_store_offsets(consumer *c);
-/* Waits until the engine returned every batch, serving reports meanwhile. */
-int deliver_wait_engine(consumer *c, int64_t deadline_ms);
 
 /* ---- txn.c: exactly-once */
 int txn_begin(consumer *c);
@@ -227,6 +209,17 @@ void loop_set_paused(consumer *c, int pause);
 /* Runs until a signal, a fatal error, exit_after or exit_idle; then shuts
  * down (finish, flush, commit, leave). Returns the exit status. */
 int loop_run(consumer *c);
+
+/* ---- member.c: start, summary, cleanup (main.c calls them in that order) */
+/* Everything up to the first poll, on a consumer whose configuration is
+ * parsed and whose logs are set. 0, or -1 after logging why (the caller
+ * exits EXIT_CONFIG, after member_cleanup). */
+int member_start(consumer *c);
+/* The run's result line, logged even with -q. */
+void member_summary(consumer *c, int status);
+/* Frees whatever member_start set up, in reverse order; the consumer
+ * itself stays the caller's. */
+void member_cleanup(consumer *c);
 
 /* ---- exporter.c: /metrics, /health, /ready */
 int exporter_on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque);

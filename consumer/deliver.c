@@ -8,21 +8,6 @@
 #include <time.h>
 #include "consumer.h"
 
-const char *dl_class_name(int cls)
-{
-    static const char *const own[] = { "too-large", "invalid-for-model", "record-too-large", "rejected", "other" };
-    if (cls >= 0 && cls < SCHEMA_NSTATUS) return schema_status_name((schema_status)cls);
-    return cls >= DL_TOO_LARGE && cls < DL_NCLASSES ? own[cls - DL_TOO_LARGE] : "other";
-}
-
-int dl_class_used(int cls)
-{
-    /* Not message faults: out of memory, a broken built-in schema, a
-     * registry that does not answer (its messages wait, stage.c). */
-    return cls != SCHEMA_OK && cls != SCHEMA_ERR_NOMEM && cls != SCHEMA_ERR_INTERNAL && cls != SCHEMA_ERR_UNAVAILABLE &&
-           cls >= 0 && cls < DL_NCLASSES;
-}
-
 /* Waits (briefly, repeatedly) while the producer's queue is full: the
  * polling thread keeps serving delivery reports, which is what empties it.
  * On failure the headers are freed. */
@@ -113,7 +98,7 @@ void deliver_dead_letter(consumer *c, const rd_kafka_message_t *m, uint64_t toke
     rd_kafka_timestamp_type_t tstype;
     origin o = { rd_kafka_topic_name(m->rkt), m->partition, m->offset, rd_kafka_message_timestamp(m, &tstype),
                  m->len };
-    const char *name = dl_class_name(cls), *dropped = NULL;
+    const char *name = outcome_dl_name(cls), *dropped = NULL;
     /* The headers and the record's framing, generously. */
     size_t size = m->len + m->key_len + strlen(why) + 1024;
     rd_kafka_resp_err_t err;
@@ -130,7 +115,7 @@ void deliver_dead_letter(consumer *c, const rd_kafka_message_t *m, uint64_t toke
     }
     if (err) {
         log_error(&c->log, "cannot produce to dead-letter topic %s: %s", c->cfg.dead_letter, rd_kafka_err2str(err));
-        consumer_fail(c, EXIT_FATAL);
+        outcome_fail(&c->fatal, EXIT_FATAL);
     }
 }
 
@@ -151,7 +136,7 @@ static void add_pending(consumer *c, uint64_t token, const origin *o, const char
     struct pending *p = calloc(1, sizeof *p);
     if (!p) {
         log_error(&c->log, "out of memory keeping a dead letter");
-        consumer_fail(c, EXIT_FATAL);
+        outcome_fail(&c->fatal, EXIT_FATAL);
         return;
     }
     p->token = token;
@@ -178,7 +163,7 @@ void deliver_retry_pending(consumer *c)
         if (err) {
             log_error(&c->log, "cannot produce to dead-letter topic %s: %s", c->cfg.dead_letter,
                       rd_kafka_err2str(err));
-            consumer_fail(c, EXIT_FATAL);
+            outcome_fail(&c->fatal, EXIT_FATAL);
         }
         *pp = p->next;
         free(p);
@@ -221,7 +206,7 @@ static int refused(consumer *c, const rd_kafka_message_t *m, uint64_t token)
         /* The output record: its article becomes a reference-only dead letter. */
         int big = m->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || m->err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
         snprintf(why, sizeof why, "the broker refused its record of %zu bytes: %s", m->len, rd_kafka_err2str(m->err));
-        add_pending(c, token, &o, dl_class_name(big ? DL_RECORD_TOO_LARGE : DL_REJECTED), why,
+        add_pending(c, token, &o, outcome_dl_name(big ? DL_RECORD_TOO_LARGE : DL_REJECTED), why,
                     "its-record-was-refused-the-article-is-at-the-original-offset");
         return 0;
     }
@@ -229,7 +214,7 @@ static int refused(consumer *c, const rd_kafka_message_t *m, uint64_t token)
     header(m, "dhatu.error.class", cls, sizeof cls);
     snprintf(why, sizeof why, "%s", header(m, "dhatu.error.message", prev, sizeof prev));
     snprintf(prev, sizeof prev, "refused-by-the-dead-letter-topic: %s", rd_kafka_err2str(m->err));
-    add_pending(c, token, &o, *cls ? cls : dl_class_name(DL_OTHER), why, prev);
+    add_pending(c, token, &o, *cls ? cls : outcome_dl_name(DL_OTHER), why, prev);
     return 0;
 }
 
@@ -270,7 +255,7 @@ void deliver_on_report(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque
          * the offset is not stored, and the consumer stops so that a
          * restart redoes it. */
         log_error(&c->log, "delivery to %s failed: %s", rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
-        consumer_fail(c, EXIT_FATAL);
+        outcome_fail(&c->fatal, EXIT_FATAL);
         return;
     }
     atomic_fetch_add(&c->stats.delivered, 1);
@@ -279,14 +264,14 @@ void deliver_on_report(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque
         char cls[32];
         header(m, "dhatu.error.class", cls, sizeof cls);
         int k = 0;
-        while (k < DL_NCLASSES && (!dl_class_used(k) || strcmp(dl_class_name(k), cls))) k++;
+        while (k < DL_NCLASSES && (!outcome_dl_used(k) || strcmp(outcome_dl_name(k), cls))) k++;
         atomic_fetch_add(&c->stats.dead_by[k < DL_NCLASSES ? k : DL_OTHER], 1);
     }
-    atomic_store(&c->stats.last_ack_ms, now_ms());
+    atomic_store(&c->stats.last_ack_ms, clk_now_ms());
     int64_t lat_us = rd_kafka_message_latency(m);
     if (lat_us >= 0) metrics_hist_observe(&c->stats.produce_ack, (uint64_t)lat_us * 1000);
     rd_kafka_timestamp_type_t tstype;
-    int64_t ts = rd_kafka_message_timestamp(m, &tstype), e2e = wall_ms() - ts;
+    int64_t ts = rd_kafka_message_timestamp(m, &tstype), e2e = clk_wall_ms() - ts;
     if (ts > 0 && e2e >= 0) metrics_hist_observe(&c->stats.e2e, (uint64_t)e2e * 1000000);
     track_done(&c->tracks, token);
 }
@@ -296,13 +281,4 @@ void deliver_serve(consumer *c, int timeout_ms)
     rd_kafka_poll(c->producer, timeout_ms);
     if (c->pending) deliver_retry_pending(c);
     deliver_store_offsets(c);
-}
-
-int deliver_wait_engine(consumer *c, int64_t deadline)
-{
-    while (stage_in_flight(c) > 0) {
-        if (now_ms() > deadline) return -1;
-        deliver_serve(c, 5);
-    }
-    return 0;
 }

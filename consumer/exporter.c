@@ -137,8 +137,8 @@ static void render_metrics(consumer *c, metrics_buf *b)
     counter(b, F_ACKED, NULL, &s->delivered);
     const char *dead = fam(b, F_DEAD);
     for (int i = 0; i < DL_NCLASSES; i++) {
-        if (!dl_class_used(i)) continue;
-        const char *l[] = { "reason", dl_class_name(i), NULL };
+        if (!outcome_dl_used(i)) continue;
+        const char *l[] = { "reason", outcome_dl_name(i), NULL };
         metrics_sample(b, dead, l, (double)atomic_load(&s->dead_by[i]));
     }
     counter(b, F_DELIVERY_ERR, NULL, &s->delivery_failed);
@@ -203,7 +203,7 @@ static void render_metrics(consumer *c, metrics_buf *b)
  * engine or the encoder (a producer queue full for a minute counts). */
 static int health(consumer *c, metrics_buf *b)
 {
-    int64_t t = now_ms(), hb = t - atomic_load(&c->stats.heartbeat_ms);
+    int64_t t = clk_now_ms(), hb = t - atomic_load(&c->stats.heartbeat_ms);
     int64_t busy = atomic_load(&c->stats.engine_busy_since_ms), enc = atomic_load(&c->stats.encoder_busy_since_ms);
     int bad = hb > 10000 || (busy && t - busy > 60000) || (enc && t - enc > 60000);
     char msg[200], e1[48] = "idle", e2[48] = "idle";

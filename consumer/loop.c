@@ -29,7 +29,7 @@ static void defer(consumer *c, rd_kafka_message_t *m)
         log_error(&c->log, "seek back to %s [%" PRId32 "] @%" PRId64 ": %s", rd_kafka_topic_name(m->rkt),
                   m->partition, m->offset, rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
-        consumer_fail(c, EXIT_FATAL);
+        outcome_fail(&c->fatal, EXIT_FATAL);
     }
     rd_kafka_topic_partition_list_destroy(l);
     rd_kafka_message_destroy(m);
@@ -46,14 +46,14 @@ static void intake(consumer *c, rd_kafka_message_t *m)
             rd_kafka_resp_err_t ferr = rd_kafka_fatal_error(c->consumer, why, sizeof why);
             log_error(&c->log, "consumer: %s%s%s", rd_kafka_message_errstr(m), ferr ? "; fatal: " : "",
                       ferr ? why : "");
-            if (ferr) consumer_fail(c, EXIT_FATAL);
+            if (ferr) outcome_fail(&c->fatal, EXIT_FATAL);
             /* An ACL that refuses the group or an input topic: librdkafka
              * would retry forever and the member would sit idle, holding
              * nothing. Before the first assignment it is a start-up error. */
             else if (m->err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED ||
                      m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
                 log_error(&c->log, "not authorized (ACL: Read on group %s and on the input topics)", c->cfg.group_id);
-                consumer_fail(c, c->stats.assignments ? EXIT_FATAL : EXIT_CONFIG);
+                outcome_fail(&c->fatal, c->stats.assignments ? EXIT_FATAL : EXIT_CONFIG);
             }
         }
         rd_kafka_message_destroy(m);
@@ -71,8 +71,8 @@ static void intake(consumer *c, rd_kafka_message_t *m)
     }
     uint64_t token = track_push(&c->tracks, p, m->offset);
     track_set_eof(p, 0);
-    if (w->n == 0) w->opened_ms = now_ms();
-    if (!c->stats.first_msg_ms) c->stats.first_msg_ms = now_ms();
+    if (w->n == 0) w->opened_ms = clk_now_ms();
+    if (!c->stats.first_msg_ms) c->stats.first_msg_ms = clk_now_ms();
     c->txn_msgs++;
     w->msgs[w->n] = m;
     w->tokens[w->n] = token;
@@ -80,7 +80,7 @@ static void intake(consumer *c, rd_kafka_message_t *m)
     w->bytes += m->len;
     atomic_fetch_add(&c->stats.consumed, 1);
     atomic_fetch_add(&c->stats.in_bytes, m->len);
-    c->last_activity_ms = now_ms();
+    c->last_activity_ms = clk_now_ms();
 }
 
 /* Backpressure. When the engine holds max_in_flight batches and the next
@@ -94,8 +94,8 @@ static void intake(consumer *c, rd_kafka_message_t *m)
 
 static void wait_for_slot(consumer *c)
 {
-    int64_t end = now_ms() + SLOT_WAIT_MS;
-    while (stage_in_flight(c) >= c->cfg.max_in_flight && now_ms() < end) deliver_serve(c, 1);
+    int64_t end = clk_now_ms() + SLOT_WAIT_MS;
+    while (stage_in_flight(c) >= c->cfg.max_in_flight && clk_now_ms() < end) deliver_serve(c, 1);
 }
 
 static void flow_control(consumer *c)
@@ -130,10 +130,10 @@ static void not_idle(consumer *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
-    if (strcmp(why, c->not_idle) || now_ms() - c->not_idle_logged_ms >= 30000) {
+    if (strcmp(why, c->not_idle) || clk_now_ms() - c->not_idle_logged_ms >= 30000) {
         log_info(&c->log, "%s", why);
         memcpy(c->not_idle, why, sizeof why);
-        c->not_idle_logged_ms = now_ms();
+        c->not_idle_logged_ms = clk_now_ms();
     } else {
         log_debug(&c->log, "%s", why);
     }
@@ -251,19 +251,19 @@ static int drained(consumer *c)
     if (c->st.filling && c->st.filling->n) return 0;
     if (stage_in_flight(c) || rd_kafka_outq_len(c->producer) > 0 || c->pending) return 0;
     if (!track_drained(&c->tracks)) return 0;
-    int64_t t = now_ms();
+    int64_t t = clk_now_ms();
     if (t - c->idle_checked_ms >= 1000) {
         /* More than 3 s since the last check ended (the loop was busy, or
          * blocked in a call an outage stalled): nothing vouches for it. */
         int gap = t - c->idle_checked_ms > 3000;
         int ok = caught_up(c);
-        c->idle_checked_ms = now_ms();
+        c->idle_checked_ms = clk_now_ms();
         if (!ok || gap) {
-            c->last_activity_ms = now_ms();
+            c->last_activity_ms = clk_now_ms();
             return 0;
         }
     }
-    return now_ms() - c->last_activity_ms >= c->cfg.exit_idle_ms;
+    return clk_now_ms() - c->last_activity_ms >= c->cfg.exit_idle_ms;
 }
 
 /* A batch closes at batch.max_articles, batch.max_bytes or batch.linger_ms;
@@ -298,12 +298,12 @@ static int final_commit(consumer *c, int64_t deadline)
             return 0;
         }
         int rebalancing = err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION || err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS;
-        if (!rebalancing || now_ms() >= deadline) {
+        if (!rebalancing || clk_now_ms() >= deadline) {
             log_warn(&c->log, "final commit: %s", rd_kafka_err2str(err));
             return -1;
         }
         log_info(&c->log, "final commit: %s: serving the rebalance, then committing again", rd_kafka_err2str(err));
-        for (int64_t until = now_ms() + 200; now_ms() < until;) {
+        for (int64_t until = clk_now_ms() + 200; clk_now_ms() < until;) {
             /* Paused: only messages fetched before can come. Not processed,
              * so not stored: the partition's next owner reads them. */
             rd_kafka_message_t *m = rd_kafka_consumer_poll(c->consumer, 50);
@@ -315,20 +315,20 @@ static int final_commit(consumer *c, int64_t deadline)
 /* Stop fetching, finish the batches, flush, commit, leave. */
 static int shutdown_member(consumer *c)
 {
-    int64_t deadline = now_ms() + c->cfg.shutdown_deadline_ms;
+    int64_t deadline = clk_now_ms() + c->cfg.shutdown_deadline_ms;
     int status = atomic_load(&c->fatal);
     log_info(&c->log, "shutting down%s", *c->stop ? " (signal)" : "");
     atomic_store(&c->stats.ready, 0);
     if (!status) {
         stage_submit(c);
-        if (deliver_wait_engine(c, deadline)) status = EXIT_UNCLEAN;
+        if (stage_wait_idle(c, deadline)) status = EXIT_UNCLEAN;
         if (c->cfg.exactly_once) {
             txn_commit(c, deadline);
         } else {
-            int64_t left = deadline - now_ms();
+            int64_t left = deadline - clk_now_ms();
             if (rd_kafka_flush(c->producer, (int)(left > 0 ? left : 0))) status = EXIT_UNCLEAN;
             /* Reports served by the flush may have asked for dead letters. */
-            while (c->pending && !atomic_load(&c->fatal) && now_ms() < deadline) {
+            while (c->pending && !atomic_load(&c->fatal) && clk_now_ms() < deadline) {
                 deliver_serve(c, 10);
                 rd_kafka_flush(c->producer, 100);
             }
@@ -340,7 +340,7 @@ static int shutdown_member(consumer *c)
     } else {
         /* Fatal: commit nothing more; what is unacknowledged is redone. */
         stage_drop_filling(c);
-        deliver_wait_engine(c, deadline);
+        stage_wait_idle(c, deadline);
         if (c->cfg.exactly_once && c->txn_open) {
             watchdog_arm(&c->wd, "abort_transaction", 10000);
             rd_kafka_error_t *e = rd_kafka_abort_transaction(c->producer, 10000);
@@ -357,22 +357,22 @@ static int shutdown_member(consumer *c)
 
 int loop_run(consumer *c)
 {
-    int64_t next_txn = now_ms() + c->cfg.txn_interval_ms;
+    int64_t next_txn = clk_now_ms() + c->cfg.txn_interval_ms;
     while (!*c->stop && !atomic_load(&c->fatal)) {
         if (atomic_load(&c->kev.fatal)) {
             log_error(&c->log, "librdkafka reported a fatal error: %s", c->kev.fatal_reason);
-            consumer_fail(c, EXIT_FATAL);
+            outcome_fail(&c->fatal, EXIT_FATAL);
             break;
         }
         work *w = c->st.filling;
-        int64_t t = now_ms(), wait = 100;
+        int64_t t = clk_now_ms(), wait = 100;
         if (w && w->n) wait = w->opened_ms + c->cfg.linger_ms - t;
         if (wait < 0) wait = 0;
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c->consumer, (int)wait);
         if (m) intake(c, m);
         deliver_serve(c, 0);
-        atomic_store(&c->stats.heartbeat_ms, now_ms());
-        t = now_ms();
+        atomic_store(&c->stats.heartbeat_ms, clk_now_ms());
+        t = clk_now_ms();
         maybe_submit(c, t);
         flow_control(c);
         publish_gauges(c);
@@ -382,7 +382,7 @@ int loop_run(consumer *c)
             int64_t span = c->cfg.txn_timeout_ms > c->cfg.shutdown_deadline_ms ? c->cfg.txn_timeout_ms
                                                                                 : c->cfg.shutdown_deadline_ms;
             txn_commit(c, t + span);
-            next_txn = now_ms() + c->cfg.txn_interval_ms;
+            next_txn = clk_now_ms() + c->cfg.txn_interval_ms;
         }
         if (c->cfg.exit_after && (int64_t)atomic_load(&c->stats.consumed) >= c->cfg.exit_after) break;
         if (c->cfg.exit_idle_ms && drained(c)) break;

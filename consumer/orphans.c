@@ -23,9 +23,9 @@ static int unowned_partitions(char *const *topics, const int *nparts, int ntopic
 /* Sleeps up to ms; 1 when orphans_stop asked the thread to end. */
 static int wait_or_stop(orphans *o, int64_t ms)
 {
-    int64_t until = now_ms() + ms;
+    int64_t until = clk_now_ms() + ms;
     pthread_mutex_lock(&o->mu);
-    while (!o->stop && now_ms() < until) {
+    while (!o->stop && clk_now_ms() < until) {
         struct timespec ts = { (time_t)(until / 1000), (long)(until % 1000) * 1000000 };
         pthread_cond_timedwait(&o->cv, &o->mu, &ts);
     }
@@ -154,7 +154,7 @@ static void run_nudge(consumer *c, orphans *o)
     rd_kafka_resp_err_t se = rd_kafka_subscribe(rk, sub);
     rd_kafka_topic_partition_list_destroy(sub);
     if (se) log_warn(&c->log, "orphan watch: the nudge member cannot subscribe: %s", rd_kafka_err2str(se));
-    for (int64_t end = now_ms() + NUDGE_WAIT_MS; !se && !n.assigned && now_ms() < end;) {
+    for (int64_t end = clk_now_ms() + NUDGE_WAIT_MS; !se && !n.assigned && clk_now_ms() < end;) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
         if (m) rd_kafka_message_destroy(m);    /* paused: only an error event can come */
         pthread_mutex_lock(&o->mu);
@@ -195,7 +195,7 @@ static void *orphans_main(void *arg)
             since = 0;
             logged = 0;
         } else {
-            int64_t t = now_ms();
+            int64_t t = clk_now_ms();
             if (!since) since = t;
             char list[256] = "";
             size_t used = 0;

@@ -6,15 +6,15 @@
 
 static void commit_revoked(consumer *c, rd_kafka_topic_partition_list_t *parts, int lost)
 {
-    int64_t deadline = now_ms() + c->cfg.shutdown_deadline_ms;
+    int64_t deadline = clk_now_ms() + c->cfg.shutdown_deadline_ms;
     stage_submit(c);
-    if (deliver_wait_engine(c, deadline)) log_warn(&c->log, "rebalance: engine still busy at the deadline");
+    if (stage_wait_idle(c, deadline)) log_warn(&c->log, "rebalance: engine still busy at the deadline");
     if (c->cfg.exactly_once) {
         if (lost) txn_abort_lost(c);
         else txn_commit(c, deadline);
         return;
     }
-    int64_t left = deadline - now_ms();
+    int64_t left = deadline - clk_now_ms();
     rd_kafka_flush(c->producer, (int)(left > 0 ? left : 0));
     deliver_store_offsets(c);
     if (lost) return;       /* another member owns them now: never commit */
@@ -38,14 +38,14 @@ void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partit
 {
     consumer *c = opaque;
     atomic_fetch_add(&c->stats.rebalances, 1);
-    c->last_activity_ms = now_ms();
+    c->last_activity_ms = clk_now_ms();
     rd_kafka_error_t *e = NULL;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         for (int i = 0; i < parts->cnt; i++) {
             if (!track_add(&c->tracks, parts->elems[i].topic, parts->elems[i].partition)) {
                 log_error(&c->log, "cannot track %s [%" PRId32 "]: too many partitions", parts->elems[i].topic,
                           parts->elems[i].partition);
-                consumer_fail(c, EXIT_FATAL);
+                outcome_fail(&c->fatal, EXIT_FATAL);
             }
         }
         log_info(&c->log, "assigned %d partition(s)", parts->cnt);
@@ -75,6 +75,6 @@ void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partit
     if (e) {
         log_error(&c->log, "rebalance: %s", rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
-        consumer_fail(c, EXIT_FATAL);
+        outcome_fail(&c->fatal, EXIT_FATAL);
     }
 }

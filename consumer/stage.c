@@ -17,8 +17,8 @@ static void encode_records(consumer *c, work *w)
 {
     stage *s = &c->st;
     char err[512];
-    int64_t t0 = now_ns();
-    schema_lineage lin = { .processed_at = wall_ms(), .processor = PROCESSOR,
+    int64_t t0 = clk_now_ns();
+    schema_lineage lin = { .processed_at = clk_wall_ms(), .processor = PROCESSOR,
                            .backend = dhatu_engine_backend(s->engine) };
     const char *model = dhatu_engine_model_id(s->engine);
     schema_format fmt = c->cfg.json_output ? SCHEMA_FMT_JSON
@@ -56,13 +56,13 @@ static void encode_records(consumer *c, work *w)
         }
         if (e) {
             log_error(&c->log, "cannot produce to %s: %s", c->cfg.output, rd_kafka_err2str(e));
-            consumer_fail(c, EXIT_FATAL);
+            outcome_fail(&c->fatal, EXIT_FATAL);
             break;
         }
         atomic_fetch_add(&c->stats.produced, 1);
         atomic_fetch_add(&c->stats.out_bytes, s->out.len);
     }
-    metrics_hist_observe(&c->stats.stage[2], (uint64_t)(now_ns() - t0));
+    metrics_hist_observe(&c->stats.stage[2], (uint64_t)(clk_now_ns() - t0));
     w->nrec = 0;
     dhatu_batch_reset(w->batch);
     idbuf_reset(&w->ids);
@@ -79,7 +79,7 @@ static void submit_batch(consumer *c, work *w)
     w->ticket = 0;
     w->vec_status = DHATU_OK;
     if (nb == 0) return;
-    w->submitted_ns = now_ns();
+    w->submitted_ns = clk_now_ns();
     metrics_hist_observe(&c->stats.batch_articles, nb);
     if (c->passthrough) {
         memset(w->records, 0, nb * sizeof *w->records);    /* a minimal record */
@@ -107,10 +107,10 @@ static void complete_batch(consumer *c, work *w)
         w->vec_status = dhatu_engine_wait(s->engine, w->ticket, w->vec_err, sizeof w->vec_err);
         w->ticket = 0;
     }
-    metrics_hist_observe(&c->stats.stage[1], (uint64_t)(now_ns() - w->submitted_ns));
+    metrics_hist_observe(&c->stats.stage[1], (uint64_t)(clk_now_ns() - w->submitted_ns));
     if (w->vec_status != DHATU_OK) {
         log_error(&c->engine_log, "engine failed on a batch of %zu articles: %s", nb, w->vec_err);
-        consumer_fail(c, EXIT_FATAL);
+        outcome_fail(&c->fatal, EXIT_FATAL);
         dhatu_batch_reset(w->batch);
         idbuf_reset(&w->ids);
         w->nrec = 0;
@@ -144,9 +144,9 @@ static void add_article(consumer *c, work *w, size_t i, const schema_article *a,
     dhatu_status st = dhatu_batch_add(w->batch, a->title, a->title_len, a->text, a->text_len, a->lang,
                                       err, sizeof err);
     if (st == DHATU_ERR_FULL) {
-        *decode_ns += now_ns() - *t;
+        *decode_ns += clk_now_ns() - *t;
         flush_part(c, w);
-        *t = now_ns();
+        *t = clk_now_ns();
         st = dhatu_batch_add(w->batch, a->title, a->title_len, a->text, a->text_len, a->lang, err, sizeof err);
     }
     if (st == DHATU_OK && idbuf_push(&w->ids, a->id, a->id_len)) st = DHATU_ERR_NOMEM;
@@ -156,7 +156,7 @@ static void add_article(consumer *c, work *w, size_t i, const schema_article *a,
         deliver_dead_letter(c, m, w->tokens[i], DL_TOO_LARGE, err);
     } else if (st == DHATU_ERR_NOMEM) {
         log_error(&c->engine_log, "out of memory adding an article to a batch");
-        consumer_fail(c, EXIT_FATAL);
+        outcome_fail(&c->fatal, EXIT_FATAL);
     } else {
         deliver_dead_letter(c, m, w->tokens[i], DL_INVALID_FOR_MODEL, err);
     }
@@ -192,7 +192,7 @@ static schema_status lookup(void *ctx, uint32_t id, const char **json, size_t *l
 /* Sleeps ms in steps, returning early on a signal or a fatal error. */
 static int wait_unless_stopping(consumer *c, int64_t ms)
 {
-    for (int64_t end = now_ms() + ms; now_ms() < end;) {
+    for (int64_t end = clk_now_ms() + ms; clk_now_ms() < end;) {
         if (*c->stop || atomic_load(&c->fatal)) return -1;
         struct timespec ts = { 0, 50 * 1000000L };
         nanosleep(&ts, NULL);
@@ -219,7 +219,7 @@ static schema_status decode(consumer *c, rd_kafka_message_t *m, schema_article *
         }
         int64_t busy = atomic_exchange(&c->stats.engine_busy_since_ms, 0);
         int stopping = wait_unless_stopping(c, delay);
-        atomic_store(&c->stats.engine_busy_since_ms, busy ? now_ms() : 0);
+        atomic_store(&c->stats.engine_busy_since_ms, busy ? clk_now_ms() : 0);
         if (stopping) return f;
         delay = delay * 2 > 5000 ? 5000 : delay * 2;
         f = schema_codec_decode_article(c->st.codec, m->payload, m->len, a, err, en);
@@ -232,7 +232,7 @@ static schema_status decode(consumer *c, rd_kafka_message_t *m, schema_article *
 static void process(consumer *c, work *w)
 {
     char err[512];
-    int64_t decode_ns = 0, t = now_ns();
+    int64_t decode_ns = 0, t = clk_now_ns();
     for (size_t i = 0; i < w->n && !atomic_load(&c->fatal); i++) {
         rd_kafka_message_t *m = w->msgs[i];
         schema_article a;
@@ -247,7 +247,7 @@ static void process(consumer *c, work *w)
         if (f == SCHEMA_ERR_NOMEM) {
             log_error(&c->engine_log, "out of memory decoding %s [%" PRId32 "] @%" PRId64,
                       rd_kafka_topic_name(m->rkt), m->partition, m->offset);
-            consumer_fail(c, EXIT_FATAL);
+            outcome_fail(&c->fatal, EXIT_FATAL);
             break;
         }
         if (f != SCHEMA_OK) {
@@ -257,7 +257,7 @@ static void process(consumer *c, work *w)
         add_article(c, w, i, &a, &decode_ns, &t);
         schema_article_clear(&a);
     }
-    decode_ns += now_ns() - t;
+    decode_ns += clk_now_ns() - t;
     metrics_hist_observe(&c->stats.stage[0], (uint64_t)decode_ns);
     submit_batch(c, w);
 }
@@ -288,7 +288,7 @@ static void *engine_main(void *arg)
         work *w = pop(&s->queue_head, &s->queue_tail);
         if (!w) break;
         pthread_mutex_unlock(&s->mu);
-        atomic_store(&c->stats.engine_busy_since_ms, now_ms());
+        atomic_store(&c->stats.engine_busy_since_ms, clk_now_ms());
         process(c, w);
         atomic_store(&c->stats.engine_busy_since_ms, 0);
         pthread_mutex_lock(&s->mu);
@@ -313,7 +313,7 @@ static void *encoder_main(void *arg)
         if (!w) break;
         s->encoder_busy = 1;
         pthread_mutex_unlock(&s->mu);
-        atomic_store(&c->stats.encoder_busy_since_ms, now_ms());
+        atomic_store(&c->stats.encoder_busy_since_ms, clk_now_ms());
         complete_batch(c, w);       /* a device that hangs shows as a busy encoder in /health */
         encode_records(c, w);
         for (size_t i = 0; i < w->n; i++) rd_kafka_message_destroy(w->msgs[i]);
@@ -538,4 +538,13 @@ void stage_free(consumer *c)
     pthread_cond_destroy(&s->cv_done);
     pthread_cond_destroy(&s->cv_idle);
     pthread_mutex_destroy(&s->mu);
+}
+
+int stage_wait_idle(consumer *c, int64_t deadline)
+{
+    while (stage_in_flight(c) > 0) {
+        if (clk_now_ms() > deadline) return -1;
+        deliver_serve(c, 5);
+    }
+    return 0;
 }

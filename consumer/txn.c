@@ -9,7 +9,7 @@
  * by the caller's deadline, never less than a second. */
 static int bounded(int64_t deadline)
 {
-    int64_t left = deadline - now_ms();
+    int64_t left = deadline - clk_now_ms();
     return left < 1000 ? 1000 : left > INT32_MAX ? INT32_MAX : (int)left;
 }
 
@@ -28,7 +28,7 @@ int txn_begin(consumer *c)
     if (e) {
         log_error(&c->log, "begin_transaction: %s", rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
-        consumer_fail(c, EXIT_FATAL);
+        outcome_fail(&c->fatal, EXIT_FATAL);
         return -1;
     }
     c->txn_open = 1;
@@ -42,14 +42,14 @@ int txn_begin(consumer *c)
 static int txn_abort(consumer *c)
 {
     stage_drop_filling(c);
-    deliver_wait_engine(c, now_ms() + c->cfg.shutdown_deadline_ms);
-    int tmo = bounded(now_ms() + c->cfg.shutdown_deadline_ms);
+    stage_wait_idle(c, clk_now_ms() + c->cfg.shutdown_deadline_ms);
+    int tmo = bounded(clk_now_ms() + c->cfg.shutdown_deadline_ms);
     watchdog_arm(&c->wd, "abort_transaction", tmo);
     rd_kafka_error_t *e = returned(c, rd_kafka_abort_transaction(c->producer, tmo));
     if (e) {
         log_error(&c->log, "abort_transaction: %s", rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
-        consumer_fail(c, EXIT_FATAL);
+        outcome_fail(&c->fatal, EXIT_FATAL);
         return -1;
     }
     c->txn_open = 0;
@@ -93,13 +93,13 @@ void txn_abort_and_rewind(consumer *c)
         if (to->elems[i].err) {
             log_error(&c->log, "rewind of %s [%d] to %lld: %s", to->elems[i].topic, (int)to->elems[i].partition,
                       (long long)to->elems[i].offset, rd_kafka_err2str(to->elems[i].err));
-            consumer_fail(c, EXIT_FATAL);
+            outcome_fail(&c->fatal, EXIT_FATAL);
         }
     }
     if (se) {
         log_error(&c->log, "rewind after abort failed: %s", rd_kafka_error_string(se));
         rd_kafka_error_destroy(se);
-        consumer_fail(c, EXIT_FATAL);
+        outcome_fail(&c->fatal, EXIT_FATAL);
     }
     rd_kafka_topic_partition_list_destroy(to);
     log_warn(&c->log, "transaction aborted; rewound to where it began");
@@ -123,7 +123,7 @@ void txn_commit(consumer *c, int64_t deadline)
 {
     if (!c->txn_open || c->txn_msgs == 0) return;     /* no empty transactions when idle */
     stage_submit(c);
-    if (deliver_wait_engine(c, deadline)) {
+    if (stage_wait_idle(c, deadline)) {
         log_error(&c->log, "engine did not finish in time; aborting the transaction");
         txn_abort_and_rewind(c);
         return;
@@ -167,18 +167,18 @@ void txn_commit(consumer *c, int64_t deadline)
         int retriable = rd_kafka_error_is_retriable(e);
         log_error(&c->log, "transaction commit: %s%s", rd_kafka_error_string(e), retriable ? " (retrying)" : "");
         rd_kafka_error_destroy(e);
-        if (retriable && now_ms() >= deadline && offsets_sent && !extended) {
+        if (retriable && clk_now_ms() >= deadline && offsets_sent && !extended) {
             /* The commit is under way (an outage): it cannot be aborted,
              * only resumed. Within one more transaction timeout it either
              * completes, or the coordinator has aborted it and the resumed
              * call says so (abortable, handled above). */
             log_warn(&c->log, "transaction commit still pending at its deadline: resuming it for up to %" PRId64
                               " ms more", c->cfg.txn_timeout_ms);
-            deadline = now_ms() + c->cfg.txn_timeout_ms;
+            deadline = clk_now_ms() + c->cfg.txn_timeout_ms;
             extended = 1;
             continue;
         }
-        if (retriable && now_ms() >= deadline) {
+        if (retriable && clk_now_ms() >= deadline) {
             /* Out of time: the member must go back to polling (its group
              * membership depends on it), so the transaction is given up. */
             log_error(&c->log, "transaction commit did not complete by its deadline: aborting it");
@@ -188,7 +188,7 @@ void txn_commit(consumer *c, int64_t deadline)
         }
         if (!retriable) {
             /* Fatal, fenced included: another instance took over. */
-            consumer_fail(c, EXIT_FATAL);
+            outcome_fail(&c->fatal, EXIT_FATAL);
             break;
         }
     }

@@ -1,22 +1,16 @@
 /* watchdog.c -- see watchdog.h. */
 #include "watchdog.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <time.h>
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void *watchdog_main(void *arg)
 {
     watchdog *w = arg;
     pthread_mutex_lock(&w->mu);
     while (!w->stop) {
-        int64_t t = mono_ms();
+        int64_t t = clk_now_ms();
         if (w->call && t >= w->until_ms + w->grace_ms) {
             const char *call = w->call;
             log_error(w->log, "%s has not returned %lld ms after its own timeout (librdkafka#5456, #5511: a "
@@ -64,7 +58,7 @@ void watchdog_arm(watchdog *w, const char *call, int64_t timeout_ms)
     if (!w->started) return;
     pthread_mutex_lock(&w->mu);
     w->call = call;
-    w->until_ms = mono_ms() + timeout_ms;
+    w->until_ms = clk_now_ms() + timeout_ms;
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
 }

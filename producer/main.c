@@ -4,7 +4,7 @@
  * single-object (default), JSON, or Avro with the Confluent framing of a
  * schema registry (schema_avro.h, registry.h). The producer is
  * idempotent (no duplicates or reordering on retries). A bad input line is
- * reported as FILE:LINE: offset N: reason and skipped (common/articles.h).
+ * reported as FILE:LINE: offset N: reason and skipped (schemas/articles.h).
  * At the end, or on SIGINT/SIGTERM, it waits for the acknowledgements
  * (a second signal stops waiting) and says how many articles the broker
  * acknowledged; the exit status is non-zero when any was not.
@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "clock.h"
 
 #include "articles.h"
 #include "kafka.h"
@@ -56,13 +57,6 @@ typedef struct producer {
     rd_kafka_resp_err_t first_error;
 } producer;
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)rk;
@@ -78,7 +72,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 static void progress(producer *p, int final)
 {
     if (!p->progress) return;
-    int64_t t = now_ns();
+    int64_t t = clk_now_ns();
     if (!final && t - p->last_progress_ns < 200000000) return;
     p->last_progress_ns = t;
     double secs = (double)(t - p->started_ns) / 1e9, rate = secs > 0 ? (double)p->produced / secs : 0;
@@ -95,10 +89,10 @@ static void pace(producer *p)
 {
     if (p->rate <= 0) return;
     int64_t due = p->started_ns + (int64_t)((double)p->produced * 1e9 / (double)p->rate);
-    int64_t t = now_ns();
+    int64_t t = clk_now_ns();
     while (t < due && !signals_seen) {
         rd_kafka_poll(p->rk, (int)((due - t) / 1000000));   /* serve reports while waiting */
-        t = now_ns();
+        t = clk_now_ns();
     }
 }
 
@@ -330,7 +324,7 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
 
     p.progress = !o.quiet && isatty(STDERR_FILENO);
-    p.started_ns = now_ns();
+    p.started_ns = clk_now_ns();
     articles_counts n = { 0, 0 };
     int nfiles = argc - optind;
     for (int i = 0; status == EXIT_OK && i < (nfiles ? nfiles : 1); i++) {
@@ -349,7 +343,7 @@ int main(int argc, char **argv)
     int interrupted = signals_seen > 0;
     if (p.rk) drain(&p, interrupted);
     if (atomic_load(&p.kev.fatal)) status = EXIT_USAGE;
-    double secs = (double)(now_ns() - p.started_ns) / 1e9;
+    double secs = (double)(clk_now_ns() - p.started_ns) / 1e9;
     uint64_t unacked = p.produced - p.acked;
     if (p.rk && (!o.quiet || unacked || status || interrupted))
         log_write(&p.log, unacked || status ? LOG_ERROR : LOG_INFO,

@@ -2,7 +2,7 @@
  * exactly once, the caller is worker 0, jobs do not overlap, and a pool is
  * reused across many jobs and destroyed cleanly. */
 #include "testlib.h"
-#include "pool.h"
+#include "cpu/pool.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>

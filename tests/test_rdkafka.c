@@ -19,17 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "clock.h"
 
 #define TXN_ID "dhatu-txn"
 #define GROUP "dhatu-group"
 #define TOPIC "records"
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(long ms)
 {
@@ -90,9 +84,9 @@ static void *send_offsets(void *arg)
     rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(offsets, "input", 0)->offset = 42;
     rd_kafka_consumer_group_metadata_t *md = rd_kafka_consumer_group_metadata_new(GROUP);
-    int64_t t0 = mono_ms();
+    int64_t t0 = clk_now_ms();
     rd_kafka_error_t *error = rd_kafka_send_offsets_to_transaction(c->rk, offsets, md, c->timeout_ms);
-    int64_t took = mono_ms() - t0;
+    int64_t took = clk_now_ms() - t0;
     rd_kafka_consumer_group_metadata_destroy(md);
     rd_kafka_topic_partition_list_destroy(offsets);
     pthread_mutex_lock(&c->mu);

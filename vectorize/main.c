@@ -19,15 +19,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "clock.h"
 
 
-
-double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 static void usage(FILE *f)
 {
@@ -123,7 +117,7 @@ static int set_synthetic(article_set *s, long n)
     return 0;
 }
 
-/* ---- input: every file's articles through common/articles.h ---- */
+/* ---- input: every file's articles through schemas/articles.h ---- */
 
 /* ctx is a struct run (records.c) or a bench_input: both begin with the options. */
 static void report_bad(void *ctx, const char *msg)
@@ -242,13 +236,13 @@ static int bench_one(const options *o, const article_set *s, const char *backend
     for (int round = -1; rc == 0 && round < o->rounds; round++) { /* round -1 warms up */
         if (round == 0) dhatu_engine_device_times(e, &dev0[0], &dev0[1], &dev0[2]);
         for (size_t b = 0; b < nb; b++) {
-            double t = now_s();
+            double t = clk_now_s();
             if (dhatu_engine_vectorize(e, batches[b], out, err, sizeof err)) {
                 log_error(&o->log, "%s", err);
                 rc = -1;
                 break;
             }
-            t = now_s() - t;
+            t = clk_now_s() - t;
             if (round >= 0) { lat[(size_t)round * nb + b] = t; total += t; }
         }
     }

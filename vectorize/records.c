@@ -138,7 +138,7 @@ static int flush_batch(run *r)
     dhatu_batch_reset(next->b);
     idbuf_reset(&next->ids);
     if (r->opt->progress) {
-        double t = now_s();
+        double t = clk_now_s();
         if (t - r->last_progress > 0.25) {
             fprintf(stderr, "\r" PROG ": %" PRIu64 " articles, %.0f/s   ", r->in.articles,
                     (double)r->in.articles / (t - r->t0));
@@ -195,7 +195,7 @@ int vectorize_records(const options *o, char **files, int nfiles)
         fatal = 1;
     }
     r.writer_started = !fatal;
-    r.t0 = r.last_progress = now_s();
+    r.t0 = r.last_progress = clk_now_s();
 
     if (!fatal && read_articles(o, files, nfiles, add_article, &r, &r.in)) fatal = 1;
     /* The last batch, even after a file failed: what was read is written. */
@@ -212,7 +212,7 @@ int vectorize_records(const options *o, char **files, int nfiles)
         r.write_failed = 1;
     }
     fatal |= r.write_failed;
-    double dt = now_s() - r.t0;
+    double dt = clk_now_s() - r.t0;
     if (o->progress) fputc('\n', stderr);
     if (!o->quiet || fatal)
         log_write(&o->log, fatal ? LOG_ERROR : LOG_INFO,

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include "articles.h"
 #include "dhatu.h"
+#include "clock.h"
 #include "log.h"
 
 #define PROG "dhatu-vectorize"
@@ -31,7 +32,6 @@ typedef struct options {
     logger log;              /* [input] for bad lines, [engine] below */
 } options;
 
-double now_s(void);
 /* Reads FILEs in order (stdin when none or "-"), reporting bad lines; ctx
  * must begin with a const options * (report_bad finds the log there). -1
  * when a file cannot be opened or read, or fn failed fatally (reported). */

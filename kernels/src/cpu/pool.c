@@ -1,5 +1,5 @@
 /* pool.c -- see pool.h. */
-#include "pool.h"
+#include "cpu/pool.h"
 #include "alloc.h"
 #include "error.h"
 #include <pthread.h>

@@ -1,5 +1,5 @@
 /* cpu_words.c -- see cpu_words.h. Load time only. */
-#include "cpu_words.h"
+#include "cpu/cpu_words.h"
 #include "alloc.h"
 #include <string.h>
 

@@ -16,10 +16,10 @@
  */
 #include "dhatu_impl.h"
 #include "alloc.h"
-#include "cpu_words.h"
+#include "cpu/cpu_words.h"
 #include "error.h"
 #include "finish.h"
-#include "pool.h"
+#include "cpu/pool.h"
 #include "unicode.h"
 #include <openssl/evp.h>
 #include <stdatomic.h>

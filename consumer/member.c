@@ -1,0 +1,194 @@
+/* member.c -- one member's life around its polling loop: everything up to
+ * the first poll (the engine stage, the clients, the cluster check, the
+ * transactional producer, the subscription and the helper threads), the
+ * run's summary line, and the one cleanup path. main.c is the command
+ * line; loop.c is what runs in between. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "consumer.h"
+
+/* Peak resident memory, from /proc (Linux), in MiB; -1 when unknown. */
+static long peak_rss_mib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[128];
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6)) kb = strtol(line + 6, NULL, 10);
+    if (f) fclose(f);
+    return kb < 0 ? -1 : kb / 1024;
+}
+
+void member_summary(consumer *c, int status)
+{
+    consumer_stats *s = &c->stats;
+    double secs = (double)(clk_now_ms() - s->started_ms) / 1000.0;
+    uint64_t n = atomic_load(&s->consumed), dead = 0;
+    for (int i = 0; i < DL_NCLASSES; i++) dead += atomic_load(&s->dead_by[i]);
+    int64_t last_ack = atomic_load(&s->last_ack_ms);
+    int64_t busy_ms = s->first_msg_ms && last_ack > s->first_msg_ms ? last_ack - s->first_msg_ms : 0;
+    char line[1024], more[256] = "";
+    int k = snprintf(line, sizeof line,
+             "%s: %" PRIu64 " articles consumed, %" PRIu64 " records, %" PRIu64
+             " dead-lettered, %" PRIu64 " acknowledged, %" PRIu64 " delivery failures; %.1f s, "
+             "%.0f articles/s, %.2f MB/s in; backend %s, model %s, %s; %" PRIu64 " rebalances",
+             status == EXIT_CLEAN ? "clean exit" : status == EXIT_UNCLEAN ? "UNCLEAN exit" : "FAILED",
+             n, atomic_load(&s->produced), dead, atomic_load(&s->delivered), atomic_load(&s->delivery_failed), secs,
+             secs > 0 ? (double)n / secs : 0.0, secs > 0 ? (double)atomic_load(&s->in_bytes) / secs / 1e6 : 0.0,
+             c->st.engine ? dhatu_engine_backend(c->st.engine) : "-", c->cfg.model, c->cfg.mode,
+             (uint64_t)atomic_load(&s->rebalances));
+    if (busy_ms > 0 && k > 0 && (size_t)k < sizeof line)
+        k += snprintf(line + k, sizeof line - (size_t)k,
+                      "; first article to last acknowledgement %.3f s: %.0f articles/s, %.2f MB/s", busy_ms / 1e3,
+                      (double)n * 1e3 / (double)busy_ms, (double)atomic_load(&s->in_bytes) / 1e3 / (double)busy_ms);
+    if (c->cfg.exactly_once)
+        snprintf(more, sizeof more, "; %" PRIu64 " transactions committed, %" PRIu64 " aborted", s->txn_commits,
+                 s->txn_aborts);
+    if (c->st.reg) {
+        size_t m = strlen(more);
+        snprintf(more + m, sizeof more - m, "; registry: %" PRIu64 " requests, %" PRIu64 " failed, %" PRIu64
+                 " cache hits", (uint64_t)atomic_load(&s->registry_requests),
+                 (uint64_t)atomic_load(&s->registry_failures), (uint64_t)atomic_load(&s->registry_cache_hits));
+    }
+    /* The summary is the run's result: printed even with -q. */
+    log_write(&c->log, status ? LOG_ERROR : LOG_INFO, "%s; peak RSS %ld MiB%s%s", line, peak_rss_mib(),
+              c->passthrough ? "; PASSTHROUGH (no engine)" : "", more);
+}
+
+static void stats_init(consumer_stats *s)
+{
+    static const double size_b[] = { 1, 4, 16, 64, 128, 256, 512, 1024, 2048, 4096 };
+    static const double sec_b[] = { 0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+                                    5, 10 };
+    static const double e2e_b[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800 };
+    metrics_hist_init(&s->batch_articles, size_b, 10, 1);
+    for (int i = 0; i < 3; i++) metrics_hist_init(&s->stage[i], sec_b, 15, 1e-9);
+    metrics_hist_init(&s->produce_ack, sec_b, 15, 1e-9);
+    metrics_hist_init(&s->e2e, e2e_b, 15, 1e-9);
+    pthread_mutex_init(&s->stats_mu, NULL);
+    s->started_ms = clk_now_ms();
+    s->start_wall_s = (double)clk_wall_ms() / 1000.0;
+    atomic_store(&s->heartbeat_ms, clk_now_ms());
+}
+
+/* A transactional call outlived its timeout by this much: librdkafka will
+ * not return from it (watchdog.h). Generous: a slow coordinator is not a
+ * hung one. */
+#define WATCHDOG_GRACE_MS 30000
+
+/* Ends the process from the watchdog's thread: the polling thread is stuck
+ * inside librdkafka, so no orderly shutdown can run. Nothing is lost: the
+ * open transaction was never committed (the coordinator aborts it after
+ * transaction.timeout.ms), so its input is redone by whoever restarts this
+ * member or takes its partitions. Status 3, as for any fatal error. */
+static void watchdog_exit(void *arg, const char *call)
+{
+    consumer *c = arg;
+    log_error(&c->log, "FAILED: exiting with status %d while blocked in %s; the open transaction is not committed, "
+                       "so its input will be consumed again", EXIT_FATAL, call);
+    _exit(EXIT_FATAL);
+}
+
+int member_start(consumer *c)
+{
+    c->last_activity_ms = clk_now_ms();
+    stats_init(&c->stats);
+    char err[512];
+    if (client_check_overrides(c, err, sizeof err) || stage_init(c, err, sizeof err)) {
+        log_error(&c->log, "%s", err);
+        return -1;
+    }
+    const char *old = kafka_version_warning(c->cfg.kafka_props.v, c->cfg.kafka_props.n);
+    if (old) log_warn(&c->log, "librdkafka %s: %s", rd_kafka_version_str(), old);
+    /* Before 2.6.1 a commit that meets a cooperative rebalance loses the
+     * assignment (librdkafka#4059): eager is the safe choice there.
+     * (Exactly-once used range too for a while, for a stall that turned
+     * out to be librdkafka's send_offsets_to_transaction hanging under any
+     * assignor: watchdog.h.) */
+    int old_lib = rd_kafka_version() < 0x020601ff;
+    if (old_lib && !strcmp(c->cfg.assignor, "cooperative-sticky") && strcmp(c->cfg.group_protocol, "consumer")) {
+        log_warn(&c->log, "librdkafka %s predates the cooperative commit fix (#4059): kafka.assignor range "
+                 "instead of cooperative-sticky (scripts/rdkafka.sh builds 2.12.0)", rd_kafka_version_str());
+        if (ccfg_set(&c->cfg, "kafka.assignor=range", err, sizeof err)) {
+            log_error(&c->log, "%s", err);
+            return -1;
+        }
+    }
+    if (track_table_init(&c->tracks, 4096, (uint32_t)(c->cfg.max_unacked + c->cfg.batch_articles))) {
+        log_error(&c->log, "out of memory");
+        return -1;
+    }
+    if (!(c->producer = client_producer(c, err, sizeof err)) || client_check_cluster(c, err, sizeof err) ||
+        !(c->consumer = client_consumer(c, err, sizeof err))) {
+        log_error(&c->log, "%s", err);
+        return -1;
+    }
+    log_info(&c->log, "backend %s (%s), model %s, %s, output %s", dhatu_engine_backend(c->st.engine),
+             dhatu_engine_describe(c->st.engine), dhatu_engine_model_id(c->st.engine), c->cfg.mode,
+             c->cfg.output_format);
+    /* KIP-848 assigns incrementally too (rd_kafka_rebalance_protocol says so). */
+    c->cooperative = !strcmp(c->cfg.assignor, "cooperative-sticky") || !strcmp(c->cfg.group_protocol, "consumer");
+    if (c->cfg.http_port >= 0) {
+        if (!(c->http = http_start(c->cfg.http_address, (int)c->cfg.http_port, exporter_on_http, c, err,
+                                   sizeof err))) {
+            log_error(&c->log, "http: %s", err);
+            return -1;
+        }
+        log_info(&c->log, "metrics and probes on http://%s:%d/metrics, /health, /ready", c->cfg.http_address,
+                 http_port(c->http));
+    }
+    if (*c->cfg.registry_url) log_info(&c->log, "schema registry %s", c->cfg.registry_url);
+    if (stage_register_output(c)) return -1;
+    if (c->cfg.exactly_once) {
+        if (watchdog_start(&c->wd, &c->log, WATCHDOG_GRACE_MS, watchdog_exit, c)) {
+            log_error(&c->log, "cannot start the watchdog thread");
+            return -1;
+        }
+        watchdog_arm(&c->wd, "init_transactions", 60000);
+        rd_kafka_error_t *e = rd_kafka_init_transactions(c->producer, 60000);
+        watchdog_disarm(&c->wd);
+        if (e) {
+            log_error(&c->log, "init_transactions: %s", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+            return -1;
+        }
+        txn_begin(c);
+    }
+    rd_kafka_poll_set_consumer(c->consumer);
+    rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(c->cfg.input.n);
+    for (int i = 0; i < c->cfg.input.n; i++)
+        rd_kafka_topic_partition_list_add(subs, c->cfg.input.v[i], RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t serr = rd_kafka_subscribe(c->consumer, subs);
+    rd_kafka_topic_partition_list_destroy(subs);
+    if (serr) {
+        log_error(&c->log, "subscribe: %s", rd_kafka_err2str(serr));
+        return -1;
+    }
+    if (stage_start(c)) {
+        log_error(&c->log, "cannot start the engine thread");
+        return -1;
+    }
+    if (orphans_start(c)) return -1;
+    return 0;
+}
+
+void member_cleanup(consumer *c)
+{
+    orphans_stop(c);            /* before the consumer handle it asks through */
+    watchdog_stop(&c->wd);
+    stage_stop(c);
+    http_stop(c->http);          /* before the handles a scrape reads */
+    if (c->consumer) rd_kafka_destroy(c->consumer);
+    if (c->producer) rd_kafka_destroy(c->producer);
+    stage_free(c);
+    deliver_free_pending(c);
+    track_table_free(&c->tracks);
+    metrics_buf_free(&c->stats.stats_text);
+    pthread_mutex_destroy(&c->stats.stats_mu);
+    ccfg_free(&c->cfg);
+}
+
