@@ -140,7 +140,7 @@ const char *kafka_version_warning(char *const *user, int nuser)
     const char *mech = kafka_conf_user_value(user, nuser, "sasl.mechanism", "");
     if (rd_kafka_version() < 0x020601ff && !strncmp(mech, "SCRAM", 5))
         return "SASL/SCRAM against Kafka 4 needs librdkafka 2.6.1 or newer (older ones send a final message "
-               "Kafka 4 rejects as invalid credentials); scripts/rdkafka.sh builds 2.12.0";
+               "Kafka 4 rejects as invalid credentials); scripts/rdkafka.sh builds 2.15.1";
     return NULL;
 }
 

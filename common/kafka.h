@@ -57,7 +57,7 @@ int kafka_items_add(kafka_items *it, const char *kv);    /* -1: out of memory */
 int kafka_items_file(kafka_items *it, const char *path, char *errstr, size_t errstr_size);
 void kafka_items_free(kafka_items *it);
 
-/* "librdkafka 2.12.0 from /path/to/librdkafka.so.1": the library the program
+/* "librdkafka 2.15.1 from /path/to/librdkafka.so.1": the library the program
  * runs with, for --version. */
 void kafka_version(char *buf, size_t size);
 /* A warning when the librdkafka in use cannot do what the user's items ask

@@ -124,6 +124,25 @@ typedef struct stage {
     dbuf out;
 } stage;
 
+/* The polling loop's state: written by loop.c only (the rebalance
+ * callback, which runs inside the loop's poll, reports through
+ * loop_on_assigned and loop_on_revoked). */
+typedef struct loop_state {
+    int paused;
+    int left_committed;     /* shutdown: every acknowledged offset is committed, nothing runs after */
+    int assignment_lost;    /* lost (session timeout) and not yet given a new one: never idle */
+    int64_t last_activity_ms;
+    int64_t idle_checked_ms;        /* the brokers last confirmed there is nothing left */
+    char not_idle[192];             /* the last reason logged at info (repeats at debug) */
+    int64_t not_idle_logged_ms;     /* ... and when: a repeat is logged at info every 30 s */
+} loop_state;
+
+/* The open transaction (exactly-once): txn.c only. */
+typedef struct txn_state {
+    int open;
+    uint64_t msgs;                  /* articles consumed into the open transaction */
+} txn_state;
+
 typedef struct consumer {
     kafka_events kev;               /* first: kafka.h finds it through the opaque */
     logger log;                     /* [consumer:GROUP] */
@@ -137,17 +156,12 @@ typedef struct consumer {
     /* bytes a message may have: the producer's message.max.bytes and each
      * topic's max.message.bytes (read at start), whichever is smaller */
     int64_t output_limit, dlq_limit;
-    struct pending *pending;        /* reference-only dead letters to produce (polling thread) */
+    struct pending *pending;        /* deliver.c: reference-only dead letters to produce (polling thread) */
     /* polling thread */
     track_table tracks;
-    int cooperative, paused, txn_open;
-    int left_committed;     /* shutdown: every acknowledged offset is committed, nothing runs after */
-    int assignment_lost;    /* lost (session timeout) and not yet given a new one: never idle */
-    uint64_t txn_msgs;              /* articles consumed into the open transaction */
-    int64_t last_activity_ms;
-    int64_t idle_checked_ms;        /* the brokers last confirmed there is nothing left */
-    char not_idle[192];             /* the last reason logged at info (repeats at debug) */
-    int64_t not_idle_logged_ms;     /* ... and when: a repeat is logged at info every 30 s */
+    int cooperative;
+    loop_state lp;                  /* loop.c's own; others ask through loop_* */
+    txn_state tx;                   /* txn.c's own; others ask through txn_* */
     /* exactly-once: around the transactional calls (watchdog.h) */
     watchdog wd;
     /* the orphan watch's thread (orphans.h) */
@@ -171,6 +185,12 @@ int stage_in_flight(consumer *c);
 work *stage_filling(consumer *c);
 /* Hands the filling batch (if not empty) to the engine; the caller checked in_flight. */
 void stage_submit(consumer *c);
+/* The batch being filled, or NULL when none is (never takes one). */
+work *stage_current(consumer *c);
+/* The engine (NULL before stage_init) and the registry client (NULL
+ * without registry.url): borrowed, valid until stage_free. */
+dhatu_engine *stage_engine(consumer *c);
+registry *stage_registry(consumer *c);
 /* Drops the filling batch's messages (after a fatal error or an abort). */
 void stage_drop_filling(consumer *c);
 /* Waits until the engine and the encoder returned every batch, serving
@@ -197,6 +217,11 @@ void deliver_store_offsets(consumer *c);
 
 /* ---- txn.c: exactly-once */
 int txn_begin(consumer *c);
+/* An article consumed into the open transaction (so it is not empty). */
+void txn_count(consumer *c);
+/* After a fatal error: aborts the open transaction, if any, without
+ * rewinding (nothing more is committed; the input is redone elsewhere). */
+void txn_abort_fatal(consumer *c);
 void txn_abort_and_rewind(consumer *c);
 void txn_abort_lost(consumer *c);     /* abort only: the partitions are gone */
 void txn_commit(consumer *c, int64_t deadline_ms);
@@ -206,6 +231,14 @@ void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partit
 
 /* ---- loop.c: the polling loop, flow control and shutdown */
 void loop_set_paused(consumer *c, int pause);
+/* For the rebalance callback (it runs inside the loop's poll): partitions
+ * were assigned; returns whether the member is paused, so the new ones are
+ * set to the same state. */
+int loop_on_assigned(consumer *c);
+/* Partitions were revoked (lost: the session timed out). Returns 1 when
+ * the member already made its final commit, so nothing is to be committed
+ * for them. */
+int loop_on_revoked(consumer *c, int lost);
 /* Runs until a signal, a fatal error, exit_after or exit_idle; then shuts
  * down (finish, flush, commit, leave). Returns the exit status. */
 int loop_run(consumer *c);

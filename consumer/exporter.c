@@ -128,7 +128,7 @@ static void counter(metrics_buf *b, enum fam f, const char *const *labels, atomi
 static void render_metrics(consumer *c, metrics_buf *b)
 {
     consumer_stats *s = &c->stats;
-    dhatu_engine *e = c->st.engine;
+    dhatu_engine *e = stage_engine(c);
     const char *model = dhatu_engine_model_id(e), *backend = dhatu_engine_backend(e);
     const char *mb[] = { "model", model, "backend", backend, NULL };
     const char *grp[] = { "group", c->cfg.group_id, NULL };
@@ -183,7 +183,7 @@ static void render_metrics(consumer *c, metrics_buf *b)
     metrics_sample(b, fam(b, F_BACKEND), bi, 1);
     const char *vi[] = { "version", DHATU_VERSION_STRING, "librdkafka", rd_kafka_version_str(), NULL };
     metrics_sample(b, fam(b, F_BUILD), vi, 1);
-    if (c->st.reg) {
+    if (stage_registry(c)) {
         metrics_sample(b, fam(b, F_REG_WAITING), NULL, atomic_load(&s->registry_waiting));
         counter(b, F_REG_REQUESTS, NULL, &s->registry_requests);
         counter(b, F_REG_FAILURES, NULL, &s->registry_failures);

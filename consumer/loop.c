@@ -8,13 +8,13 @@
 
 void loop_set_paused(consumer *c, int pause)
 {
-    if (pause == c->paused) return;
+    if (pause == c->lp.paused) return;
     rd_kafka_topic_partition_list_t *a = NULL;
     if (rd_kafka_assignment(c->consumer, &a) == 0 && a) {
         if (a->cnt) (pause ? rd_kafka_pause_partitions : rd_kafka_resume_partitions)(c->consumer, a);
         rd_kafka_topic_partition_list_destroy(a);
     }
-    c->paused = pause;
+    c->lp.paused = pause;
 }
 
 /* No room for m (tracker or batch): rewind its partition to it and pause,
@@ -73,14 +73,14 @@ static void intake(consumer *c, rd_kafka_message_t *m)
     track_set_eof(p, 0);
     if (w->n == 0) w->opened_ms = clk_now_ms();
     if (!c->stats.first_msg_ms) c->stats.first_msg_ms = clk_now_ms();
-    c->txn_msgs++;
+    txn_count(c);
     w->msgs[w->n] = m;
     w->tokens[w->n] = token;
     w->n++;
     w->bytes += m->len;
     atomic_fetch_add(&c->stats.consumed, 1);
     atomic_fetch_add(&c->stats.in_bytes, m->len);
-    c->last_activity_ms = clk_now_ms();
+    c->lp.last_activity_ms = clk_now_ms();
 }
 
 /* Backpressure. When the engine holds max_in_flight batches and the next
@@ -100,12 +100,12 @@ static void wait_for_slot(consumer *c)
 
 static void flow_control(consumer *c)
 {
-    work *w = c->st.filling;
+    work *w = stage_current(c);
     int full = stage_in_flight(c) >= c->cfg.max_in_flight && (!w || (int64_t)w->n >= c->cfg.batch_articles);
     uint32_t worst = track_max_count(&c->tracks);
     if (worst + (uint32_t)c->cfg.batch_articles >= c->tracks.ring_cap) full = 1;
     if (full) loop_set_paused(c, 1);
-    else if (c->paused && worst < c->tracks.ring_cap / 2) loop_set_paused(c, 0);
+    else if (c->lp.paused && worst < c->tracks.ring_cap / 2) loop_set_paused(c, 0);
 }
 
 /* Values owned by the polling thread, published for scrapes. */
@@ -113,7 +113,7 @@ static void publish_gauges(consumer *c)
 {
     int assigned = track_assigned(&c->tracks);
     atomic_store(&c->stats.assigned, assigned);
-    atomic_store(&c->stats.paused_parts, c->paused ? assigned : 0);
+    atomic_store(&c->stats.paused_parts, c->lp.paused ? assigned : 0);
     atomic_store(&c->stats.inflight, stage_in_flight(c));
     atomic_store(&c->stats.ready, c->stats.assignments > 0 && !*c->stop);
 }
@@ -125,15 +125,15 @@ static void publish_gauges(consumer *c)
 static void not_idle(consumer *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void not_idle(consumer *c, const char *fmt, ...)
 {
-    char why[sizeof c->not_idle];
+    char why[sizeof c->lp.not_idle];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
-    if (strcmp(why, c->not_idle) || clk_now_ms() - c->not_idle_logged_ms >= 30000) {
+    if (strcmp(why, c->lp.not_idle) || clk_now_ms() - c->lp.not_idle_logged_ms >= 30000) {
         log_info(&c->log, "%s", why);
-        memcpy(c->not_idle, why, sizeof why);
-        c->not_idle_logged_ms = clk_now_ms();
+        memcpy(c->lp.not_idle, why, sizeof why);
+        c->lp.not_idle_logged_ms = clk_now_ms();
     } else {
         log_debug(&c->log, "%s", why);
     }
@@ -247,30 +247,30 @@ static int drained(consumer *c)
     if (!c->stats.assignments) return 0;       /* still joining the group */
     /* Its session timed out (a broker outage): an empty assignment is not
      * a drained one until the group gives it a new one. */
-    if (c->assignment_lost) return 0;
-    if (c->st.filling && c->st.filling->n) return 0;
+    if (c->lp.assignment_lost) return 0;
+    if (stage_current(c) && stage_current(c)->n) return 0;
     if (stage_in_flight(c) || rd_kafka_outq_len(c->producer) > 0 || c->pending) return 0;
     if (!track_drained(&c->tracks)) return 0;
     int64_t t = clk_now_ms();
-    if (t - c->idle_checked_ms >= 1000) {
+    if (t - c->lp.idle_checked_ms >= 1000) {
         /* More than 3 s since the last check ended (the loop was busy, or
          * blocked in a call an outage stalled): nothing vouches for it. */
-        int gap = t - c->idle_checked_ms > 3000;
+        int gap = t - c->lp.idle_checked_ms > 3000;
         int ok = caught_up(c);
-        c->idle_checked_ms = clk_now_ms();
+        c->lp.idle_checked_ms = clk_now_ms();
         if (!ok || gap) {
-            c->last_activity_ms = clk_now_ms();
+            c->lp.last_activity_ms = clk_now_ms();
             return 0;
         }
     }
-    return clk_now_ms() - c->last_activity_ms >= c->cfg.exit_idle_ms;
+    return clk_now_ms() - c->lp.last_activity_ms >= c->cfg.exit_idle_ms;
 }
 
 /* A batch closes at batch.max_articles, batch.max_bytes or batch.linger_ms;
  * it goes to the engine when a slot is free (waiting a little for one). */
 static void maybe_submit(consumer *c, int64_t t)
 {
-    work *w = c->st.filling;
+    work *w = stage_current(c);
     if (!w || !w->n) return;
     if ((int64_t)w->n < c->cfg.batch_articles && (int64_t)w->bytes < c->cfg.batch_bytes &&
         t - w->opened_ms < c->cfg.linger_ms)
@@ -294,7 +294,7 @@ static int final_commit(consumer *c, int64_t deadline)
     for (;;) {
         rd_kafka_resp_err_t err = rd_kafka_commit(c->consumer, NULL, 0);
         if (!err || err == RD_KAFKA_RESP_ERR__NO_OFFSET) {
-            c->left_committed = 1;
+            c->lp.left_committed = 1;
             return 0;
         }
         int rebalancing = err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION || err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS;
@@ -341,12 +341,7 @@ static int shutdown_member(consumer *c)
         /* Fatal: commit nothing more; what is unacknowledged is redone. */
         stage_drop_filling(c);
         stage_wait_idle(c, deadline);
-        if (c->cfg.exactly_once && c->txn_open) {
-            watchdog_arm(&c->wd, "abort_transaction", 10000);
-            rd_kafka_error_t *e = rd_kafka_abort_transaction(c->producer, 10000);
-            watchdog_disarm(&c->wd);
-            if (e) rd_kafka_error_destroy(e);
-        }
+        txn_abort_fatal(c);
     }
     rd_kafka_consumer_close(c->consumer);    /* leaves the group (revoke runs here) */
     stage_stop(c);
@@ -355,8 +350,23 @@ static int shutdown_member(consumer *c)
     return status ? status : atomic_load(&c->fatal);
 }
 
+int loop_on_assigned(consumer *c)
+{
+    c->lp.last_activity_ms = clk_now_ms();
+    c->lp.assignment_lost = 0;
+    return c->lp.paused;
+}
+
+int loop_on_revoked(consumer *c, int lost)
+{
+    c->lp.last_activity_ms = clk_now_ms();
+    if (lost) c->lp.assignment_lost = 1;
+    return c->lp.left_committed;
+}
+
 int loop_run(consumer *c)
 {
+    c->lp.last_activity_ms = clk_now_ms();
     int64_t next_txn = clk_now_ms() + c->cfg.txn_interval_ms;
     while (!*c->stop && !atomic_load(&c->fatal)) {
         if (atomic_load(&c->kev.fatal)) {
@@ -364,7 +374,7 @@ int loop_run(consumer *c)
             outcome_fail(&c->fatal, EXIT_FATAL);
             break;
         }
-        work *w = c->st.filling;
+        work *w = stage_current(c);
         int64_t t = clk_now_ms(), wait = 100;
         if (w && w->n) wait = w->opened_ms + c->cfg.linger_ms - t;
         if (wait < 0) wait = 0;

@@ -39,7 +39,7 @@ void member_summary(consumer *c, int status)
              status == EXIT_CLEAN ? "clean exit" : status == EXIT_UNCLEAN ? "UNCLEAN exit" : "FAILED",
              n, atomic_load(&s->produced), dead, atomic_load(&s->delivered), atomic_load(&s->delivery_failed), secs,
              secs > 0 ? (double)n / secs : 0.0, secs > 0 ? (double)atomic_load(&s->in_bytes) / secs / 1e6 : 0.0,
-             c->st.engine ? dhatu_engine_backend(c->st.engine) : "-", c->cfg.model, c->cfg.mode,
+             stage_engine(c) ? dhatu_engine_backend(stage_engine(c)) : "-", c->cfg.model, c->cfg.mode,
              (uint64_t)atomic_load(&s->rebalances));
     if (busy_ms > 0 && k > 0 && (size_t)k < sizeof line)
         k += snprintf(line + k, sizeof line - (size_t)k,
@@ -48,7 +48,7 @@ void member_summary(consumer *c, int status)
     if (c->cfg.exactly_once)
         snprintf(more, sizeof more, "; %" PRIu64 " transactions committed, %" PRIu64 " aborted", s->txn_commits,
                  s->txn_aborts);
-    if (c->st.reg) {
+    if (stage_registry(c)) {
         size_t m = strlen(more);
         snprintf(more + m, sizeof more - m, "; registry: %" PRIu64 " requests, %" PRIu64 " failed, %" PRIu64
                  " cache hits", (uint64_t)atomic_load(&s->registry_requests),
@@ -95,7 +95,6 @@ static void watchdog_exit(void *arg, const char *call)
 
 int member_start(consumer *c)
 {
-    c->last_activity_ms = clk_now_ms();
     stats_init(&c->stats);
     char err[512];
     if (client_check_overrides(c, err, sizeof err) || stage_init(c, err, sizeof err)) {
@@ -112,7 +111,7 @@ int member_start(consumer *c)
     int old_lib = rd_kafka_version() < 0x020601ff;
     if (old_lib && !strcmp(c->cfg.assignor, "cooperative-sticky") && strcmp(c->cfg.group_protocol, "consumer")) {
         log_warn(&c->log, "librdkafka %s predates the cooperative commit fix (#4059): kafka.assignor range "
-                 "instead of cooperative-sticky (scripts/rdkafka.sh builds 2.12.0)", rd_kafka_version_str());
+                 "instead of cooperative-sticky (scripts/rdkafka.sh builds 2.15.1)", rd_kafka_version_str());
         if (ccfg_set(&c->cfg, "kafka.assignor=range", err, sizeof err)) {
             log_error(&c->log, "%s", err);
             return -1;
@@ -127,8 +126,8 @@ int member_start(consumer *c)
         log_error(&c->log, "%s", err);
         return -1;
     }
-    log_info(&c->log, "backend %s (%s), model %s, %s, output %s", dhatu_engine_backend(c->st.engine),
-             dhatu_engine_describe(c->st.engine), dhatu_engine_model_id(c->st.engine), c->cfg.mode,
+    log_info(&c->log, "backend %s (%s), model %s, %s, output %s", dhatu_engine_backend(stage_engine(c)),
+             dhatu_engine_describe(stage_engine(c)), dhatu_engine_model_id(stage_engine(c)), c->cfg.mode,
              c->cfg.output_format);
     /* KIP-848 assigns incrementally too (rd_kafka_rebalance_protocol says so). */
     c->cooperative = !strcmp(c->cfg.assignor, "cooperative-sticky") || !strcmp(c->cfg.group_protocol, "consumer");

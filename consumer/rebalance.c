@@ -4,7 +4,7 @@
 #include <inttypes.h>
 #include "consumer.h"
 
-static void commit_revoked(consumer *c, rd_kafka_topic_partition_list_t *parts, int lost)
+static void commit_revoked(consumer *c, rd_kafka_topic_partition_list_t *parts, int lost, int left_committed)
 {
     int64_t deadline = clk_now_ms() + c->cfg.shutdown_deadline_ms;
     stage_submit(c);
@@ -20,7 +20,7 @@ static void commit_revoked(consumer *c, rd_kafka_topic_partition_list_t *parts, 
     if (lost) return;       /* another member owns them now: never commit */
     /* The revoke of consumer_close, after the final commit: nothing was
      * acknowledged since, and a rebalance under way would refuse it. */
-    if (c->left_committed) return;
+    if (left_committed) return;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts->cnt);
     for (int i = 0; i < parts->cnt; i++) {
         track_part *p = track_find(&c->tracks, parts->elems[i].topic, parts->elems[i].partition);
@@ -38,7 +38,6 @@ void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partit
 {
     consumer *c = opaque;
     atomic_fetch_add(&c->stats.rebalances, 1);
-    c->last_activity_ms = clk_now_ms();
     rd_kafka_error_t *e = NULL;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         for (int i = 0; i < parts->cnt; i++) {
@@ -50,7 +49,7 @@ void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partit
         }
         log_info(&c->log, "assigned %d partition(s)", parts->cnt);
         c->stats.assignments++;
-        c->assignment_lost = 0;
+        int paused = loop_on_assigned(c);
         if (c->cooperative) e = rd_kafka_incremental_assign(rk, parts);
         else rd_kafka_assign(rk, parts);
         /* librdkafka keeps a partition paused by the application through
@@ -59,12 +58,11 @@ void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partit
          * is not paused would never be fetched again, and nothing would
          * resume it. So every assigned partition is set to the member's
          * state, either way (a resume of one not paused does nothing). */
-        if (parts->cnt) (c->paused ? rd_kafka_pause_partitions : rd_kafka_resume_partitions)(rk, parts);
+        if (parts->cnt) (paused ? rd_kafka_pause_partitions : rd_kafka_resume_partitions)(rk, parts);
     } else {
         int lost = rd_kafka_assignment_lost(rk);
         log_info(&c->log, "%s %d partition(s)", lost ? "lost" : "revoked", parts->cnt);
-        if (lost) c->assignment_lost = 1;
-        commit_revoked(c, parts, lost);
+        commit_revoked(c, parts, lost, loop_on_revoked(c, lost));
         for (int i = 0; i < parts->cnt; i++) {
             track_part *p = track_find(&c->tracks, parts->elems[i].topic, parts->elems[i].partition);
             if (p) track_remove(&c->tracks, p);

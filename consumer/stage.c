@@ -548,3 +548,7 @@ int stage_wait_idle(consumer *c, int64_t deadline)
     }
     return 0;
 }
+
+work *stage_current(consumer *c) { return c->st.filling; }
+dhatu_engine *stage_engine(consumer *c) { return c->st.engine; }
+registry *stage_registry(consumer *c) { return c->st.reg; }

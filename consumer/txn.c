@@ -31,7 +31,7 @@ int txn_begin(consumer *c)
         outcome_fail(&c->fatal, EXIT_FATAL);
         return -1;
     }
-    c->txn_open = 1;
+    c->tx.open = 1;
     return 0;
 }
 
@@ -52,9 +52,9 @@ static int txn_abort(consumer *c)
         outcome_fail(&c->fatal, EXIT_FATAL);
         return -1;
     }
-    c->txn_open = 0;
+    c->tx.open = 0;
     c->stats.txn_aborts++;
-    c->txn_msgs = 0;
+    c->tx.msgs = 0;
     return 0;
 }
 
@@ -121,7 +121,7 @@ static rd_kafka_topic_partition_list_t *pushed_offsets(consumer *c)
  * has been produced inside it; its input offsets go with it. */
 void txn_commit(consumer *c, int64_t deadline)
 {
-    if (!c->txn_open || c->txn_msgs == 0) return;     /* no empty transactions when idle */
+    if (!c->tx.open || c->tx.msgs == 0) return;     /* no empty transactions when idle */
     stage_submit(c);
     if (stage_wait_idle(c, deadline)) {
         log_error(&c->log, "engine did not finish in time; aborting the transaction");
@@ -150,9 +150,9 @@ void txn_commit(consumer *c, int64_t deadline)
             e = returned(c, rd_kafka_commit_transaction(c->producer, tmo));
         }
         if (!e) {
-            c->txn_open = 0;
+            c->tx.open = 0;
             c->stats.txn_commits++;
-            c->txn_msgs = 0;
+            c->tx.msgs = 0;
             for (track_part *p = track_next(&c->tracks, NULL); p; p = track_next(&c->tracks, p))
                 track_txn_committed(p);
             break;
@@ -193,5 +193,17 @@ void txn_commit(consumer *c, int64_t deadline)
         }
     }
     rd_kafka_topic_partition_list_destroy(offs);
-    if (!atomic_load(&c->fatal) && c->txn_open == 0) txn_begin(c);
+    if (!atomic_load(&c->fatal) && c->tx.open == 0) txn_begin(c);
+}
+
+void txn_count(consumer *c) { c->tx.msgs++; }
+
+void txn_abort_fatal(consumer *c)
+{
+    if (!c->cfg.exactly_once || !c->tx.open) return;
+    watchdog_arm(&c->wd, "abort_transaction", 10000);
+    rd_kafka_error_t *e = rd_kafka_abort_transaction(c->producer, 10000);
+    watchdog_disarm(&c->wd);
+    if (e) rd_kafka_error_destroy(e);
+    c->tx.open = 0;
 }

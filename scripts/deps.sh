@@ -11,7 +11,7 @@ PKGS=(
   libjansson-dev    # JSON Lines input and JSON records
   check             # unit test framework
   librdkafka-dev    # Kafka client (used when 2.6.1 or newer; else scripts/rdkafka.sh builds one)
-  libsasl2-dev      # librdkafka 2.12.0 build: SASL (GSSAPI; PLAIN, SCRAM and OAUTHBEARER are built in)
+  libsasl2-dev      # librdkafka 2.15.1 build: SASL (GSSAPI; PLAIN, SCRAM and OAUTHBEARER are built in)
   libzstd-dev       # ... zstd compression
   liblz4-dev        # ... lz4 compression
   libcurl4-openssl-dev # ... OAUTHBEARER/OIDC token requests
@@ -53,7 +53,7 @@ fi
 # a JDK may come from elsewhere (Temurin, SDKMAN).
 command -v java >/dev/null 2>&1 || PKGS+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || PKGS+=(maven)
-# npm fetches the librdkafka 2.12.0 source (scripts/rdkafka.sh).
+# npm fetches the librdkafka 2.15.1 source (scripts/rdkafka.sh).
 command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 missing=()
 for p in "${PKGS[@]}"; do

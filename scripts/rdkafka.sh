@@ -5,10 +5,14 @@
 # the cooperative-sticky commit bug (librdkafka#4059), the SCRAM final
 # message that Kafka 4 rejects (fixed in 2.6.1), and KIP-848
 # (group.protocol=consumer). When pkg-config finds no system librdkafka of
-# 2.6.1 or newer, this script builds 2.12.0 once into .deps/librdkafka (a
-# project-local prefix, ignored by git) from the complete source that the
-# npm package node-rdkafka@3.6.1 ships under deps/librdkafka (BSD-2-Clause),
-# linked against Debian's OpenSSL, Cyrus SASL, zlib, zstd, lz4 and libcurl.
+# 2.6.1 or newer, this script builds 2.15.1 once into .deps/librdkafka (a
+# project-local prefix, ignored by git) from the complete source that
+# Confluent's own npm package @confluentinc/kafka-javascript@1.10.1 ships
+# under deps/librdkafka (BSD-2-Clause), linked against Debian's OpenSSL,
+# Cyrus SASL, zlib, zstd, lz4 and libcurl. 2.15.1 rather than node-rdkafka's
+# 2.12.0: the KIP-848 fixes (a member past max.poll.interval.ms rejoins,
+# #5541/#5488), the consume_batch_queue position fix of 2.13.2, and the
+# share consumer preview (KIP-932).
 # The package is fetched with `npm pack` and its sha512 is checked against
 # the integrity the registry published; the tarball is cached under
 # ~/.cache/dhatu-stream so a fresh clone rebuilds without downloading.
@@ -23,12 +27,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-version=2.12.0
-pkg=node-rdkafka@3.6.1
-integrity=sha512-sfpTbrT35429cs0RE8Yb9avGX9BiRRvpV7aweQsghKTjtrVZP3jBrKOPItWXAqHb8doyh3SkuGuUVBLgig1SRg==
+version=2.15.1
+version_hex=0x020f01ff
+pkg=@confluentinc/kafka-javascript@1.10.1
+pkgfile=confluentinc-kafka-javascript-1.10.1.tgz # what npm pack names it
+integrity=sha512-KVePUBn21EqCVP9mfxzEuM3SYJHHEF7X+iiC2e43QQgDSyEaksInmCGooT3w5q+cNAdkSCrK71j0ICfqoSqZLw==
 prefix=$root/.deps/librdkafka
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/dhatu-stream
-tarball=$cache/node-rdkafka-3.6.1.tgz
+tarball=$cache/$pkgfile
 
 fetch_only=0
 [ "${1:-}" = --fetch-only ] && fetch_only=1 # only fetch and check the package (deploy/image/build.sh)
@@ -50,8 +56,8 @@ if [ ! -f "$tarball" ] || ! check "$tarball"; then
   echo "rdkafka.sh: fetching $pkg (librdkafka $version source) from npm" >&2
   tmp=$(mktemp -d)
   (cd "$tmp" && npm pack --silent "$pkg" >/dev/null) || die "npm pack $pkg failed"
-  check "$tmp"/node-rdkafka-3.6.1.tgz || die "$pkg: sha512 differs from the published integrity"
-  mv "$tmp"/node-rdkafka-3.6.1.tgz "$tarball"
+  check "$tmp/$pkgfile" || die "$pkg: sha512 differs from the published integrity"
+  mv "$tmp/$pkgfile" "$tarball"
   rm -rf "$tmp"
 fi
 
@@ -61,7 +67,7 @@ src=$(mktemp -d)
 trap 'rm -rf "$src"' EXIT
 tar -xzf "$tarball" -C "$src" package/deps/librdkafka
 cd "$src/package/deps/librdkafka"
-grep -q "define RD_KAFKA_VERSION 0x020c00ff" src/rdkafka.h || die "the package does not hold librdkafka $version"
+grep -q "define RD_KAFKA_VERSION $version_hex" src/rdkafka.h || die "the package does not hold librdkafka $version"
 for p in $patches; do
   command -v patch >/dev/null || die "patch not found (scripts/deps.sh installs it)"
   patch -p1 --quiet --forward <"$p" || die "$(basename "$p") does not apply to librdkafka $version"

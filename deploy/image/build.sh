@@ -20,7 +20,7 @@
 # BASE=debian:bookworm-slim wherever a registry is reachable.
 #
 # Build context: the tracked files (git ls-files, so no build folders or
-# local state leak in) plus the node-rdkafka package that scripts/rdkafka.sh
+# local state leak in) plus the @confluentinc/kafka-javascript package that scripts/rdkafka.sh
 # cached, so the build stage needs neither npm nor a second download; its
 # sha512 is checked again inside.
 #
@@ -78,11 +78,10 @@ ctx=$(mktemp -d /var/tmp/dhatu-ctx.XXXXXX)
 trap 'rm -rf "$ctx"' EXIT
 git ls-files -z | xargs -0 cp --parents -t "$ctx"
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/dhatu-stream
-if [ ! -f "$cache/node-rdkafka-3.6.1.tgz" ]; then
-  DHATU_RDKAFKA=local scripts/rdkafka.sh --fetch-only >/dev/null
-fi
+# (rdkafka.sh --fetch-only fetches and checks it once, and prints its path.)
+pkgtgz=$(DHATU_RDKAFKA=local scripts/rdkafka.sh --fetch-only)
 mkdir -p "$ctx/.cache/dhatu-stream"
-cp "$cache/node-rdkafka-3.6.1.tgz" "$ctx/.cache/dhatu-stream/"
+cp "$pkgtgz" "$ctx/.cache/dhatu-stream/"
 
 # 3. The image.
 echo "build.sh: building $tag ($variant) from $base" >&2
