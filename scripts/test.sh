@@ -27,11 +27,13 @@ if [ "${1:-}" = --quick ]; then
 fi
 scripts/deps.sh
 
-echo "== release build (-Werror)"
+t0=$(date +%s)
+phase() { echo "== $1 (at $(( $(date +%s) - t0 )) s)"; }
+phase "release build (-Werror)"
 scripts/build.sh build -DDHATU_WERROR=ON
 (cd build && ctest -j"$jobs" --output-on-failure --timeout 1500)
 
-echo "== sanitizer build (ASan + UBSan, -Werror)"
+phase "sanitizer build (ASan + UBSan, -Werror)"
 scripts/build.sh build-asan -DDHATU_WERROR=ON -DDHATU_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 supp="$PWD/tests/lsan.supp" # third-party leaks only (PoCL's in-process LLVM), see the file
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
@@ -40,10 +42,12 @@ supp="$PWD/tests/lsan.supp" # third-party leaks only (PoCL's in-process LLVM), s
   -LE "cluster-failure|image|clouds") # broker kills and restarts, the container image, the cloud
                                       # definitions: no C code of their own, a minute or more each
 
-echo "== fuzzing (libFuzzer under ASan + UBSan, ${DHATU_FUZZ_SECONDS:-30} s per harness)"
+phase "fuzzing (libFuzzer under ASan + UBSan, ${DHATU_FUZZ_SECONDS:-30} s per harness, $jobs at a time)"
 cc=$(command -v clang-15 || command -v clang || true)
 [ -n "$cc" ] || { echo "no clang for the fuzz harnesses (scripts/deps.sh installs clang-15)" >&2; exit 1; }
 CC=$cc cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DDHATU_SANITIZE=ON -DDHATU_FUZZ=ON \
   -DDHATU_WITH_OPENCL=OFF -DDHATU_WITH_CUDA=OFF >/dev/null
 cmake --build build-fuzz -j"$jobs" --target fuzz >/dev/null
-ASAN_SYMBOLIZER_PATH=$(command -v llvm-symbolizer || true) tests/fuzz/run.sh build-fuzz "${DHATU_FUZZ_SECONDS:-30}"
+# One harness per core: each is single-threaded.
+ASAN_SYMBOLIZER_PATH=$(command -v llvm-symbolizer || true) tests/fuzz/run.sh build-fuzz "${DHATU_FUZZ_SECONDS:-30}" "$jobs"
+phase "done"
