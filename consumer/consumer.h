@@ -255,6 +255,10 @@ void member_summary(consumer *c, int status);
 void member_cleanup(consumer *c);
 
 /* ---- exporter.c: /metrics, /health, /ready */
+/* The histograms' buckets, the lock of the statistics text, the start
+ * times. Can't fail. exporter_stats_free undoes it. */
+void exporter_stats_init(consumer_stats *s);
+void exporter_stats_free(consumer_stats *s);
 int exporter_on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque);
 int exporter_on_http(const char *path, metrics_buf *b, const char **ctype, void *arg);
 /* The metric families /metrics publishes: name, type, help (docs check). */

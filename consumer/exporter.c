@@ -235,3 +235,25 @@ int exporter_on_http(const char *path, metrics_buf *b, const char **ctype, void 
     metrics_text(b, "not found: /metrics, /health, /ready\n", 36);
     return 404;
 }
+
+void exporter_stats_init(consumer_stats *s)
+{
+    static const double size_b[] = { 1, 4, 16, 64, 128, 256, 512, 1024, 2048, 4096 };
+    static const double sec_b[] = { 0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+                                    5, 10 };
+    static const double e2e_b[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800 };
+    metrics_hist_init(&s->batch_articles, size_b, 10, 1);
+    for (int i = 0; i < 3; i++) metrics_hist_init(&s->stage[i], sec_b, 15, 1e-9);
+    metrics_hist_init(&s->produce_ack, sec_b, 15, 1e-9);
+    metrics_hist_init(&s->e2e, e2e_b, 15, 1e-9);
+    pthread_mutex_init(&s->stats_mu, NULL);
+    s->started_ms = clk_now_ms();
+    s->start_wall_s = (double)clk_wall_ms() / 1000.0;
+    atomic_store(&s->heartbeat_ms, clk_now_ms());
+}
+
+void exporter_stats_free(consumer_stats *s)
+{
+    metrics_buf_free(&s->stats_text);
+    pthread_mutex_destroy(&s->stats_mu);
+}

@@ -59,22 +59,6 @@ void member_summary(consumer *c, int status)
               c->passthrough ? "; PASSTHROUGH (no engine)" : "", more);
 }
 
-static void stats_init(consumer_stats *s)
-{
-    static const double size_b[] = { 1, 4, 16, 64, 128, 256, 512, 1024, 2048, 4096 };
-    static const double sec_b[] = { 0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
-                                    5, 10 };
-    static const double e2e_b[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800 };
-    metrics_hist_init(&s->batch_articles, size_b, 10, 1);
-    for (int i = 0; i < 3; i++) metrics_hist_init(&s->stage[i], sec_b, 15, 1e-9);
-    metrics_hist_init(&s->produce_ack, sec_b, 15, 1e-9);
-    metrics_hist_init(&s->e2e, e2e_b, 15, 1e-9);
-    pthread_mutex_init(&s->stats_mu, NULL);
-    s->started_ms = clk_now_ms();
-    s->start_wall_s = (double)clk_wall_ms() / 1000.0;
-    atomic_store(&s->heartbeat_ms, clk_now_ms());
-}
-
 /* A transactional call outlived its timeout by this much: librdkafka will
  * not return from it (watchdog.h). Generous: a slow coordinator is not a
  * hung one. */
@@ -95,7 +79,7 @@ static void watchdog_exit(void *arg, const char *call)
 
 int member_start(consumer *c)
 {
-    stats_init(&c->stats);
+    exporter_stats_init(&c->stats);
     char err[512];
     if (client_check_overrides(c, err, sizeof err) || stage_init(c, err, sizeof err)) {
         log_error(&c->log, "%s", err);
@@ -186,8 +170,7 @@ void member_cleanup(consumer *c)
     stage_free(c);
     deliver_free_pending(c);
     track_table_free(&c->tracks);
-    metrics_buf_free(&c->stats.stats_text);
-    pthread_mutex_destroy(&c->stats.stats_mu);
+    exporter_stats_free(&c->stats);
     ccfg_free(&c->cfg);
 }
 
