@@ -47,7 +47,10 @@ void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partit
                 outcome_fail(&c->fatal, EXIT_FATAL);
             }
         }
-        log_info(&c->log, "assigned %d partition(s)", parts->cnt);
+        /* The protocol in the line: a test (and an operator) can tell an
+         * incremental (COOPERATIVE: cooperative-sticky, KIP-848) from an
+         * eager (range, roundrobin) group by the log. */
+        log_info(&c->log, "assigned %d partition(s) (%s)", parts->cnt, rd_kafka_rebalance_protocol(rk));
         c->stats.assignments++;
         int paused = loop_on_assigned(c);
         if (c->cooperative) e = rd_kafka_incremental_assign(rk, parts);
@@ -61,7 +64,8 @@ void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partit
         if (parts->cnt) (paused ? rd_kafka_pause_partitions : rd_kafka_resume_partitions)(rk, parts);
     } else {
         int lost = rd_kafka_assignment_lost(rk);
-        log_info(&c->log, "%s %d partition(s)", lost ? "lost" : "revoked", parts->cnt);
+        log_info(&c->log, "%s %d partition(s) (%s)", lost ? "lost" : "revoked", parts->cnt,
+                 rd_kafka_rebalance_protocol(rk));
         commit_revoked(c, parts, lost, loop_on_revoked(c, lost));
         for (int i = 0; i < parts->cnt; i++) {
             track_part *p = track_find(&c->tracks, parts->elems[i].topic, parts->elems[i].partition);
