@@ -145,9 +145,10 @@ idp_pid() { pgrep -f "oidc.py serve $idp " | head -n 1 || true; }
 start_idp() {
   [ -n "$(idp_pid)" ] && return 0
   setsid python3 "$here/oidc.py" serve "$idp" "$idp_port" >>"$idp/server.log" 2>&1 </dev/null &
-  local k
+  local k pid=$!
   for k in $(seq 1 40); do
-    python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $idp_port), 1)" 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || die "the token endpoint (oidc.py) exited; see $idp/server.log"
+    listening "$idp_port" && return 0
     sleep 0.25
   done
   die "the token endpoint (oidc.py) did not listen on 127.0.0.1:$idp_port; see $idp/server.log"
@@ -314,11 +315,29 @@ wait_answers() {
   die "the brokers did not answer on $bootstrap within 120 s; see $(bdir 1)/broker.log"
 }
 
+# Every port this cluster will listen on must be free: a port someone else
+# holds (another suite's broker, a token endpoint left running) would
+# otherwise be answered by the wrong server, and fail later with a
+# misleading error (a refused login, a missing topic).
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+ports_free() {
+  local i p
+  for i in $(seq 1 "$nbrokers"); do
+    for p in "$(bport "$i")" "$(cport "$i")" "$(iport "$i")"; do
+      ! listening "$p" || die "port $p is taken by another program (ss -ltnp shows which); set KAFKA_PORT to another range"
+    done
+  done
+  if [ "$security" = sasl_ssl ] && [ -z "$(idp_pid)" ] && listening "$idp_port"; then
+    die "port $idp_port (the token endpoint) is taken by another program (ss -ltnp shows which)"
+  fi
+}
+
 start() {
   if running_any && answers; then
     if [ "$security" = sasl_ssl ] && [ -f "$idp/clients" ]; then start_idp; fi
     echo "$bootstrap"; return 0
   fi
+  running_any || ports_free
   jars
   mkdir -p "$state"
   [ -f "$state/cluster.env" ] ||
