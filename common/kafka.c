@@ -263,3 +263,18 @@ int kafka_topic_limits(rd_kafka_t *rk, const char *const *topics, int n, int64_t
     for (int i = 0; i < n; i++) rd_kafka_ConfigResource_destroy(res[i]);
     return rc;
 }
+
+int kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, int *count, char *why, size_t wn)
+{
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rkt ? rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms)
+                                  : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+    if (!err && (md->topic_cnt != 1 || md->topics[0].err))
+        err = md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+    if (!err) *count = md->topics[0].partition_cnt;
+    if (md) rd_kafka_metadata_destroy(md);
+    if (rkt) rd_kafka_topic_destroy(rkt);
+    if (err) snprintf(why, wn, "metadata of %s: %s", topic, rd_kafka_err2str(err));
+    return err ? -1 : 0;
+}

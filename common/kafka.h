@@ -95,4 +95,9 @@ int kafka_check_topics(rd_kafka_t *rk, const char *brokers, const char *const *t
 int kafka_topic_limits(rd_kafka_t *rk, const char *const *topics, int n, int64_t *limits, int timeout_ms,
                        char *errstr, size_t errstr_size);
 
+/* The partition count of topic, asked of the brokers (metadata) through
+ * rk, any client handle. 0, or -1 with "metadata of TOPIC: reason" in why.
+ * Thread-safe, as librdkafka's metadata call is. */
+int kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, int *count, char *why, size_t wn);
+
 #endif

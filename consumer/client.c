@@ -110,22 +110,22 @@ static rd_kafka_t *create(void *opaque, consumer *c, rd_kafka_type_t type, rd_ka
     return rk;
 }
 
-rd_kafka_t *client_producer(consumer *c, char *err, size_t en)
+rd_kafka_t *client_producer(consumer *c, const client_callbacks *cb, char *err, size_t en)
 {
     props t;
     producer_props(c, &t);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set_dr_msg_cb(conf, deliver_on_report);
+    rd_kafka_conf_set_dr_msg_cb(conf, cb->on_delivery);
     return create(c, c, RD_KAFKA_PRODUCER, conf, &t, err, en);
 }
 
-rd_kafka_t *client_consumer(consumer *c, char *err, size_t en)
+rd_kafka_t *client_consumer(consumer *c, const client_callbacks *cb, char *err, size_t en)
 {
     props t;
     consumer_props(c, &t, 0);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
-    rd_kafka_conf_set_stats_cb(conf, exporter_on_stats);
+    rd_kafka_conf_set_rebalance_cb(conf, cb->on_rebalance);
+    if (cb->on_stats) rd_kafka_conf_set_stats_cb(conf, cb->on_stats);
     return create(c, c, RD_KAFKA_CONSUMER, conf, &t, err, en);
 }
 
@@ -147,21 +147,6 @@ rd_kafka_t *client_nudge(consumer *c, void *opaque,
     rd_kafka_t *rk = create(opaque, c, RD_KAFKA_CONSUMER, conf, &t, err, en);
     if (rk) rd_kafka_poll_set_consumer(rk);
     return rk;
-}
-
-int client_partition_count(consumer *c, const char *topic, int timeout_ms, int *count, char *why, size_t wn)
-{
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(c->consumer, topic, NULL);
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t err = rkt ? rd_kafka_metadata(c->consumer, 0, rkt, &md, timeout_ms)
-                                  : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
-    if (!err && (md->topic_cnt != 1 || md->topics[0].err))
-        err = md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
-    if (!err) *count = md->topics[0].partition_cnt;
-    if (md) rd_kafka_metadata_destroy(md);
-    if (rkt) rd_kafka_topic_destroy(rkt);
-    if (err) snprintf(why, wn, "metadata of %s: %s", topic, rd_kafka_err2str(err));
-    return err ? -1 : 0;
 }
 
 /* The brokers answer and every topic we need exists: a clear error at

@@ -267,8 +267,18 @@ void exporter_print_families(FILE *f);
 /* ---- client.c: librdkafka configuration and the cluster check */
 /* Refuses -X items that change a guarded property of either client. */
 int client_check_overrides(consumer *c, char *errstr, size_t n);
-rd_kafka_t *client_producer(consumer *c, char *errstr, size_t n);
-rd_kafka_t *client_consumer(consumer *c, char *errstr, size_t n);
+/* The member's callbacks, handed in by member.c, which composes the
+ * modules (so the client module calls none of those above it). Each gets
+ * the struct consumer as its opaque. */
+typedef struct client_callbacks {
+    void (*on_delivery)(rd_kafka_t *, const rd_kafka_message_t *, void *);
+    void (*on_rebalance)(rd_kafka_t *, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t *, void *);
+    int (*on_stats)(rd_kafka_t *, char *, size_t, void *);    /* NULL: none */
+} client_callbacks;
+/* The member's producer (on_delivery) and consumer (on_rebalance, on_stats).
+ * NULL with the reason in errstr. */
+rd_kafka_t *client_producer(consumer *c, const client_callbacks *cb, char *errstr, size_t n);
+rd_kafka_t *client_consumer(consumer *c, const client_callbacks *cb, char *errstr, size_t n);
 /* The orphan watch's nudge member (orphans.h): the consumer's properties
  * without group.instance.id (a dynamic member) and without its callbacks;
  * opaque must start with a kafka_events. */
@@ -276,8 +286,5 @@ rd_kafka_t *client_nudge(consumer *c, void *opaque,
                          void (*rebalance)(rd_kafka_t *, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t *, void *),
                          char *errstr, size_t n);
 int client_check_cluster(consumer *c, char *errstr, size_t n);
-/* The partition count of topic, asked of the brokers (metadata). 0, or -1
- * with "metadata of TOPIC: reason" in why. Thread-safe. */
-int client_partition_count(consumer *c, const char *topic, int timeout_ms, int *count, char *why, size_t wn);
 
 #endif

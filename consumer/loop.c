@@ -170,7 +170,7 @@ static int group_caught_up(consumer *c, const rd_kafka_topic_partition_list_t *m
     for (int t = 0; ok && t < c->cfg.input.n; t++) {
         int count = 0;
         char why[300];
-        if (client_partition_count(c, c->cfg.input.v[t], 1000, &count, why, sizeof why)) {
+        if (kafka_partition_count(c->consumer, c->cfg.input.v[t], 1000, &count, why, sizeof why)) {
             not_idle(c, "not idle: %s", why);
             ok = 0;
         }

@@ -105,8 +105,9 @@ int member_start(consumer *c)
         log_error(&c->log, "out of memory");
         return -1;
     }
-    if (!(c->producer = client_producer(c, err, sizeof err)) || client_check_cluster(c, err, sizeof err) ||
-        !(c->consumer = client_consumer(c, err, sizeof err))) {
+    static const client_callbacks cb = { deliver_on_report, rebalance_cb, exporter_on_stats };
+    if (!(c->producer = client_producer(c, &cb, err, sizeof err)) || client_check_cluster(c, err, sizeof err) ||
+        !(c->consumer = client_consumer(c, &cb, err, sizeof err))) {
         log_error(&c->log, "%s", err);
         return -1;
     }

@@ -185,7 +185,7 @@ static void *orphans_main(void *arg)
         if (stable == 1) {
             int ok = 1;
             for (int t = 0; ok && t < c->cfg.input.n; t++)
-                ok = client_partition_count(c, c->cfg.input.v[t], ADMIN_TIMEOUT_MS, &nparts[t], why, sizeof why) == 0;
+                ok = kafka_partition_count(c->consumer, c->cfg.input.v[t], ADMIN_TIMEOUT_MS, &nparts[t], why, sizeof why) == 0;
             if (ok) n = unowned_partitions(c->cfg.input.v, nparts, c->cfg.input.n, owned, unowned);
         }
         if (n < 0 || stable < 0) {

@@ -121,7 +121,8 @@ static void setup(fixture *f, const char *batch, const char *in_flight)
     exporter_stats_init(&c->stats);
     ck_assert_msg(stage_init(c, err, sizeof err) == 0, "stage_init: %s", err);
     ck_assert_int_eq(track_table_init(&c->tracks, 64, (uint32_t)(c->cfg.max_unacked + c->cfg.batch_articles)), 0);
-    c->producer = client_producer(c, err, sizeof err);
+    static const client_callbacks cb = { deliver_on_report, NULL, NULL };
+    c->producer = client_producer(c, &cb, err, sizeof err);
     ck_assert_msg(c->producer != NULL, "%s", err);
     for (int p = 0; p < NPARTS; p++) ck_assert_ptr_nonnull(track_add(&c->tracks, "in", p));
     ck_assert_int_eq(stage_start(c), 0);
