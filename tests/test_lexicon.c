@@ -1,7 +1,7 @@
-/* test_match.c -- every matching rule of docs/LEXICON.md, on every backend.
+/* test_lexicon.c -- every matching rule of docs/LEXICON.md, on every backend.
  *
- * usage: test_match            cpu-ref and cpu
- *        test_match BACKEND    that backend only (exit 77, skipped, when it
+ * usage: test_lexicon           cpu-ref and cpu
+ *        test_lexicon BACKEND    that backend only (exit 77, skipped, when it
  *                              cannot run here); ctest runs one per GPU backend. */
 #include "testlib.h"
 #include <string.h>
@@ -214,7 +214,7 @@ int main(int argc, char **argv)
         if (skip) return skip;
         tl_use_backend(argv[1]);
     }
-    Suite *s = suite_create("match");
+    Suite *s = suite_create("lexicon");
     TCase *tc = tcase_create("rules");
     tcase_set_timeout(tc, 300);     /* a GPU backend builds its kernels in each fixture */
     tcase_add_checked_fixture(tc, setup, teardown);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# test_cli.sh -- dhatu-vectorize end to end: records, errors with line and
-# offset, exit statuses, --bench output. usage: test_cli.sh BINARY SAMPLE CORPORA
+# test_vectorize.sh -- dhatu-vectorize end to end: records, errors with line and
+# offset, exit statuses, --bench output. usage: test_vectorize.sh BINARY SAMPLE CORPORA
 set -u
 V=$1 SAMPLE=$2 CORPORA=$3
 EQ=$(dirname "$0")/records_equal.py
