@@ -7,7 +7,7 @@
 # (bench/dtoa_speed.c, 10 million doubles of each kind).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-B=${B:-build}
+. bench/lib.sh
 start=$(date +%s)
 DHATU_DTOA_COUNT=${1:-100000000} DHATU_DTOA_EXACT=${2:-2000000} CK_FORK=no "$B/tests/test_dtoa"  # no fork: no time limit
 echo "took $(( $(date +%s) - start )) s on $(nproc) cores, $(uname -r), $(date -u +%F)"

@@ -14,19 +14,16 @@
 # librdkafka-queues; default the first and the last).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-B=${B:-build}
+. bench/lib.sh
 CORPUS=${CORPUS:-../shared/corpora/arxiv_abstracts_en.jsonl}
 copies=${1:-20}
-export KAFKA_PORT=29192 KAFKA_STATE_DIR=$PWD/$B/bench-memory
-K=deploy/local/kafka.sh
-brokers=$("$K" start | tail -n 1)
-trap '"$K" wipe' EXIT
+bench_broker memory 29192
 tin=mem-in-$$
 "$K" topic "$tin" 8
 files=()
 for ((i = 0; i < copies; i++)); do files+=("$CORPUS"); done
 t0=$(date +%s.%N)
-"$B/producer/dhatu-producer" -q -b "$brokers" -t "$tin" -f "${FORMAT:-avro}" "${files[@]}"
+bench_feed "$tin" "${FORMAT:-avro}" "${files[@]}"
 echo "produced $((copies * $(wc -l <"$CORPUS"))) articles in $(echo "$(date +%s.%N) - $t0" | bc) s; $(nproc) cores, $(uname -r), $(date -u +%F)"
 "$K" topic mem-dlq-$$ 1
 nrun=0

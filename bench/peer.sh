@@ -18,12 +18,10 @@
 # (e.g. "-s engine.threads=2").
 set -euo pipefail
 cd "$(dirname "$0")/.."
-B=${B:-build}
+. bench/lib.sh
 COUNT=${1:-200000}
 FORMAT=${FORMAT:-json}
 CORPUS=${CORPUS:-../shared/corpora/arxiv_abstracts_en.jsonl}
-export KAFKA_PORT=${PEER_KAFKA_PORT:-29592} KAFKA_STATE_DIR=$PWD/$B/bench-peer
-K=deploy/local/kafka.sh
 work=$PWD/$B/bench-peer-work
 mkdir -p "$work"
 
@@ -32,12 +30,12 @@ peer=bench/peers/kafka-streams
 (cd "$peer" && mvn -q -B -Dstyle.color=never dependency:build-classpath -Dmdep.outputFile="$work/cp.txt")
 javac -nowarn -d "$work/classes" -cp "$(cat "$work/cp.txt")" "$peer/Peer.java"
 
-brokers=$("$K" start | tail -n 1)
-trap '"$K" wipe; rm -rf "$work"' EXIT
+bench_on_exit 'rm -rf "$work"'
+bench_broker peer "${PEER_KAFKA_PORT:-29592}"
 bench/distinct.py "$CORPUS" "$COUNT" >"$work/in.jsonl"
 tin=peer-in-$$
 "$K" topic "$tin" 8
-"$B/producer/dhatu-producer" -q -b "$brokers" -t "$tin" -f "$FORMAT" "$work/in.jsonl"
+bench_feed "$tin" "$FORMAT" "$work/in.jsonl"
 bpid=$("$K" broker 1 pid)
 broker_cpu() { awk '{print ($14 + $15) / 100}' "/proc/$bpid/stat"; }
 echo "$COUNT articles ($FORMAT), $(nproc) cores, $(uname -r), $(date -u +%F); broker pid $bpid"

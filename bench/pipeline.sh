@@ -16,19 +16,16 @@
 # DHATU_BENCH_SWEEP="1024 4096 16384" also runs the lexicon model on each
 # backend at each batch.max_articles (batch.max_bytes 2 KiB per article), with
 # batch.max_in_flight batches in flight: the batch-size sweep of bench/gpu.sh.
-# DHATU_BENCH_BUILD: the build directory (default build).
+# B (or DHATU_BENCH_BUILD): the build directory (default build; bench/lib.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CORPUS=${1:-../shared/corpora/arxiv_abstracts_en.jsonl}
-B=${DHATU_BENCH_BUILD:-build}
-export KAFKA_PORT=29092 KAFKA_STATE_DIR=$PWD/build/bench-kafka
-K=deploy/local/kafka.sh
-brokers=$("$K" start | tail -n 1)
-trap '"$K" wipe' EXIT
+. bench/lib.sh
+bench_broker kafka 29092
 tin=bench-in-$$
 "$K" topic "$tin" 8
 # Four copies of the corpus: a backlog long enough to time (same ids: keys repeat).
-"$B/producer/dhatu-producer" -q -b "$brokers" -t "$tin" -f "${FORMAT:-avro}" "$CORPUS" "$CORPUS" "$CORPUS" "$CORPUS" || true
+bench_feed "$tin" "${FORMAT:-avro}" "$CORPUS" "$CORPUS" "$CORPUS" "$CORPUS" || true
 echo "corpus 4 x $CORPUS: 4 x $(wc -l <"$CORPUS") lines, $(du -m "$CORPUS" | cut -f1) MB; machine $(nproc) cores, $(uname -r)"
 run() {  # name, consumer args... (the binary: $bin)
   local name=$1; shift

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # registry.sh [CORPUS] -- the cost of the Confluent registry framing against
 # Avro single-object encoding, end to end, on one broker and one Apicurio
-# registry of its own (ports 29392 and 29500, state under build/, wiped after).
+# registry of its own (ports 29392 and 29500, state under $B, wiped after).
 # Two input topics hold the same articles (four copies of the corpus): one
 # single-object (dhatu-producer -f avro), one registry-framed (-f avro-registry).
 # Each round drains both with a fresh group: avro in and out, then
@@ -12,13 +12,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CORPUS=${1:-../shared/corpora/arxiv_abstracts_en.jsonl}
-B=build
-export KAFKA_PORT=29392 KAFKA_STATE_DIR=$PWD/build/bench-registry-kafka
-export REGISTRY_PORT=29500 REGISTRY_STATE_DIR=$PWD/build/bench-registry
-K=deploy/local/kafka.sh
-brokers=$("$K" start | tail -n 1)
+. bench/lib.sh
+export REGISTRY_PORT=29500 REGISTRY_STATE_DIR=$PWD/$B/bench-registry
+bench_broker registry-kafka 29392
+bench_on_exit 'deploy/local/registry.sh wipe'
 url=$(deploy/local/registry.sh start | tail -n 1)
-trap '"$K" wipe; deploy/local/registry.sh wipe' EXIT
 "$K" topic bench-so 8
 "$K" topic bench-cf 8
 "$K" topic bench-dlq 1

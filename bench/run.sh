@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 C=${1:-../shared/corpora}
-scripts/build.sh build >/dev/null
-V=build/vectorize/dhatu-vectorize
+. bench/lib.sh
+scripts/build.sh "$B" >/dev/null
+V=$B/vectorize/dhatu-vectorize
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(uname -m), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), commit $(git rev-parse --short HEAD)"
 echo "## seed-like short texts (--synthetic 200000), cpu backend"
 for j in 1 0; do "$V" --bench --synthetic 200000 --rounds 5 -j "$j" -m seed,lexicon -B cpu; done

@@ -25,9 +25,9 @@ N=${1:-1000000}
 COUNTS=${2:-"1 2 4"}
 MODES=${3:-"alo eos"}
 SECURITIES=${4:-"sasl_ssl plaintext"}
-B=build
+. bench/lib.sh
 CORPUS=${DHATU_SCALE_CORPUS:-../shared/corpora/arxiv_abstracts_en.jsonl}
-work=$PWD/build/bench-scale
+work=$PWD/$B/bench-scale
 mkdir -p "$work"
 input=$work/articles-$N.jsonl
 if [ ! -s "$input" ]; then

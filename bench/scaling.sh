@@ -16,23 +16,21 @@
 # consumers). The members' logs stay in build/bench-scaling-logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-B=${B:-build}
+. bench/lib.sh
 COUNT=${1:-400000}
 FORMAT=${FORMAT:-json}
 MODEL=${MODEL:-seed}
 CORPUS=${CORPUS:-../shared/corpora/arxiv_abstracts_en.jsonl}
-export KAFKA_PORT=${SCALING_KAFKA_PORT:-29692} KAFKA_STATE_DIR=$PWD/$B/bench-scaling
-K=deploy/local/kafka.sh
 work=$PWD/$B/bench-scaling-work
 logs=$PWD/$B/bench-scaling-logs     # members' logs, kept
 rm -rf "$logs"
 mkdir -p "$work" "$logs"
-brokers=$("$K" start | tail -n 1)
-trap '"$K" wipe; rm -rf "$work"' EXIT
+bench_on_exit 'rm -rf "$work"'
+bench_broker scaling "${SCALING_KAFKA_PORT:-29692}"
 bench/distinct.py "$CORPUS" "$COUNT" >"$work/in.jsonl"
 tin=scaling-in-$$
 "$K" topic "$tin" 8
-"$B/producer/dhatu-producer" -q -b "$brokers" -t "$tin" -f "$FORMAT" "$work/in.jsonl"
+bench_feed "$tin" "$FORMAT" "$work/in.jsonl"
 "$K" topic scaling-dlq-$$ 1
 bpid=$("$K" broker 1 pid)
 broker_cpu() { awk '{print ($14 + $15) / 100}' "/proc/$bpid/stat"; }

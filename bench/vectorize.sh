@@ -6,11 +6,11 @@
 # The target (issue 15) is end to end >= 0.5 of the engine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-B=${B:-build}
+. bench/lib.sh
 V=$B/vectorize/dhatu-vectorize
 CORPUS=${1:-../shared/corpora/arxiv_abstracts_en.jsonl}
 short=$(mktemp --suffix=.jsonl)
-trap 'rm -f "$short"' EXIT
+bench_on_exit 'rm -f "$short"'
 python3 - "$short" <<'PY'
 import json, sys
 t = ["The quantum computational framework demonstrates significant algorithmic efficiency.",
