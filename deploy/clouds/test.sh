@@ -11,7 +11,9 @@ cd "$(dirname "$0")"
 fail() { echo "FAIL $*"; exit 1; }
 
 if command -v shellcheck >/dev/null; then
-  shellcheck gke/cluster.sh aks/cluster.sh test.sh && echo "ok   shellcheck: gke/cluster.sh aks/cluster.sh test.sh"
+  # (Not `shellcheck && echo ok`: set -e does not stop on the left of &&.)
+  shellcheck gke/cluster.sh aks/cluster.sh test.sh || fail "shellcheck: gke/cluster.sh aks/cluster.sh test.sh (above)"
+  echo "ok   shellcheck: gke/cluster.sh aks/cluster.sh test.sh"
 else
   fail "shellcheck not found (scripts/deps.sh installs it)"
 fi

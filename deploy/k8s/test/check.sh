@@ -27,7 +27,26 @@ for f in prometheusrule.yaml grafana-dashboard.yaml; do
 done
 echo "ok   components/monitoring: generated from grafana/ and current"
 node check.mjs "$build/consumer/dhatu-consumer" "$work"
-node_modules/.bin/tsc -p "$work" && echo "ok   every rendered object: no field outside its schema (tsc)"
+# (Not `tsc && echo ok`: under set -e a failure on the left of && does not
+# stop the script, so a field outside its schema would pass unseen.)
+if ! node_modules/.bin/tsc -p "$work"; then
+  echo "FAIL a rendered object has a field outside its schema (tsc, above)"
+  exit 1
+fi
+echo "ok   every rendered object: no field outside its schema (tsc)"
+# ... and the check can fail: the base with one field misspelt must not pass.
+mkdir -p "$work/broken-tsc"
+sed 's/"automountServiceAccountToken": false/"automountServiceAccountTokn": false/' "$work/base.ts" >"$work/broken-tsc/base.ts"
+grep -q automountServiceAccountTokn "$work/broken-tsc/base.ts" || { echo "FAIL the tsc self-test found no field to break"; exit 1; }
+node -e 'const fs = require("fs"), [from, to, file] = process.argv.slice(1);
+  const c = JSON.parse(fs.readFileSync(from)); c.files = [file]; fs.writeFileSync(to, JSON.stringify(c));' \
+  "$work/tsconfig.json" "$work/broken-tsc/tsconfig.json" "$work/broken-tsc/base.ts"
+if out=$(node_modules/.bin/tsc -p "$work/broken-tsc" 2>&1) || ! grep -q "automountServiceAccountTokn" <<<"$out"; then
+  echo "$out"
+  echo "FAIL tsc accepted a misspelt field (automountServiceAccountTokn): the schema check proves nothing"
+  exit 1
+fi
+echo "ok   tsc refuses a misspelt field (automountServiceAccountTokn), as a self-test"
 # dockerfilelint exits 0 even when it reports issues: its summary line decides.
 out=$(node_modules/.bin/dockerfilelint -c ../../image ../../image/Containerfile 2>&1) || true
 if ! grep -q "Issues: None found" <<<"$out"; then
