@@ -78,8 +78,14 @@ for b in opencl cuda auto; do
     "$V" -q -B "$b" -m seed "$SAMPLE" >"$T/gpu"; check "-B $b seed equals cpu" "$EQ" "$T/gpu" "$T/cpu_seed"
     echo "cli: -B $b ran"
   else
+    # Only "no platform / no device / not built in" is an excuse; any other
+    # backend error (a device that computes differently, a kernel that does
+    # not build) fails here instead of passing as "unavailable".
     check "-B $b unavailable: exit 2 ($rc)" test "$rc" -eq 2
     check "-B $b unavailable: says why" grep -q "$b" "$T/err"
+    check "-B $b unavailable for a reason that excuses it (no platform, no device, not built in): $(cat "$T/err")" \
+      grep -qE "no OpenCL platform is installed|no [a-zA-Z]* ?device on|not built into this binary|no usable CUDA device" \
+      "$T/err"
     echo "cli: -B $b unavailable here: $(cat "$T/err")"
   fi
 done

@@ -192,7 +192,9 @@ static dhatu_status check_abi(ocl_ctx *c, char *errstr, size_t n)
     if (rc) return CL_FAIL("the record layout check", rc);
     if (got[0] != sizeof(dhatu_record) || got[1] != offsetof(dhatu_record, tokens) ||
         got[2] != offsetof(dhatu_record, positive) || got[3] != offsetof(dhatu_record, dominant))
-        return dhatu_set_error(errstr, n, DHATU_ERR_UNAVAILABLE,
+        /* Not "unavailable": the device works, our layout assumption does
+         * not; a test must fail here, never skip (docs/GPU.md). */
+        return dhatu_set_error(errstr, n, DHATU_ERR_DEVICE,
                                "opencl: the device lays out records differently (size %llu, host %zu)",
                                (unsigned long long)got[0], sizeof(dhatu_record));
     return DHATU_OK;
@@ -296,8 +298,11 @@ static dhatu_status ocl_init(const dhatu_backend_params *p, void **out, char *er
         return dhatu_set_error(errstr, n, DHATU_ERR_UNAVAILABLE,
                                "opencl: its best device is a CPU (%s on %s), where the cpu backend is faster",
                                name, pname);
+    /* A device is there but cannot compute the records' formulas: a device
+     * error, not "no device", so a test fails instead of skipping ("auto"
+     * passes over it either way, saying why). */
     if (!fp64)
-        return dhatu_set_error(errstr, n, DHATU_ERR_UNAVAILABLE, "opencl: %s has no double precision", name);
+        return dhatu_set_error(errstr, n, DHATU_ERR_DEVICE, "opencl: %s has no double precision", name);
 
     ocl_ctx *c = dhatu_calloc(1, sizeof *c);
     if (!c) return dhatu_set_error(errstr, n, DHATU_ERR_NOMEM, "opencl: out of memory");
