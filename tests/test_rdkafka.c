@@ -149,21 +149,47 @@ START_TEST(coordinator_down_returns_abortable_within_timeout)
 }
 END_TEST
 
+/* Requests of api_key the mock brokers received since tracking started,
+ * all of them (broker -1) or broker's only. */
+static size_t requests(rd_kafka_mock_cluster_t *mc, int16_t api_key, int32_t broker)
+{
+    size_t cnt = 0, n = 0;
+    rd_kafka_mock_request_t **r = rd_kafka_mock_get_requests(mc, &cnt);
+    for (size_t i = 0; i < cnt; i++)
+        if (rd_kafka_mock_request_api_key(r[i]) == api_key && (broker < 0 || rd_kafka_mock_request_id(r[i]) == broker))
+            n++;
+    rd_kafka_mock_request_destroy_array(r, cnt);
+    return n;
+}
+
+#define API_FIND_COORDINATOR 10
+#define API_TXN_OFFSET_COMMIT 28
+
 START_TEST(coordinator_moved_while_down_is_found_again)
 {
     rd_kafka_mock_cluster_t *mc;
     rd_kafka_t *rk = txn_producer(&mc);
     ck_assert_int_eq(rd_kafka_mock_broker_set_down(mc, 2), 0);
+    rd_kafka_mock_start_request_tracking(mc);
     call c;
     pthread_t th;
     call_start(&c, &th, rk, 15000);
-    sleep_ms(2000);       /* it has found broker 2 and waits for it */
+    /* The call has looked its group coordinator up (broker 2, down) and
+     * waits for it: a FindCoordinator reached a broker. A condition, not a
+     * guess at how long that takes on a loaded machine. */
+    int64_t t0 = clk_now_ms();
+    while (requests(mc, API_FIND_COORDINATOR, -1) == 0 && clk_now_ms() - t0 < 10000) sleep_ms(20);
+    ck_assert_msg(requests(mc, API_FIND_COORDINATOR, -1) > 0, "no FindCoordinator within 10 s of the call");
+    int64_t moved_after = clk_now_ms() - t0;
     rd_kafka_mock_coordinator_set(mc, "group", GROUP, 3);
     call_wait(&c, th, 30000);
     ck_assert_msg(c.error == NULL, "send_offsets_to_transaction: %s after %lld ms",
                   rd_kafka_error_string(c.error), (long long)c.took_ms);
-    ck_assert_msg(c.took_ms < 2000 + 6000, "the new coordinator was found after %lld ms",
-                  (long long)c.took_ms);
+    /* ... and it committed the offsets on the coordinator it moved to. */
+    ck_assert_msg(requests(mc, API_TXN_OFFSET_COMMIT, 3) > 0, "no TxnOffsetCommit reached broker 3, the new coordinator");
+    ck_assert_msg(requests(mc, API_TXN_OFFSET_COMMIT, 2) == 0, "a TxnOffsetCommit reached broker 2, which is down");
+    ck_assert_msg(c.took_ms < moved_after + 6000, "the new coordinator was found %lld ms after it moved",
+                  (long long)(c.took_ms - moved_after));
     rd_kafka_error_t *err = rd_kafka_commit_transaction(rk, 10000);
     ck_assert_msg(err == NULL, "commit_transaction: %s", err ? rd_kafka_error_string(err) : "");
     rd_kafka_destroy(rk);

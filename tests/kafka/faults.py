@@ -56,11 +56,18 @@ def outage():
     ids = {r["id"] for r in recs}
     if len(ids) != 6000:
         fail("after the outage: %d distinct records of 6000 (members exited during the outage?)" % len(ids))
+    # Exactly once: one committed record per input message (its partition
+    # and offset, from the lineage), none twice.
+    inputs = [(r["lineage"]["partition"], r["lineage"]["offset"]) for r in recs]
+    dups = len(inputs) - len(set(inputs))
+    if dups or len(recs) != 6000:
+        fail("exactly-once across the outage: %d committed records for 6000 articles, %d input messages with more "
+             "than one" % (len(recs), dups))
     _, lag, _ = group_describe("g-" + TAG, tin)
     if lag != 0:
         fail("after the outage: lag %s" % lag)
     log("broker stopped for 25 s under 2 idle exactly-once members: they stayed, consumed the 3000 articles "
-        "that came after it, and exited 0 with lag 0 (%d records)" % len(recs))
+        "that came after it, and exited 0 with lag 0 (%d committed records, 0 duplicates)" % len(recs))
 
 
 def watchdog_exit(p):
