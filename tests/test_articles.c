@@ -7,15 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static FILE *text_file(const char *s, size_t n)
-{
-    FILE *f = tmpfile();
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(s, 1, n, f), n);
-    rewind(f);
-    return f;
-}
-
 /* An article reader run: what was taken, what was reported. */
 typedef struct seen {
     char ids[16][32];
@@ -45,7 +36,7 @@ static void bad(void *ctx, const char *msg)
 static articles_status read_text(const char *text, const char *name, int csv, seen *s, articles_counts *n,
                                  char *err, size_t en)
 {
-    FILE *f = text_file(text, strlen(text));
+    FILE *f = tl_text_file(text, strlen(text));
     articles_opts o = { 1 << 20, csv, take, bad, s };
     articles_status st = articles_read(f, name, &o, n, err, en);
     fclose(f);

@@ -6,19 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
-static FILE *text_file(const char *s, size_t n)
-{
-    FILE *f = tmpfile();
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(s, 1, n, f), n);
-    rewind(f);
-    return f;
-}
-
 START_TEST(lines_number_offsets_crlf_overlong_and_last_line)
 {
     static const char in[] = "one\r\n\ntoo long a line\nfour\nlast";
-    FILE *f = text_file(in, sizeof in - 1);
+    FILE *f = tl_text_file(in, sizeof in - 1);
     lines_reader *r = lines_open(f, 8);
     const char *line;
     size_t len;
@@ -39,13 +30,6 @@ START_TEST(lines_number_offsets_crlf_overlong_and_last_line)
 }
 END_TEST
 
-/* An article reader run: what was taken, what was reported. */
-typedef struct seen {
-    char ids[16][32];
-    int n, stop_after, reject_id_x;
-    char reports[16][256];
-    int nreports;
-} seen;
 
 TL_MAIN("lines",
         lines_number_offsets_crlf_overlong_and_last_line)

@@ -34,8 +34,20 @@
 #define API_END_TXN 26
 #define API_TXN_OFFSET_COMMIT 28
 
-static const char *const eos[] = { "delivery.mode=exactly-once", "batch.max_articles=16", "batch.max_in_flight=3",
-                                   NULL };
+/* An exactly-once member with n articles waiting, its transaction begun
+ * and the requests counted from here on. */
+static consumer *start(mm_fixture *f, int n)
+{
+    static const char *const eos[] = { "delivery.mode=exactly-once", "batch.max_articles=16",
+                                       "batch.max_in_flight=3", NULL };
+    mm_setup(f, eos);
+    mm_feed(f, n, 0);
+    mm_open_input(f);
+    mm_requests_clear(f);
+    ck_assert_int_eq(txn_begin(f->c), 0);
+    return f->c;
+}
+
 
 /* Each of the per_part input offsets of every partition named by exactly
  * one of recs[0..n). */
@@ -55,12 +67,7 @@ START_TEST(test_commit_sends_records_and_offsets)
 {
     static mm_rec recs[MAXREC];
     mm_fixture f;
-    mm_setup(&f, eos);
-    consumer *c = f.c;
-    mm_feed(&f, 400, 0);
-    mm_open_input(&f);
-    mm_requests_clear(&f);
-    ck_assert_int_eq(txn_begin(c), 0);
+    consumer *c = start(&f, 400);
     mm_pump(&f, 400);
     txn_commit(c, clk_now_ms() + 30000);
     ck_assert_int_eq(atomic_load(&c->fatal), 0);
@@ -82,12 +89,7 @@ START_TEST(test_abort_sends_no_offsets_and_rewinds)
 {
     static mm_rec recs[MAXREC];
     mm_fixture f;
-    mm_setup(&f, eos);
-    consumer *c = f.c;
-    mm_feed(&f, 300, 0);
-    mm_open_input(&f);
-    mm_requests_clear(&f);
-    ck_assert_int_eq(txn_begin(c), 0);
+    consumer *c = start(&f, 300);
     mm_pump(&f, 300);
     mm_drain(&f);               /* the records are produced, inside the transaction */
     txn_abort_and_rewind(c);

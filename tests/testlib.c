@@ -184,3 +184,12 @@ void tl_record_expect(const dhatu_record *x, const dhatu_record *ref, const char
     ck_assert_msg(tl_close(x->ambiguity, ref->ambiguity), "%s: %s: ambiguity", what, id);
 #undef SAME
 }
+
+FILE *tl_text_file(const char *s, size_t n)
+{
+    FILE *f = tmpfile();
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(s, 1, n, f), n);
+    rewind(f);
+    return f;
+}

@@ -3,6 +3,7 @@
 #ifndef TESTLIB_H
 #define TESTLIB_H
 #include <check.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "dhatu.h"
@@ -62,6 +63,10 @@ static inline uint64_t tl_xorshift(uint64_t *state)
 
 /* Floats equal within 1e-6 (relative above 1): the backends' contract. */
 int tl_close(double a, double b);
+
+/* A temporary file holding s[0..n), rewound (fails the test if it cannot
+ * be made); closing it deletes it. */
+FILE *tl_text_file(const char *s, size_t n);
 /* Fails the test unless x equals ref: every integer field exactly, every
  * float within tl_close. what and id name the case in the message. */
 void tl_record_expect(const dhatu_record *x, const dhatu_record *ref, const char *what, const char *id);
