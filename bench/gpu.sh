@@ -11,7 +11,7 @@
 #      (--profile: copies and kernels, i.e. without transfers), and a batch
 #      size sweep;
 #   5. where the Kafka programs built (librdkafka and the others carried or
-#      installed) and a broker can start (java, deploy/local/target/lib
+#      installed) and a broker can start (java, deploy/local/target/kafka-*/lib
 #      carried), dhatu-consumer on the GPU backend against cpu, draining a
 #      backlog from a broker on this machine, with a batch-size sweep
 #      (bench/pipeline.sh, at most 240 s); else it says why not.
@@ -78,7 +78,7 @@ why=
 [ -n "$first" ] || why="no GPU backend runs here"
 [ -z "$why" ] && [ "$kafka" = 1 ] && [ -x build-gpu/consumer/dhatu-consumer ] || why=${why:-"the Kafka programs did not build here (librdkafka >= 2.6.1 and the other -dev libraries)"}
 [ -z "$why" ] && ! command -v java >/dev/null && why="no java for the broker"
-[ -z "$why" ] && [ ! -d deploy/local/target/lib ] && ! command -v mvn >/dev/null && why="no broker jars (carry deploy/local/target/lib)"
+[ -z "$why" ] && ! ls -d deploy/local/target/kafka-*/lib >/dev/null 2>&1 && ! command -v mvn >/dev/null && why="no broker jars (carry deploy/local/target/kafka-*/lib)"
 [ -z "$why" ] && [ ! -f "$C/arxiv_abstracts_en.jsonl" ] && why="$C/arxiv_abstracts_en.jsonl not found"
 if [ -n "$why" ]; then
   echo "skipped: $why"

@@ -42,18 +42,25 @@ port=${KAFKA_PORT:-9092}
 nbrokers=${KAFKA_BROKERS:-1}
 security=${KAFKA_SECURITY:-plaintext}
 state=${KAFKA_STATE_DIR:-$here/.kafka}
-lib=$here/target/lib
+# The broker's release, from Maven Central: the default is the one the suite
+# passes on (bench/results.md has the compatibility table); 3.9.x and 4.x
+# releases start the same way. Each version has its jars of its own.
+version=${KAFKA_VERSION:-4.1.1}
+lib=$here/target/kafka-$version/lib
 
 die() { echo "kafka.sh: $*" >&2; exit 1; }
 case "$nbrokers" in 1|3) ;; *) die "KAFKA_BROKERS must be 1 or 3" ;; esac
 case "$security" in plaintext|ssl|sasl_ssl) ;; *) die "KAFKA_SECURITY must be plaintext, ssl or sasl_ssl" ;; esac
+[[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "KAFKA_VERSION must be a release such as 4.1.1"
+major=${version%%.*}
 # The settings a state directory was made with are its own: a later call
 # with other ones would otherwise talk to the cluster in the wrong way.
 if [ -f "$state/cluster.env" ]; then
   # shellcheck disable=SC1091
   . "$state/cluster.env"
-  [ "$nbrokers" = "$made_brokers" ] && [ "$security" = "$made_security" ] && [ "$port" = "$made_port" ] ||
-    die "$state was made with KAFKA_BROKERS=$made_brokers KAFKA_SECURITY=$made_security KAFKA_PORT=$made_port (kafka.sh wipe to start over)"
+  [ "$nbrokers" = "$made_brokers" ] && [ "$security" = "$made_security" ] && [ "$port" = "$made_port" ] &&
+    [ "$version" = "${made_version:-4.1.1}" ] ||
+    die "$state was made with KAFKA_BROKERS=$made_brokers KAFKA_SECURITY=$made_security KAFKA_PORT=$made_port KAFKA_VERSION=${made_version:-4.1.1} (kafka.sh wipe to start over)"
 fi
 
 cport() { echo $((port + 3 * ($1 - 1) + 1)); }
@@ -76,8 +83,9 @@ jars() {
   exec 9>"$here/target/.fetch.lock"
   flock 9
   if [ ! -f "$lib/.complete" ]; then
-    echo "kafka.sh: fetching the broker from Maven Central (once)" >&2
-    (cd "$here" && mvn -q -B package) >&2 || die "mvn package failed"
+    echo "kafka.sh: fetching Kafka $version from Maven Central (once)" >&2
+    (cd "$here" && mvn -q -B package -Dkafka.version="$version" -Dkafka.lib="$lib") >&2 ||
+      die "mvn package failed (is Kafka $version on Maven Central?)"
     touch "$lib/.complete"
   fi
   flock -u 9
@@ -270,6 +278,15 @@ offsets.topic.num.partitions=8
 transaction.state.log.replication.factor=$rf
 transaction.state.log.min.isr=$minisr
 transaction.state.log.num.partitions=8
+EOF
+    # Share groups (KIP-932, Kafka 4.1+): their state topic follows the
+    # cluster size too, or it is never created on one broker (replication
+    # factor 3) and share consumers silently receive nothing.
+    [ "$major" -lt 4 ] || cat <<EOF
+share.coordinator.state.topic.replication.factor=$rf
+share.coordinator.state.topic.min.isr=$minisr
+EOF
+    cat <<EOF
 # Local: no reason to wait for more members before the first rebalance,
 # and tests join and leave groups often.
 group.initial.rebalance.delay.ms=0
@@ -341,7 +358,8 @@ start() {
   jars
   mkdir -p "$state"
   [ -f "$state/cluster.env" ] ||
-    printf 'made_brokers=%s\nmade_security=%s\nmade_port=%s\n' "$nbrokers" "$security" "$port" >"$state/cluster.env"
+    printf 'made_brokers=%s\nmade_security=%s\nmade_port=%s\nmade_version=%s\n' "$nbrokers" "$security" "$port" \
+      "$version" >"$state/cluster.env"
   [ -f "$state/cluster.id" ] || kjava kafka.tools.StorageTool random-uuid >"$state/cluster.id"
   if [ "$security" != plaintext ]; then make_tls; [ "$security" != sasl_ssl ] || make_oidc; write_clients; fi
   [ "$security" != sasl_ssl ] || start_idp
