@@ -282,3 +282,5 @@ void deliver_serve(consumer *c, int timeout_ms)
     if (c->pending) deliver_retry_pending(c);
     deliver_store_offsets(c);
 }
+
+int deliver_pending(const consumer *c) { return c->pending != NULL; }

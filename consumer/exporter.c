@@ -189,7 +189,7 @@ static void render_metrics(consumer *c, metrics_buf *b)
         counter(b, F_REG_FAILURES, NULL, &s->registry_failures);
         counter(b, F_REG_HITS, NULL, &s->registry_cache_hits);
     }
-    if (c->orph.check_ms) {
+    if (orphans_enabled(c)) {
         metrics_sample(b, fam(b, F_GROUP_UNOWNED), NULL, atomic_load(&s->group_unowned));
         counter(b, F_GROUP_NUDGES, NULL, &s->group_nudges);
     }

@@ -249,7 +249,7 @@ static int drained(consumer *c)
      * a drained one until the group gives it a new one. */
     if (c->lp.assignment_lost) return 0;
     if (stage_current(c) && stage_current(c)->n) return 0;
-    if (stage_in_flight(c) || rd_kafka_outq_len(c->producer) > 0 || c->pending) return 0;
+    if (stage_in_flight(c) || rd_kafka_outq_len(c->producer) > 0 || deliver_pending(c)) return 0;
     if (!track_drained(&c->tracks)) return 0;
     int64_t t = clk_now_ms();
     if (t - c->lp.idle_checked_ms >= 1000) {
@@ -328,11 +328,11 @@ static int shutdown_member(consumer *c)
             int64_t left = deadline - clk_now_ms();
             if (rd_kafka_flush(c->producer, (int)(left > 0 ? left : 0))) status = EXIT_UNCLEAN;
             /* Reports served by the flush may have asked for dead letters. */
-            while (c->pending && !atomic_load(&c->fatal) && clk_now_ms() < deadline) {
+            while (deliver_pending(c) && !atomic_load(&c->fatal) && clk_now_ms() < deadline) {
                 deliver_serve(c, 10);
                 rd_kafka_flush(c->producer, 100);
             }
-            if (c->pending) status = EXIT_UNCLEAN;
+            if (deliver_pending(c)) status = EXIT_UNCLEAN;
             deliver_store_offsets(c);
             if (final_commit(c, deadline)) status = EXIT_UNCLEAN;
         }

@@ -256,3 +256,5 @@ void orphans_stop(consumer *c)
     pthread_mutex_destroy(&o->mu);
     o->started = 0;
 }
+
+int orphans_enabled(const struct consumer *c) { return c->orph.check_ms > 0; }

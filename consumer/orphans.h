@@ -51,5 +51,7 @@ struct consumer;
  * the classic protocol. 0, or -1 (a thread could not start; logged). */
 int orphans_start(struct consumer *c);
 void orphans_stop(struct consumer *c);     /* joins the thread; no-op if not started */
+/* Whether the watch runs (its metrics are published only then). */
+int orphans_enabled(const struct consumer *c);
 
 #endif

@@ -20,11 +20,11 @@ import sys
 LAYERS = [
     "main",       # the command line
     "member",     # start, summary, cleanup: composes the others, wires callbacks
-    "orphans",    # the orphan watch's thread (its own nudge member)
     "rebalance",  # the rebalance callback (runs inside the loop's poll)
     "loop",       # the polling loop, flow control, shutdown
     "txn",        # exactly-once transactions
     "exporter",   # /metrics, /health, /ready, the statistics
+    "orphans",    # the orphan watch's thread (its own nudge member)
     "stage",      # the engine and encoder threads
     "deliver",    # produce, dead letters, delivery reports, offsets
     "client",     # librdkafka handles and the cluster check
