@@ -5,7 +5,9 @@
  * a record topic as the record's JSON (Avro decoded with the built-in
  * schema), or with --raw any topic as {"partition","offset","key",
  * "headers":{...},"value"} (the value as a string when it is UTF-8, else as
- * hex). --committed reads only committed transactional messages. -X sets
+ * hex). A dead letter met in record mode (a dhatu.error.class header, or
+ * no value) is printed as --raw prints it, with a warning once, never as
+ * an empty line. --committed reads only committed transactional messages. -X sets
  * any librdkafka property (TLS, SASL). It decodes records, so it links the
  * schemas library but never the engine.
  */
@@ -38,6 +40,40 @@ static json_t *bytes_json(const void *p, size_t len)
     s = json_string(hex);
     free(hex);
     return s;
+}
+
+/* A dead letter of dhatu-consumer: its dhatu.error.class header, or no
+ * value at all (nothing to decode). */
+static int is_dead_letter(const rd_kafka_message_t *m)
+{
+    rd_kafka_headers_t *hdrs = NULL;
+    const void *v;
+    size_t n;
+    if (!m->payload) return 1;
+    return rd_kafka_message_headers(m, &hdrs) == 0 && rd_kafka_header_get_last(hdrs, "dhatu.error.class", &v, &n) == 0;
+}
+
+/* One line {"partition","offset","key","headers":{...},"value"}; -1 when
+ * stdout refuses it. */
+static int print_raw(const rd_kafka_message_t *m)
+{
+    json_t *o = json_object(), *h = json_object();
+    rd_kafka_headers_t *hdrs = NULL;
+    if (rd_kafka_message_headers(m, &hdrs) == 0) {
+        const char *name;
+        const void *val;
+        size_t size;
+        for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == 0; i++)
+            json_object_set_new(h, name, bytes_json(val, size));
+    }
+    json_object_set_new(o, "partition", json_integer(m->partition));
+    json_object_set_new(o, "offset", json_integer(m->offset));
+    json_object_set_new(o, "key", bytes_json(m->key, m->key_len));
+    json_object_set_new(o, "headers", h);
+    json_object_set_new(o, "value", bytes_json(m->payload, m->len));
+    int bad = json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) || fputc('\n', stdout) == EOF;
+    json_decref(o);
+    return bad ? -1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -84,6 +120,10 @@ int main(int argc, char **argv)
         default:
             fprintf(c == 'h' ? stdout : stderr, "Usage: " PROG " -b BROKERS -t TOPIC [--raw] [--committed] "
                     "[--timeout-ms N] [--registry URL] [-F FILE] [-X key=value...]\n"
+                    "Prints a record topic as records; --raw prints every message as it is (partition,\n"
+                    "offset, key, headers, value): the option for a dead-letter topic, whose messages are\n"
+                    "the original articles, or only their reference, with the reason in dhatu.error.*\n"
+                    "headers (without --raw they are printed that way too, with a warning).\n"
                     "Records: Avro single-object, JSON, or Confluent-framed (with --registry URL or\n"
                     "-X schema.registry.url=URL; schema.registry.basic.auth.user.info and\n"
                     "schema.registry.ssl.ca.location too).\n");
@@ -153,7 +193,7 @@ int main(int argc, char **argv)
     rd_kafka_topic_partition_list_destroy(l);
     dbuf out = { 0 };
     long idle = 0;
-    int write_failed = 0;
+    int write_failed = 0, warned = 0;
     while (eofs < nparts && idle < timeout_ms && !write_failed) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
         if (!m) { idle += 100; continue; }
@@ -162,24 +202,17 @@ int main(int argc, char **argv)
         if (m->err) {
             log_error(&lg, "%s", rd_kafka_message_errstr(m));
             status = 1;
-        } else if (raw) {
-            json_t *o = json_object(), *h = json_object();
-            rd_kafka_headers_t *hdrs = NULL;
-            if (rd_kafka_message_headers(m, &hdrs) == 0) {
-                const char *name;
-                const void *val;
-                size_t size;
-                for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == 0; i++)
-                    json_object_set_new(h, name, bytes_json(val, size));
+        } else if (raw || is_dead_letter(m)) {
+            /* A dead letter is no record (its value is the original message,
+             * or nothing when only a reference was kept): say what it is,
+             * its headers first, rather than an empty line or a decode
+             * error. */
+            if (!raw && !warned) {
+                log_warn(&lg, "%s holds dead letters (dhatu.error.* headers): printed as --raw prints them; "
+                              "--raw is the option for a dead-letter topic", topic);
+                warned = 1;
             }
-            json_object_set_new(o, "partition", json_integer(m->partition));
-            json_object_set_new(o, "offset", json_integer(m->offset));
-            json_object_set_new(o, "key", bytes_json(m->key, m->key_len));
-            json_object_set_new(o, "headers", h);
-            json_object_set_new(o, "value", bytes_json(m->payload, m->len));
-            if (json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) || fputc('\n', stdout) == EOF)
-                write_failed = 1;
-            json_decref(o);
+            if (print_raw(m)) write_failed = 1;
         } else if (schema_codec_record_to_json(codec, m->payload, m->len, &out, err, sizeof err)) {
             log_error(&lg, "[%" PRId32 "] @%" PRId64 ": %s", m->partition, m->offset, err);
             status = 1;

@@ -285,6 +285,16 @@ def poison(eos):
     b = dl.get("bad")
     if not b or b["headers"].get("dhatu.error.class") != "undecodable" or b["value"] != "not an article":
         fail("undecodable message: expected a whole dead letter: %s" % (b and b["headers"]))
+    # dhatu-dump without --raw on the dead-letter topic: each dead letter as
+    # its headers and value (never an empty line), and a warning naming --raw.
+    r = subprocess.run([DUMP, "-b", BROKERS, *client("admin"), "-t", tdlq], capture_output=True, text=True,
+                       timeout=180)
+    lines = r.stdout.splitlines()
+    if r.returncode != 0 or len(lines) != 2 or any(not l.strip() for l in lines) or "--raw" not in r.stderr or \
+            sorted(json.loads(l)["headers"].get("dhatu.error.class") for l in lines) != ["record-too-large",
+                                                                                         "undecodable"]:
+        fail("dhatu-dump of a dead-letter topic without --raw: exit %d, %r, stderr %r"
+             % (r.returncode, lines, r.stderr[-500:]))
     active, lag, _ = group_describe("g-" + TAG, tin)
     if lag != 0:
         fail("committed offsets do not reach the end of the input: lag %s" % lag)
