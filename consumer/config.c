@@ -96,6 +96,9 @@ static const struct setting {
     I("http.port", http_port, 8080, -1, 65535, "listen port (0: any free port, logged; -1: no listener)"),
     I("http.stats_interval_ms", stats_interval_ms, 5000, 0, 3600000,
       "librdkafka statistics (lag, offsets, group state) for /metrics every this often (0: off)"),
+    I("trace.generate", trace_generate, 0, 0, 1,
+      "1: give an article without a valid W3C traceparent header a new one, carried to its record or "
+      "dead letter (an article's traceparent and tracestate are carried either way)"),
     I("lifecycle.shutdown_deadline_ms", shutdown_deadline_ms, 30000, 100, 3600000,
       "SIGTERM/SIGINT: finish, flush and commit within this time"),
     I("lifecycle.exit_idle_ms", exit_idle_ms, 0, 0, 86400000,

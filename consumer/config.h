@@ -44,6 +44,8 @@ typedef struct ccfg {
     int64_t http_port, stats_interval_ms;
     /* lifecycle */
     int64_t shutdown_deadline_ms, exit_idle_ms, exit_after;
+    /* trace */
+    int64_t trace_generate;
     /* derived by ccfg_validate */
     int exactly_once, json_output, registry_output;
     kafka_items kafka_props;               /* properties_file's items, then librdkafka's: what the clients get */

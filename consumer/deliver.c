@@ -50,6 +50,7 @@ typedef struct origin {
     int32_t partition;
     int64_t offset, timestamp;  /* -1: none */
     size_t length;              /* of the original value; (size_t)-1 unknown */
+    trace_ctx trace;            /* the article's W3C trace context (trace.h) */
 } origin;
 
 static rd_kafka_headers_t *dl_headers(const char *cls, const char *why, const origin *o, const char *dropped)
@@ -72,6 +73,7 @@ static rd_kafka_headers_t *dl_headers(const char *cls, const char *why, const or
         if (o->length != (size_t)-1) rd_kafka_header_add(h, "dhatu.original.length", -1, len, -1);
         rd_kafka_header_add(h, "dhatu.value.dropped", -1, dropped, -1);
     }
+    trace_add(&h, &o->trace);
     return h;
 }
 
@@ -93,11 +95,14 @@ static rd_kafka_resp_err_t produce_reference(consumer *c, uint64_t token, const 
  * a reference-only dead letter (docs/DELIVERY.md) when the whole one is
  * larger than the producer or the dead-letter topic accepts. The article
  * counts as dead-lettered once the broker acknowledges it. */
-void deliver_dead_letter(consumer *c, const rd_kafka_message_t *m, uint64_t token, int cls, const char *why)
+void deliver_dead_letter(consumer *c, const rd_kafka_message_t *m, uint64_t token, int cls, const char *why,
+                         const trace_ctx *trace)
 {
     rd_kafka_timestamp_type_t tstype;
     origin o = { rd_kafka_topic_name(m->rkt), m->partition, m->offset, rd_kafka_message_timestamp(m, &tstype),
-                 m->len };
+                 m->len, { "", "" } };
+    if (trace) o.trace = *trace;
+    else trace_copy(&o.trace, m, (int)c->cfg.trace_generate);
     const char *name = outcome_dl_name(cls), *dropped = NULL;
     /* The headers and the record's framing, generously. */
     size_t size = m->len + m->key_len + strlen(why) + 1024;
@@ -200,6 +205,7 @@ static int refused(consumer *c, const rd_kafka_message_t *m, uint64_t token)
     rd_kafka_timestamp_type_t tstype;
     o.timestamp = rd_kafka_message_timestamp(m, &tstype);
     o.length = (size_t)-1;
+    trace_copy(&o.trace, m, 0);     /* what the refused record (or dead letter) carried */
     char why[384], cls[32], prev[256];
     const char *dlq = c->cfg.dead_letter;
     if (strcmp(rd_kafka_topic_name(m->rkt), dlq)) {

@@ -10,12 +10,17 @@
 #include <librdkafka/rdkafka.h>
 #include <stdint.h>
 
+#include "trace.h"
+
 typedef struct consumer consumer;
 
 /* Produces a record or a dead letter; the token names the input message. */
 rd_kafka_resp_err_t deliver_produce(consumer *c, const char *topic, const void *key, size_t klen, const void *val,
                                     size_t vlen, rd_kafka_headers_t *hdrs, uint64_t token, int64_t ts);
-void deliver_dead_letter(consumer *c, const rd_kafka_message_t *m, uint64_t token, int cls, const char *why);
+/* trace: the article's trace context when the caller has it (the same one
+ * its record would have carried), NULL to take it from m's headers. */
+void deliver_dead_letter(consumer *c, const rd_kafka_message_t *m, uint64_t token, int cls, const char *why,
+                         const trace_ctx *trace);
 /* A produce or delivery error that belongs to one message (its size, its
  * content), as opposed to one of the cluster or the client. */
 int deliver_error_is_per_message(rd_kafka_resp_err_t err);

@@ -31,12 +31,16 @@ static void encode_records(consumer *c, work *w)
         lin.partition = m->partition;
         lin.offset = m->offset;
         lin.timestamp = rd_kafka_message_timestamp(m, &tstype);
+        /* The article's trace context goes on its record, or on its dead
+         * letter (the same one, generated or not). */
+        trace_ctx trace;
+        trace_copy(&trace, m, (int)c->cfg.trace_generate);
         size_t id_len;
         const char *id = idbuf_get(&w->ids, j, &id_len);
         schema_status es = schema_codec_encode_record(s->enc, fmt, id, id_len, model, &w->records[j], &lin,
                                                       &s->out, err, sizeof err);
         if (es) {
-            deliver_dead_letter(c, m, token, SCHEMA_ERR_ENCODE, err);
+            deliver_dead_letter(c, m, token, SCHEMA_ERR_ENCODE, err, &trace);
             continue;
         }
         /* A record larger than the output accepts (the id is repeated in
@@ -44,14 +48,16 @@ static void encode_records(consumer *c, work *w)
         if (c->output_limit > 0 && (int64_t)(s->out.len + id_len + 512) > c->output_limit) {
             snprintf(err, sizeof err, "its record of %zu bytes (key %zu) exceeds the %" PRId64
                      " bytes the output topic or the producer accepts", s->out.len, id_len, c->output_limit);
-            deliver_dead_letter(c, m, token, DL_RECORD_TOO_LARGE, err);
+            deliver_dead_letter(c, m, token, DL_RECORD_TOO_LARGE, err, &trace);
             continue;
         }
-        rd_kafka_resp_err_t e = deliver_produce(c, c->cfg.output, id, id_len, s->out.data, s->out.len, NULL, token,
+        rd_kafka_headers_t *hdrs = NULL;
+        trace_add(&hdrs, &trace);
+        rd_kafka_resp_err_t e = deliver_produce(c, c->cfg.output, id, id_len, s->out.data, s->out.len, hdrs, token,
                                                 lin.timestamp);
         if (deliver_error_is_per_message(e)) {
             snprintf(err, sizeof err, "its record of %zu bytes was refused: %s", s->out.len, rd_kafka_err2str(e));
-            deliver_dead_letter(c, m, token, DL_RECORD_TOO_LARGE, err);
+            deliver_dead_letter(c, m, token, DL_RECORD_TOO_LARGE, err, &trace);
             continue;
         }
         if (e) {
@@ -153,12 +159,12 @@ static void add_article(consumer *c, work *w, size_t i, const schema_article *a,
     if (st == DHATU_OK) {
         w->rec_msg[dhatu_batch_count(w->batch) - 1] = i;
     } else if (st == DHATU_ERR_TOO_LARGE) {
-        deliver_dead_letter(c, m, w->tokens[i], DL_TOO_LARGE, err);
+        deliver_dead_letter(c, m, w->tokens[i], DL_TOO_LARGE, err, NULL);
     } else if (st == DHATU_ERR_NOMEM) {
         log_error(&c->engine_log, "out of memory adding an article to a batch");
         outcome_fail(&c->fatal, EXIT_FATAL);
     } else {
-        deliver_dead_letter(c, m, w->tokens[i], DL_INVALID_FOR_MODEL, err);
+        deliver_dead_letter(c, m, w->tokens[i], DL_INVALID_FOR_MODEL, err, NULL);
     }
 }
 
@@ -251,7 +257,7 @@ static void process(consumer *c, work *w)
             break;
         }
         if (f != SCHEMA_OK) {
-            deliver_dead_letter(c, m, w->tokens[i], f, err);
+            deliver_dead_letter(c, m, w->tokens[i], f, err, NULL);
             continue;
         }
         add_article(c, w, i, &a, &decode_ns, &t);

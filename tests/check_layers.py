@@ -29,6 +29,7 @@ LAYERS = [
     "deliver",    # produce, dead letters, delivery reports, offsets
     "client",     # librdkafka handles and the cluster check
     "outcome",    # exit statuses, the first fatal one, dead-letter classes
+    "trace",      # W3C trace context carried from an article to its outputs
     "watchdog", "http", "metrics", "track", "config",   # no Kafka handle; no arrow among them
 ]
 MAX_UP = 0

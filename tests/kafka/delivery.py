@@ -338,3 +338,49 @@ def producer_interrupt():
         fail("dhatu-dump > /dev/full: exit %d: %s" % (r.returncode, r.stderr))
     log("SIGINT after 3 s: %d of 3000 articles produced, all acknowledged and in the topic, exit 130; "
         "dhatu-dump > /dev/full fails with the cause" % acked)
+
+
+TRACE_RE = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def trace():
+    """W3C trace context through the member (trace.generate=1): an article's
+    traceparent and tracestate headers reach its record unchanged, and its
+    dead letter too; an invalid traceparent, or none, gets a new valid one
+    and no tracestate."""
+    tin, tout, tdlq = topics(2)
+    src = [json.loads(l) for l in open(SAMPLE)][:3]
+    parents = ["00-%032x-%016x-01" % (0xabc0 + i, 0x1230 + i) for i in range(4)]
+    cases = [(a["id"], json.dumps(a), parents[i], "vendor%d=x%d" % (i, i)) for i, a in enumerate(src)]
+    cases.append(("invalid", json.dumps(dict(src[0], id="invalid")), "00-not-a-trace", "vendor=y"))
+    cases.append(("none", json.dumps(dict(src[0], id="none")), None, None))
+    cases.append(("bad", "not an article", parents[3], "vendor3=z"))
+    for key, value, parent, state in cases:
+        path = os.path.join(WORK, "m-%s.txt" % key)
+        with open(path, "w") as f:
+            f.write(value)
+        hdrs = []
+        if parent:
+            hdrs += ["-H", "traceparent=" + parent]
+        if state:
+            hdrs += ["-H", "tracestate=" + state]
+        subprocess.run(["kcat", "-b", BROKERS, "-P", "-t", tin, "-k", key, *hdrs, path], check=True, timeout=60)
+    p = consumer(tin, tout, tdlq, "g-" + TAG, "-s", "trace.generate=1", "--exit-idle", "3000")
+    wait_all([p], 120)
+    out = {m["key"]: m["headers"] for m in dump(tout, "--raw")}
+    dlq = {m["key"]: m["headers"] for m in dump(tdlq, "--raw")}
+    for key, _, parent, state in cases[:3]:
+        h = out.get(key)
+        if not h or h.get("traceparent") != parent or h.get("tracestate") != state:
+            fail("record of %s: headers %r, expected traceparent %s and tracestate %s" % (key, h, parent, state))
+    for key in ("invalid", "none"):
+        h = out.get(key) or {}
+        if not TRACE_RE.match(h.get("traceparent") or "") or "tracestate" in h:
+            fail("record of %s: expected a new valid traceparent and no tracestate, got %r" % (key, h))
+    if out["invalid"]["traceparent"] == out["none"]["traceparent"]:
+        fail("two articles got the same generated traceparent")
+    h = dlq.get("bad") or {}
+    if h.get("traceparent") != parents[3] or h.get("tracestate") != "vendor3=z" or "dhatu.error.class" not in h:
+        fail("dead letter: headers %r, expected traceparent %s and tracestate vendor3=z" % (h, parents[3]))
+    log("trace context: 3 records carry their article's traceparent and tracestate, 2 got new ones, the dead "
+        "letter carries its article's")

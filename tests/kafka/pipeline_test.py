@@ -6,7 +6,7 @@ Scenarios, by concern (one module each, over the shared harness.py):
   group.py       group1 group2 group3 batch-parts backend-NAME join-leave
                  join-leave-eos join-leave-kip848 orphan paused-rebalance idle-group
   delivery.py    dead-letter chaos-alo chaos-eos sigterm producer
-                 producer-interrupt poison-alo poison-eos
+                 producer-interrupt poison-alo poison-eos trace
   faults.py      outage; on a secured cluster: leader-loss-alo leader-loss-eos
                  acl-revoke rolling-restart cluster-down
   security.py    secure-pipeline secure-refusals secure-oauth (secured cluster)
@@ -16,7 +16,7 @@ Scenarios, by concern (one module each, over the shared harness.py):
 """
 from harness import *  # noqa: F401,F403
 from group import group_scenario, batch_parts, backend_scenario, join_leave, orphan, paused_rebalance, idle_group
-from delivery import dead_letter, chaos, sigterm, producer_inputs, poison, producer_interrupt
+from delivery import dead_letter, chaos, sigterm, producer_inputs, poison, producer_interrupt, trace
 from faults import outage, leader_loss, cluster_failures, acl_revoke
 from security import secure_pipeline, secure_oauth, secure_refusals
 from monitoring import prometheus
@@ -54,6 +54,8 @@ try:
         producer_inputs()
     elif SCENARIO == "prometheus":
         prometheus()
+    elif SCENARIO == "trace":
+        trace()
     elif SCENARIO == "producer-interrupt":
         producer_interrupt()
     elif SCENARIO == "idle-group":
