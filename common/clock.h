@@ -3,7 +3,8 @@
  * for timestamps people and brokers see.
  *
  * Inline and stateless: safe from any thread, can't fail (CLOCK_MONOTONIC
- * and CLOCK_REALTIME always exist on Linux). Condition variables that wait
+ * and CLOCK_REALTIME always exist on Linux). clk_parse_time (clock.c)
+ * reads a time as people and brokers write it. Condition variables that wait
  * with a deadline from clk_now_* must be set to CLOCK_MONOTONIC
  * (pthread_condattr_setclock), as watchdog.c and orphans.c do.
  */
@@ -34,5 +35,11 @@ static inline int64_t clk_wall_ms(void)
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+/* A time given as epoch milliseconds ("1764979200000") or RFC 3339
+ * ("2026-12-06T00:00:00Z", "2026-12-06T01:00:00.250+01:00"; the offset is
+ * required) into epoch milliseconds. 0, or -1 when s is neither (or names a
+ * day that does not exist); *ms is left alone then. */
+int clk_parse_time(const char *s, int64_t *ms);
 
 #endif

@@ -1,5 +1,6 @@
 /* config.c -- see config.h. */
 #include "config.h"
+#include "clock.h"
 #include "errmsg.h"
 #include "registry.h"
 #include <ctype.h>
@@ -46,6 +47,11 @@ static const struct setting {
     I("kafka.orphan_grace_ms", orphan_grace_ms, 30000, 1000, 86400000,
       "partitions unowned this long in a stable group: join a short-lived member so that the group assigns them"),
     S("kafka.client_id", client_id, "dhatu-consumer", "client.id sent to the brokers"),
+    /* Replay: a new group reads history from a time, not from the start or
+     * the end (auto.offset.reset); a group with commits goes on from them. */
+    S("kafka.start_at", start_at, "",
+      "a group with no committed offset for a partition starts at the first offset at or after this time "
+      "(RFC 3339 or epoch ms; --start-at); empty: auto.offset.reset"),
     S("kafka.properties_file", properties_file, "",
       "librdkafka client properties, key=value lines (also -F); kafka.librdkafka and -X win over it"),
     L("kafka.librdkafka", librdkafka, NULL, "extra librdkafka properties, \"key=value\" (also -X)"),
@@ -359,6 +365,10 @@ int ccfg_validate(ccfg *c, char *errstr, size_t n)
         return errmsg(errstr, n, "registry.url \"%s\": expected http:// or https://", c->registry_url);
     if (!strcmp(c->output_format, "avro-registry") && !*c->registry_url)
         return errmsg(errstr, n, "delivery.output_format avro-registry needs registry.url");
+    c->start_at_ms = -1;
+    if (*c->start_at && clk_parse_time(c->start_at, &c->start_at_ms))
+        return errmsg(errstr, n, "kafka.start_at \"%s\": expected RFC 3339 (2026-12-06T09:00:00Z) or epoch "
+                      "milliseconds", c->start_at);
     c->exactly_once = !strcmp(c->mode, "exactly-once");
     c->json_output = !strcmp(c->output_format, "json");
     c->registry_output = !strcmp(c->output_format, "avro-registry");

@@ -21,7 +21,7 @@ typedef struct ccfg_list { char **v; int n; } ccfg_list;
 
 typedef struct ccfg {
     /* kafka */
-    char *brokers, *group_id, *group_instance_id, *assignor, *group_protocol, *client_id;
+    char *brokers, *group_id, *group_instance_id, *assignor, *group_protocol, *client_id, *start_at;
     char *properties_file;                 /* librdkafka "key=value" lines (-F) */
     ccfg_list librdkafka;                  /* "key=value" for consumer and producer */
     int64_t orphan_check_ms, orphan_grace_ms;
@@ -48,6 +48,7 @@ typedef struct ccfg {
     int64_t trace_generate;
     /* derived by ccfg_validate */
     int exactly_once, json_output, registry_output;
+    int64_t start_at_ms;                   /* kafka.start_at, parsed; -1: none */
     kafka_items kafka_props;               /* properties_file's items, then librdkafka's: what the clients get */
 } ccfg;
 

@@ -226,7 +226,9 @@ static int caught_up(consumer *c)
         for (int i = 0; ok && i < unknown->cnt; i++) {
             rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(a, unknown->elems[i].topic,
                                                                                 unknown->elems[i].partition);
-            if (p) p->offset = unknown->elems[i].offset;
+            /* No commit either: where kafka.start_at put it, if it did. */
+            track_part *tp = track_find(&c->tracks, unknown->elems[i].topic, unknown->elems[i].partition);
+            if (p) p->offset = unknown->elems[i].offset >= 0 || !tp ? unknown->elems[i].offset : track_start(tp);
         }
     }
     rd_kafka_topic_partition_list_destroy(unknown);

@@ -47,6 +47,8 @@ static void usage(FILE *f)
         "      --format avro|json    delivery.output_format\n"
         "      --exit-idle MS        lifecycle.exit_idle_ms: exit once drained and idle\n"
         "      --exit-after N        lifecycle.exit_after: exit after N articles\n"
+        "      --start-at TIME       kafka.start_at: a group without committed offsets starts at TIME\n"
+        "                            (RFC 3339 or epoch ms), to replay history (docs/REPLAY.md)\n"
         "      --print-config        print the effective configuration (secrets masked) and exit\n"
         "      --help-config         the settings as a Markdown table (docs/CONFIGURATION.md)\n"
         "      --help-metrics        the metric families of /metrics (docs/MONITORING.md)\n"
@@ -60,7 +62,8 @@ static void usage(FILE *f)
     ccfg_print_help(f);
 }
 
-enum { O_EOS = 256, O_FORMAT, O_EXIT_IDLE, O_EXIT_AFTER, O_PRINT, O_PASSTHROUGH, O_HELP_CONFIG, O_HELP_METRICS };
+enum { O_EOS = 256, O_FORMAT, O_EXIT_IDLE, O_EXIT_AFTER, O_PRINT, O_PASSTHROUGH, O_HELP_CONFIG, O_HELP_METRICS,
+       O_START_AT };
 static const struct option longopts[] = {
     { "config", required_argument, 0, 'c' },      { "brokers", required_argument, 0, 'b' },
     { "group", required_argument, 0, 'g' },       { "input", required_argument, 0, 't' },
@@ -69,6 +72,7 @@ static const struct option longopts[] = {
     { "properties", required_argument, 0, 'F' },
     { "exactly-once", no_argument, 0, O_EOS },    { "format", required_argument, 0, O_FORMAT },
     { "exit-idle", required_argument, 0, O_EXIT_IDLE }, { "exit-after", required_argument, 0, O_EXIT_AFTER },
+    { "start-at", required_argument, 0, O_START_AT },
     { "print-config", no_argument, 0, O_PRINT },  { "quiet", no_argument, 0, 'q' },
     { "verbose", no_argument, 0, 'v' },
     { "help", no_argument, 0, 'h' },              { "version", no_argument, 0, 'V' },
@@ -108,6 +112,7 @@ static int parse_args(consumer *c, int argc, char **argv, int *done, int *quiet,
         case O_FORMAT: path = "delivery.output_format"; break;
         case O_EXIT_IDLE: path = "lifecycle.exit_idle_ms"; break;
         case O_EXIT_AFTER: path = "lifecycle.exit_after"; break;
+        case O_START_AT: path = "kafka.start_at"; break;
         case O_EOS: optarg = "exactly-once"; path = "delivery.mode"; break;
         case 'X':
             if (ccfg_add_librdkafka(&c->cfg, optarg, err, errn)) return -1;

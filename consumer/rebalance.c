@@ -34,6 +34,50 @@ static void commit_revoked(consumer *c, rd_kafka_topic_partition_list_t *parts, 
     rd_kafka_topic_partition_list_destroy(l);
 }
 
+/* kafka.start_at: the partitions of parts that the group has no committed
+ * offset for start at the first offset at or after the time (Kafka's
+ * offsets for times; a time past the end means the end). Partitions with a
+ * commit keep it: a replay group restarted goes on where it was. Errors are
+ * logged and leave the partition to auto.offset.reset, never stop the
+ * assignment. */
+static void start_at(consumer *c, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
+{
+    rd_kafka_topic_partition_list_t *committed = rd_kafka_topic_partition_list_copy(parts);
+    rd_kafka_resp_err_t err = rd_kafka_committed(rk, committed, 10000);
+    if (err) {
+        log_warn(&c->log, "start_at: committed offsets: %s; auto.offset.reset applies", rd_kafka_err2str(err));
+        rd_kafka_topic_partition_list_destroy(committed);
+        return;
+    }
+    rd_kafka_topic_partition_list_t *times = rd_kafka_topic_partition_list_new(parts->cnt);
+    for (int i = 0; i < committed->cnt; i++)
+        if (committed->elems[i].offset < 0 && !committed->elems[i].err)
+            rd_kafka_topic_partition_list_add(times, committed->elems[i].topic, committed->elems[i].partition)->offset =
+                c->cfg.start_at_ms;
+    rd_kafka_topic_partition_list_destroy(committed);
+    if (times->cnt && (err = rd_kafka_offsets_for_times(rk, times, 10000)))
+        log_warn(&c->log, "start_at: offsets for %s: %s; auto.offset.reset applies", c->cfg.start_at,
+                 rd_kafka_err2str(err));
+    for (int i = 0; !err && i < times->cnt; i++) {
+        rd_kafka_topic_partition_t *t = &times->elems[i];
+        if (t->err) {
+            log_warn(&c->log, "start_at: %s [%" PRId32 "]: %s", t->topic, t->partition, rd_kafka_err2str(t->err));
+            continue;
+        }
+        int64_t off = t->offset, lo, hi;
+        /* -1: nothing at or after the time, so the end; a concrete offset,
+         * so that the member knows where it stands before any message. */
+        if (off < 0 && !rd_kafka_query_watermark_offsets(rk, t->topic, t->partition, &lo, &hi, 10000)) off = hi;
+        if (off < 0) continue;
+        rd_kafka_topic_partition_list_find(parts, t->topic, t->partition)->offset = off;
+        track_part *p = track_find(&c->tracks, t->topic, t->partition);
+        if (p) track_set_start(p, off);
+        log_info(&c->log, "start_at %s: %s [%" PRId32 "] starts at offset %" PRId64 "%s", c->cfg.start_at, t->topic,
+                 t->partition, off, t->offset < 0 ? " (its end: nothing at or after that time)" : "");
+    }
+    rd_kafka_topic_partition_list_destroy(times);
+}
+
 void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     consumer *c = opaque;
@@ -53,6 +97,7 @@ void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partit
         log_info(&c->log, "assigned %d partition(s) (%s)", parts->cnt, rd_kafka_rebalance_protocol(rk));
         c->stats.assignments++;
         int paused = loop_on_assigned(c);
+        if (c->cfg.start_at_ms >= 0 && parts->cnt) start_at(c, rk, parts);
         if (c->cooperative) e = rd_kafka_incremental_assign(rk, parts);
         else rd_kafka_assign(rk, parts);
         /* librdkafka keeps a partition paused by the application through

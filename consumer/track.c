@@ -15,6 +15,7 @@ struct track_part {
     int64_t next_store;     /* offset to store next (last done + 1); -1 none yet */
     int64_t last_pushed;    /* highest offset handed out; -1 none */
     int64_t txn_base;       /* first offset handed out since the last txn commit; -1 none */
+    int64_t start;          /* where the assignment put it (kafka.start_at); -1 unknown */
 };
 
 /* Token layout: slot index (16 bits) | generation (16) | sequence (32).
@@ -87,8 +88,12 @@ track_part *track_add(track_table *t, const char *topic, int32_t partition)
     p->next_store = -1;
     p->last_pushed = -1;
     p->txn_base = -1;
+    p->start = -1;
     return p;
 }
+
+void track_set_start(track_part *p, int64_t offset) { p->start = offset; }
+int64_t track_start(const track_part *p) { return p->start; }
 
 void track_remove(track_table *t, track_part *p)
 {

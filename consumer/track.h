@@ -57,6 +57,11 @@ int32_t track_partition(const track_part *p);
 int64_t track_next_store(const track_part *p);
 /* Highest offset handed out, -1 when none (the exactly-once commit point). */
 int64_t track_last_pushed(const track_part *p);
+/* Where the assignment put the partition when the group had no commit
+ * for it (kafka.start_at): where the member stands before its first
+ * message. -1 unknown (the default after track_add). Can't fail. */
+void track_set_start(track_part *p, int64_t offset);
+int64_t track_start(const track_part *p);
 /* Exactly-once: the first offset handed out since the last committed
  * transaction, -1 when none. An aborted transaction rewinds there: no
  * question to the coordinator, so an abort in an outage can still rewind. */

@@ -12,6 +12,7 @@ Scenarios, by concern (one module each, over the shared harness.py):
   security.py    secure-pipeline secure-refusals secure-oauth (secured cluster)
   registry.py    registry-pipeline registry-outage (fixture "registry")
   monitoring.py  prometheus
+  replay.py      start-at
   deploy.py      image (DHATU_TEST_IMAGE), k8s-rendered (mutual-TLS cluster)
 """
 from harness import *  # noqa: F401,F403
@@ -22,6 +23,7 @@ from security import secure_pipeline, secure_oauth, secure_refusals
 from monitoring import prometheus
 from registry import registry_pipeline, registry_outage
 from deploy import image_scenario, k8s_rendered
+from replay import start_at
 
 try:
     if SCENARIO.startswith("group"):
@@ -54,6 +56,8 @@ try:
         producer_inputs()
     elif SCENARIO == "prometheus":
         prometheus()
+    elif SCENARIO == "start-at":
+        start_at()
     elif SCENARIO == "trace":
         trace()
     elif SCENARIO == "producer-interrupt":
