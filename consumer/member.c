@@ -132,15 +132,10 @@ int member_start(consumer *c)
             log_error(&c->log, "cannot start the watchdog thread");
             return -1;
         }
-        watchdog_arm(&c->wd, "init_transactions", 60000);
-        rd_kafka_error_t *e = rd_kafka_init_transactions(c->producer, 60000);
-        watchdog_disarm(&c->wd);
-        if (e) {
-            log_error(&c->log, "init_transactions: %s", rd_kafka_error_string(e));
-            rd_kafka_error_destroy(e);
+        if (txn_init(c, err, sizeof err)) {
+            log_error(&c->log, "%s", err);
             return -1;
         }
-        txn_begin(c);
     }
     rd_kafka_poll_set_consumer(c->consumer);
     rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(c->cfg.input.n);

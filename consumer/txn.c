@@ -1,5 +1,7 @@
 /* txn.c -- exactly-once: output records and input offsets committed in one
  * Kafka transaction (KIP-447 offsets fencing by group generation). */
+#include <stdio.h>
+
 #include "consumer.h"
 
 /* librdkafka's commit and abort take -1 as "no limit" (their timeouts are
@@ -20,6 +22,22 @@ static rd_kafka_error_t *returned(consumer *c, rd_kafka_error_t *e)
 {
     watchdog_disarm(&c->wd);
     return e;
+}
+
+int txn_init(consumer *c, char *errstr, size_t n)
+{
+    watchdog_arm(&c->wd, "init_transactions", 60000);
+    rd_kafka_error_t *e = returned(c, rd_kafka_init_transactions(c->producer, 60000));
+    if (e) {
+        snprintf(errstr, n, "init_transactions: %s", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        return -1;
+    }
+    if (txn_begin(c)) {
+        snprintf(errstr, n, "begin_transaction failed (logged above)");
+        return -1;
+    }
+    return 0;
 }
 
 int txn_begin(consumer *c)

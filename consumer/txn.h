@@ -4,6 +4,7 @@
 #ifndef TXN_H
 #define TXN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct consumer consumer;
@@ -15,6 +16,10 @@ typedef struct txn_state {
 } txn_state;
 
 
+/* The producer's transactions (fencing an earlier instance of this
+ * transactional id), then the first transaction begun; the watchdog must
+ * run. 0, or -1 with the reason in errstr. */
+int txn_init(consumer *c, char *errstr, size_t n);
 int txn_begin(consumer *c);
 /* An article consumed into the open transaction (so it is not empty). */
 void txn_count(consumer *c);
