@@ -41,6 +41,13 @@
  * rebalance protocol), the two Kafka handles, the first fatal status, the
  * stop flag, the tracker (track.h, its own API) and the published counters.
  *
+ * Errors: what runs before the first poll returns a status and fills the
+ * caller's message buffer (stage_init, client_*, txn_init, orphans_start,
+ * stage_register_output), and member_start, the edge, logs it. Once the
+ * member runs, no caller waits on the thread that meets an error: a module
+ * logs it where it happens and records the first fatal one (outcome_fail),
+ * which loop_run returns as the exit status.
+ *
  * Ownership: main.c creates one struct consumer and frees it through one
  * cleanup path (member_cleanup); every callback reaches it through its
  * opaque pointer. There is no file-scope mutable state but the signal flag

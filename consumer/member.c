@@ -126,7 +126,10 @@ int member_start(consumer *c)
                  http_port(c->http));
     }
     if (*c->cfg.registry_url) log_info(&c->log, "schema registry %s", c->cfg.registry_url);
-    if (stage_register_output(c)) return -1;
+    if (stage_register_output(c, err, sizeof err)) {
+        log_error(&c->log, "%s", err);
+        return -1;
+    }
     if (c->cfg.exactly_once) {
         if (watchdog_start(&c->wd, &c->log, WATCHDOG_GRACE_MS, watchdog_exit, c)) {
             log_error(&c->log, "cannot start the watchdog thread");
@@ -151,7 +154,10 @@ int member_start(consumer *c)
         log_error(&c->log, "cannot start the engine thread");
         return -1;
     }
-    if (orphans_start(c)) return -1;
+    if (orphans_start(c, err, sizeof err)) {
+        log_error(&c->log, "%s", err);
+        return -1;
+    }
     return 0;
 }
 

@@ -221,7 +221,7 @@ static void *orphans_main(void *arg)
     return NULL;
 }
 
-int orphans_start(consumer *c)
+int orphans_start(consumer *c, char *errstr, size_t n)
 {
     orphans *o = &c->orph;
     *o = (orphans){ .check_ms = c->cfg.orphan_check_ms, .grace_ms = c->cfg.orphan_grace_ms };
@@ -234,7 +234,7 @@ int orphans_start(consumer *c)
     pthread_condattr_destroy(&ca);
     int err = pthread_create(&o->thread, NULL, orphans_main, c);
     if (err) {
-        log_error(&c->log, "orphan watch: cannot start its thread: %s", strerror(err));
+        snprintf(errstr, n, "orphan watch: cannot start its thread: %s", strerror(err));
         pthread_cond_destroy(&o->cv);
         pthread_mutex_destroy(&o->mu);
         return -1;

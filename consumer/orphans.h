@@ -35,6 +35,7 @@
 #define ORPHANS_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct orphans {
@@ -48,8 +49,9 @@ typedef struct orphans {
 struct consumer;
 
 /* Starts the watch when kafka.orphan_check_ms is not 0 and the group uses
- * the classic protocol. 0, or -1 (a thread could not start; logged). */
-int orphans_start(struct consumer *c);
+ * the classic protocol. 0, or -1 (a thread could not start) with the
+ * reason in errstr. */
+int orphans_start(struct consumer *c, char *errstr, size_t n);
 void orphans_stop(struct consumer *c);     /* joins the thread; no-op if not started */
 /* Whether the watch runs (its metrics are published only then). */
 int orphans_enabled(const struct consumer *c);

@@ -472,7 +472,7 @@ int stage_init(consumer *c, char *err, size_t en)
     return 0;
 }
 
-int stage_register_output(consumer *c)
+int stage_register_output(consumer *c, char *errstr, size_t n)
 {
     if (!c->cfg.registry_output) return 0;
     char subject[512], err[512];
@@ -487,12 +487,13 @@ int stage_register_output(consumer *c)
         registry_stats(c);
         if (st == REGISTRY_OK) break;
         if (st != REGISTRY_UNAVAILABLE) {
-            log_error(&c->log, "%s", err);
+            snprintf(errstr, n, "%s", err);
             return -1;
         }
+        /* Progress, not an error: the caller hears only of the outcome. */
         if (!warned++) log_warn(&c->log, "%s; waiting for the registry", err);
         if (wait_unless_stopping(c, delay)) {
-            log_error(&c->log, "stopped before the registry answered");
+            snprintf(errstr, n, "stopped before the registry answered");
             return -1;
         }
         delay = delay * 2 > 5000 ? 5000 : delay * 2;

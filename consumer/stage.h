@@ -65,8 +65,9 @@ typedef struct stage {
 int stage_init(consumer *c, char *errstr, size_t n);     /* engine, codec, buffers, works */
 int stage_start(consumer *c);
 /* avro-registry output: registers (or finds) the record schema's id, retrying
- * while the registry does not answer, until a signal. 0, or -1 after logging. */
-int stage_register_output(consumer *c);
+ * while the registry does not answer (saying so once in the log), until a
+ * signal. 0, or -1 with the reason in errstr. */
+int stage_register_output(consumer *c, char *errstr, size_t n);
 void stage_stop(consumer *c);                            /* joins the engine thread */
 void stage_free(consumer *c);
 int stage_in_flight(consumer *c);

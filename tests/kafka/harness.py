@@ -55,6 +55,9 @@ def client(name):
         return []
     return ["-F", os.path.join(KENV["KAFKA_STATE_DIR"], "clients", name + CLIENT_KIND + ".properties")]
 CHILDREN = []
+# A scenario stopped by SIGTERM (ctest's timeout, a user's Ctrl-C on a
+# parent) still kills what it started: the dispatcher's finally runs.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 # Callables run at the end of every scenario, pass or fail (deploy.py
 # removes its containers).
 CLEANUPS = []
