@@ -94,6 +94,16 @@ jars() {
 # The admin tools (storage format, topics, groups, ACLs) log beside, not into, the broker's log.
 kjava() { java -Xmx256m -cp "$lib/*" -Dlog4j2.configurationFile="$here/log4j2.xml" \
   -Dkafka.logs.dir="$state/tools" "$@"; }
+# kafka-configs' class: kafka.admin.ConfigCommand until Kafka 4.1, then in
+# the tools module (4.4.0 has only org.apache.kafka.tools.ConfigCommand). A
+# jar's central directory names its classes uncompressed: grep finds them.
+config_command() {
+  if grep -qa "org/apache/kafka/tools/ConfigCommand.class" "$lib"/kafka-tools-*.jar 2>/dev/null; then
+    echo org.apache.kafka.tools.ConfigCommand
+  else
+    echo kafka.admin.ConfigCommand
+  fi
+}
 # Admin client options: secured, the admin principal's Java properties.
 admin_opts() { [ "$security" = plaintext ] || echo "--command-config $state/clients/admin.java.properties"; }
 
@@ -460,7 +470,7 @@ case "${1:-}" in
   quota)  shift; [ $# -eq 2 ] || die "usage: kafka.sh quota CLIENT_ID BYTES|none"
           if [ "$2" = none ]; then op=(--delete-config producer_byte_rate); else op=(--add-config "producer_byte_rate=$2"); fi
           # shellcheck disable=SC2046
-          kjava kafka.admin.ConfigCommand --bootstrap-server "$bootstrap" $(admin_opts) --alter --entity-type clients \
+          kjava "$(config_command)" --bootstrap-server "$bootstrap" $(admin_opts) --alter --entity-type clients \
             --entity-name "$1" "${op[@]}" >/dev/null ;;
   groups) shift; running_any || die "no broker running"
           # shellcheck disable=SC2046
