@@ -32,8 +32,8 @@
  * Modules, top to bottom (a module calls only those below it; ctest
  * consumer_layers checks it on the compiled objects): main.c, member.h,
  * rebalance.h, loop.h, txn.h, exporter.h, orphans.h, stage.h, deliver.h,
- * client.h, outcome.h, then watchdog.h, http.h, metrics.h, track.h and
- * config.h. Each has its header, with its contract; loop, txn and the stage
+ * client.h, outcome.h, trace.h, then watchdog.h, http.h, metrics.h,
+ * track.h and config.h. Each has its header, with its contract; loop, txn and the stage
  * keep their state in a struct of their own (loop_state, txn_state, stage)
  * that only their file writes, the others asking through functions.
  * struct consumer below composes them with what is shared by design: the

@@ -66,7 +66,7 @@ static void on_hang(void *arg, const char *call)
     atomic_store(&((mm_fixture *)arg)->watchdog_fired, 1);
 }
 
-void mm_setup(mm_fixture *f, const char *const *settings)
+void mm_cluster(mm_fixture *f)
 {
     char err[512];
     memset(f, 0, sizeof *f);
@@ -80,8 +80,12 @@ void mm_setup(mm_fixture *f, const char *const *settings)
     ck_assert_int_eq(rd_kafka_mock_topic_create(f->mc, "out", MM_NPARTS, 1), 0);
     ck_assert_int_eq(rd_kafka_mock_topic_create(f->mc, "dlq", 1, 1), 0);
     rd_kafka_mock_start_request_tracking(f->mc);
+}
 
-    consumer *c = f->c = calloc(1, sizeof *c);
+consumer *mm_consumer_new(const mm_fixture *f, const char *const *settings)
+{
+    char err[512];
+    consumer *c = calloc(1, sizeof *c);
     ck_assert_ptr_nonnull(c);
     log_init(&c->log, "mock_member", "consumer:mm", LOG_ERROR, LOG_TOOL);
     log_derive(&c->engine_log, &c->log, "engine");
@@ -101,6 +105,14 @@ void mm_setup(mm_fixture *f, const char *const *settings)
     set(c, "delivery.output_format=json");
     for (const char *const *s = settings; s && *s; s++) set(c, *s);
     ck_assert_msg(ccfg_validate(&c->cfg, err, sizeof err) == 0, "%s", err);
+    return c;
+}
+
+void mm_setup(mm_fixture *f, const char *const *settings)
+{
+    char err[512];
+    mm_cluster(f);
+    consumer *c = f->c = mm_consumer_new(f, settings);
     exporter_stats_init(&c->stats);
     ck_assert_msg(stage_init(c, err, sizeof err) == 0, "stage_init: %s", err);
     ck_assert_int_eq(track_table_init(&c->tracks, 64, (uint32_t)(c->cfg.max_unacked + c->cfg.batch_articles)), 0);
@@ -120,6 +132,10 @@ void mm_teardown(mm_fixture *f)
 {
     consumer *c = f->c;
     ck_assert_msg(!atomic_load(&f->watchdog_fired), "a transactional call outlived its timeout (watchdog)");
+    if (!c) {                       /* mm_cluster only */
+        rd_kafka_destroy(f->host);
+        return;
+    }
     if (c->consumer) mm_close_input(f);
     watchdog_stop(&c->wd);
     stage_stop(c);

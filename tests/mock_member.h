@@ -27,6 +27,14 @@ typedef struct mm_fixture {
     atomic_int watchdog_fired;          /* exactly-once: a transactional call hung */
 } mm_fixture;
 
+/* The cluster and its topics only (f->c NULL), for a test that makes its
+ * own member; mm_teardown frees it. */
+void mm_cluster(mm_fixture *f);
+/* A struct consumer configured for f's cluster (what mm_setup uses, group
+ * mm-group), then settings; nothing started. Free with ccfg_free and free,
+ * or through member_cleanup. */
+consumer *mm_consumer_new(const mm_fixture *f, const char *const *settings);
+
 /* The cluster, the topics and a member configured with settings (a
  * NULL-terminated list of "path=value"; the brokers, topics, cpu-ref seed
  * engine and JSON output are set before them). Exactly-once (a setting
