@@ -33,6 +33,8 @@ PKGS=(
   debootstrap       # ... its Debian base, made locally (no image registry is reachable)
   shellcheck        # lints the shell scripts, deploy/clouds among them
   curl              # deploy/local/registry.sh: the readiness probe of the schema registry
+  iproute2          # tests/faults: network namespaces, veth pairs and a bridge (ip netns)
+  iptables          # tests/faults: links cut with DROP rules inside those namespaces
 )
 # CUDA: nvcc at /usr/local/cuda (NVIDIA's installer) or on PATH is used as is.
 # Elsewhere Debian's nvidia-cuda-toolkit (non-free) is installed when apt can

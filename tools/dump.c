@@ -7,7 +7,9 @@
  * "headers":{...},"value"} (the value as a string when it is UTF-8, else as
  * hex). A dead letter met in record mode (a dhatu.error.class header, or
  * no value) is printed as --raw prints it, with a warning once, never as
- * an empty line. --committed reads only committed transactional messages. -X sets
+ * an empty line. --committed reads only committed transactional messages.
+ * --group G prints, instead of messages, G's committed offset and the end
+ * of every partition (an OffsetFetch: it never joins G). -X sets
  * any librdkafka property (TLS, SASL). It decodes records, so it links the
  * schemas library but never the engine.
  */
@@ -40,6 +42,29 @@ static json_t *bytes_json(const void *p, size_t len)
     s = json_string(hex);
     free(hex);
     return s;
+}
+
+/* --group: the group's committed offset and the end of every partition of
+ * l, one JSON line each; 0, or 1 when either could not be read. */
+static int print_offsets(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *l, int timeout_ms, logger *lg)
+{
+    rd_kafka_resp_err_t e = rd_kafka_committed(rk, l, timeout_ms);
+    if (e) {
+        log_error(lg, "committed offsets: %s", rd_kafka_err2str(e));
+        return 1;
+    }
+    for (int i = 0; i < l->cnt; i++) {
+        const rd_kafka_topic_partition_t *p = &l->elems[i];
+        int64_t lo, hi;
+        if (p->err || (e = rd_kafka_query_watermark_offsets(rk, p->topic, p->partition, &lo, &hi, timeout_ms))) {
+            log_error(lg, "[%" PRId32 "]: %s", p->partition, rd_kafka_err2str(p->err ? p->err : e));
+            return 1;
+        }
+        if (p->offset >= 0) printf("{\"partition\":%" PRId32 ",\"committed\":%" PRId64 ",\"end\":%" PRId64 "}\n",
+                                   p->partition, p->offset, hi);
+        else printf("{\"partition\":%" PRId32 ",\"committed\":null,\"end\":%" PRId64 "}\n", p->partition, hi);
+    }
+    return fflush(stdout) ? 1 : 0;
 }
 
 /* A dead letter of dhatu-consumer: its dhatu.error.class header, or no
@@ -78,7 +103,7 @@ static int print_raw(const rd_kafka_message_t *m)
 
 int main(int argc, char **argv)
 {
-    const char *brokers = "127.0.0.1:9092", *topic = NULL, *registry_url = NULL;
+    const char *brokers = "127.0.0.1:9092", *topic = NULL, *registry_url = NULL, *group = NULL;
     int raw = 0, committed = 0, c;
     kafka_items user = { 0 }; /* -F lines and -X items, in command-line order */
     /* First member: kafka.h's callbacks find it through the opaque. */
@@ -91,7 +116,7 @@ int main(int argc, char **argv)
     static const struct option lo[] = { { "brokers", required_argument, 0, 'b' },
         { "topic", required_argument, 0, 't' }, { "raw", no_argument, 0, 'r' },
         { "committed", no_argument, 0, 'C' }, { "timeout-ms", required_argument, 0, 'T' },
-        { "registry", required_argument, 0, 'R' },
+        { "registry", required_argument, 0, 'R' }, { "group", required_argument, 0, 'G' },
         { "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 } };
     char err[512];
     while ((c = getopt_long(argc, argv, "b:t:F:X:hV", lo, NULL)) != -1) {
@@ -117,16 +142,20 @@ int main(int argc, char **argv)
         case 'C': committed = 1; break;
         case 'T': timeout_ms = strtol(optarg, NULL, 10); break;
         case 'R': registry_url = optarg; break;
+        case 'G': group = optarg; break;
         default:
             fprintf(c == 'h' ? stdout : stderr, "Usage: " PROG " -b BROKERS -t TOPIC [--raw] [--committed] "
-                    "[--timeout-ms N] [--registry URL] [-F FILE] [-X key=value...]\n"
+                    "[--timeout-ms N] [--registry URL] [--group G] [-F FILE]\n"
+                    "       [-X key=value...]\n"
                     "Prints a record topic as records; --raw prints every message as it is (partition,\n"
                     "offset, key, headers, value): the option for a dead-letter topic, whose messages are\n"
                     "the original articles, or only their reference, with the reason in dhatu.error.*\n"
                     "headers (without --raw they are printed that way too, with a warning).\n"
                     "Records: Avro single-object, JSON, or Confluent-framed (with --registry URL or\n"
                     "-X schema.registry.url=URL; schema.registry.basic.auth.user.info and\n"
-                    "schema.registry.ssl.ca.location too).\n");
+                    "schema.registry.ssl.ca.location too).\n"
+                    "--group G: one line per partition, {\"partition\",\"committed\",\"end\"}: the offset G\n"
+                    "committed (null: none) and the partition's end; G is asked, never joined.\n");
             kafka_items_free(&user);
             return c == 'h' ? 0 : 2;
         }
@@ -139,7 +168,9 @@ int main(int argc, char **argv)
     /* Reads without a group's commits: nothing it does moves anyone's offsets. */
     kafka_prop props[] = {
         { "bootstrap.servers", brokers, NULL },
-        { "group.id", "dhatu-dump", NULL },
+        /* rd_kafka_committed() asks for the consumer's own group.id; no
+         * subscribe, so it never joins it. */
+        { "group.id", group ? group : "dhatu-dump", NULL },
         { "enable.auto.commit", "false", "dhatu-dump never commits offsets" },
         { "enable.partition.eof", "true", "dhatu-dump stops at the end of every partition" },
         { "isolation.level", committed ? "read_committed" : "read_uncommitted", NULL },
@@ -189,6 +220,14 @@ int main(int argc, char **argv)
         rd_kafka_topic_partition_list_add(l, topic, md->topics[0].partitions[i].id)->offset = RD_KAFKA_OFFSET_BEGINNING;
     rd_kafka_metadata_destroy(md);
     rd_kafka_topic_destroy(t);
+    if (group) {
+        status = print_offsets(rk, l, (int)(timeout_ms < 15000 ? timeout_ms : 15000), &lg);
+        rd_kafka_topic_partition_list_destroy(l);
+        schema_codec_destroy(codec);
+        registry_destroy(reg);
+        rd_kafka_destroy(rk);
+        return status;
+    }
     rd_kafka_assign(rk, l);
     rd_kafka_topic_partition_list_destroy(l);
     dbuf out = { 0 };

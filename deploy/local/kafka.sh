@@ -22,6 +22,8 @@
 #   kafka.sh broker N start|stop|kill|pid   one broker of the cluster (tests)
 #   kafka.sh leader TOPIC     the broker id that leads most partitions of TOPIC
 #   kafka.sh wipe             stop, then delete the state directory
+#   kafka.sh lib              fetch the jars of KAFKA_VERSION (once) and print their
+#                             folder (tests/faults runs its brokers from it)
 #
 # Environment: KAFKA_BROKERS (1 or 3), KAFKA_SECURITY (plaintext, ssl: mutual
 # TLS, sasl_ssl: SASL/PLAIN, SASL/SCRAM-SHA-512 and SASL/OAUTHBEARER over TLS,
@@ -486,5 +488,6 @@ case "${1:-}" in
           esac ;;
   leader) shift; [ $# -eq 1 ] || die "usage: kafka.sh leader TOPIC"; leader "$1" ;;
   wipe)   stop; rm -rf "$state" ;;
-  *)      sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  lib)    jars; echo "$lib" ;;
+  *)      sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

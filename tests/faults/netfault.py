@@ -1,0 +1,882 @@
+#!/usr/bin/env python3
+"""netfault.py -- faults on a seeded schedule over network namespaces, and a
+checker that proves what survives them.
+
+Three Kafka brokers (KRaft, each its own controller too), every dhatu-consumer
+member and a client (the feeding producer and this checker) each run in a
+network namespace of their own, joined by veth pairs to a bridge that lives in
+one more namespace. Every address (10.231.0.0/24) exists only inside the
+namespaces made here, none on the host, so nothing else on the machine can be
+cut by mistake; ports inside a namespace are its own (9092 for every broker).
+The harness tears all of it down whatever happens (finally, SIGTERM, ^C): it
+kills every process left in its namespaces and deletes them.
+
+Four pipelines read one input topic at once, one group each: at-least-once and
+exactly-once, each on the classic protocol (cooperative-sticky) and on KIP-848
+(group.protocol=consumer), two members per group. Faults are drawn from a
+schedule made from --seed (printed first, so a failure replays), several at a
+time (at most one broker affected at once, so two of three replicas always
+remain):
+  member-kill       kill -9 a member; restarted a few seconds later
+  member-pause      SIGSTOP a member past its session timeout, then SIGCONT: the
+                    zombie must be fenced (no duplicate in exactly-once, no
+                    committed offset moved backwards)
+  member-isolate    every packet between a member and every broker dropped
+  broker-kill       kill -9 a broker; restarted after a while
+  broker-pause      SIGSTOP a broker, then SIGCONT
+  broker-cut-members  one broker cut off from every member (iptables DROP in,
+                    out or both ways)
+  broker-cut-brokers  one broker cut off from the two others (in, out, both)
+  coordinator-cut   the broker that coordinates a group (the leader of its
+                    __consumer_offsets partition) cut off from the members
+  txn-coordinator-cut  the transaction coordinator of an exactly-once member
+                    (the leader of its __transaction_state partition) likewise
+  rolling-restart   every broker stopped (SIGTERM) and started in turn
+A member that exits is restarted after 2 s, as an orchestrator would; every
+exit is counted by cause (our kill -9, exit status, signal).
+
+After the schedule every fault is healed, the producer finishes, and the
+checker proves, per pipeline: every input offset has a record or a dead letter
+(at least once); exactly one committed record per input offset, read
+read_committed (exactly once); the group's lag back to 0 within --lag-bound;
+no member that held partitions with work waiting went without progress longer
+than --stall-bound (measured from its /metrics; the time a member is itself
+stopped, killed or isolated is its fault, not a stall); no committed offset
+ever moved backwards (sampled every few seconds with dhatu-dump --group);
+no member exit that no fault forced. It prints a table (faults by kind, exits
+by cause, lost, duplicates, longest stall) and with --table appends it to a
+file. Every log stays in --work.
+
+Needs root (ip netns, iptables), java, kcat and the project's build. Python's
+standard library only.
+"""
+import argparse
+import base64
+import collections
+import ctypes
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SUBNET = "10.231.0."
+CLONE_NEWNET = 0x40000000
+PIPELINES = [("alo", "classic"), ("alo", "consumer"), ("eos", "classic"), ("eos", "consumer")]
+# Member session timeout: short, so a paused member is taken for dead within
+# the short schedule; a pause lasts longer than it.
+SESSION_MS = 10000
+KINDS = ["member-kill", "member-pause", "member-isolate", "broker-kill", "broker-pause", "broker-cut-members",
+         "broker-cut-brokers", "coordinator-cut", "txn-coordinator-cut", "rolling-restart"]
+BROKER_KINDS = {"broker-kill", "broker-pause", "broker-cut-members", "broker-cut-brokers", "coordinator-cut",
+                "txn-coordinator-cut", "rolling-restart"}
+
+T0 = time.monotonic()
+
+
+def now():
+    return time.monotonic() - T0
+
+
+def log(*a):
+    print("[faults %6.1fs]" % now(), *a, flush=True)
+
+
+class Failed(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------
+# The network: namespaces, a bridge, veth pairs, DROP rules.
+
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def setns(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if libc.setns(fd, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "setns " + path)
+    finally:
+        os.close(fd)
+
+
+def run(*cmd, check=True, timeout=60):
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if check and r.returncode != 0:
+        raise Failed("%s: exit %d: %s" % (" ".join(cmd), r.returncode, r.stderr.strip()))
+    return r
+
+
+class Net:
+    """Namespaces named TAG-NAME; node NAME at SUBNET+host. The harness
+    itself enters the client's namespace (enter()) and leaves it for the
+    teardown (leave())."""
+
+    def __init__(self, tag):
+        self.tag = tag
+        self.hub = tag + "-hub"
+        self.nodes = collections.OrderedDict()   # name -> ip
+        self.made = []
+        self.home = os.open("/proc/self/ns/net", os.O_RDONLY)
+
+    def ns(self, name):
+        return "%s-%s" % (self.tag, name)
+
+    def create(self, names):
+        run("ip", "netns", "add", self.hub)
+        self.made.append(self.hub)
+        run("ip", "-n", self.hub, "link", "add", "br0", "type", "bridge")
+        run("ip", "-n", self.hub, "link", "set", "br0", "up")
+        for host, name in enumerate(names, start=1):
+            ns = self.ns(name)
+            run("ip", "netns", "add", ns)
+            self.made.append(ns)
+            # Interface names: at most 15 bytes, unique on the host while
+            # both ends are created there.
+            a, b = "%se%d" % (self.tag, host), "%sb%d" % (self.tag, host)
+            run("ip", "link", "add", a, "type", "veth", "peer", "name", b)
+            run("ip", "link", "set", a, "netns", ns)
+            run("ip", "link", "set", b, "netns", self.hub)
+            run("ip", "-n", self.hub, "link", "set", b, "master", "br0", "up")
+            run("ip", "-n", ns, "addr", "add", "%s%d/24" % (SUBNET, host), "dev", a)
+            run("ip", "-n", ns, "link", "set", a, "up")
+            run("ip", "-n", ns, "link", "set", "lo", "up")
+            self.nodes[name] = "%s%d" % (SUBNET, host)
+
+    def exec_argv(self, name, argv):
+        return ["ip", "netns", "exec", self.ns(name), *argv]
+
+    def enter(self, name):
+        setns("/run/netns/" + self.ns(name))
+
+    def leave(self):
+        if libc.setns(self.home, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "setns home")
+
+    def drop(self, name, peer_ip, direction, add=True):
+        """DROP in NAME's namespace: 'in' what comes from peer_ip, 'out' what
+        goes to it, 'both'. add=False removes the same rule once."""
+        op = "-I" if add else "-D"
+        rules = []
+        if direction in ("in", "both"):
+            rules.append(["INPUT", "-s", peer_ip])
+        if direction in ("out", "both"):
+            rules.append(["OUTPUT", "-d", peer_ip])
+        for chain, flag, ip in rules:
+            run("ip", "netns", "exec", self.ns(name), "iptables", "-w", op, chain, flag, ip, "-j", "DROP")
+
+    def teardown(self):
+        # Nothing may interrupt it (a second SIGTERM, ^C): what it leaves
+        # would stay on the machine.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            self.leave()
+        except OSError:
+            pass
+        for ns in reversed(self.made):
+            r = run("ip", "netns", "pids", ns, check=False)
+            for pid in r.stdout.split():
+                try:
+                    os.kill(int(pid), signal.SIGCONT)
+                    os.kill(int(pid), signal.SIGKILL)
+                except (ProcessLookupError, ValueError):
+                    pass
+        time.sleep(0.5)
+        for ns in reversed(self.made):
+            run("ip", "netns", "del", ns, check=False)
+        self.made = []
+
+
+# ---------------------------------------------------------------------------
+# Brokers: a KRaft cluster of three, each broker its own controller too.
+
+class Brokers:
+    def __init__(self, net, work, lib, heap):
+        self.net, self.work, self.lib, self.heap = net, work, lib, heap
+        self.names = ["b1", "b2", "b3"]
+        self.procs = {}
+        self.cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+    def ip(self, i):
+        return self.net.nodes[self.names[i]]
+
+    def bootstrap(self):
+        return ",".join("%s:9092" % self.ip(i) for i in range(3))
+
+    def java(self, i, *argv):
+        d = os.path.join(self.work, self.names[i])
+        return ["java", "-Xms" + self.heap, "-Xmx" + self.heap, "-XX:+UseG1GC", "-cp", self.lib + "/*",
+                "-Dlog4j2.configurationFile=" + os.path.join(ROOT, "deploy", "local", "log4j2.xml"),
+                "-Dkafka.logs.dir=" + d, *argv]
+
+    def configure(self):
+        voters = ",".join("%d@%s:9093" % (i + 1, self.ip(i)) for i in range(3))
+        fmts = []
+        for i in range(3):
+            d = os.path.join(self.work, self.names[i])
+            os.makedirs(os.path.join(d, "data"), exist_ok=True)
+            with open(os.path.join(d, "server.properties"), "w") as f:
+                f.write("""process.roles=broker,controller
+node.id=%d
+controller.quorum.voters=%s
+controller.listener.names=CONTROLLER
+listeners=PLAINTEXT://%s:9092,CONTROLLER://%s:9093
+advertised.listeners=PLAINTEXT://%s:9092
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=%s/data
+# The harness makes its topics by producing to them (no admin JVM per topic):
+# eight partitions, three replicas, two in sync to acknowledge.
+auto.create.topics.enable=true
+num.partitions=8
+default.replication.factor=3
+min.insync.replicas=2
+offsets.topic.replication.factor=3
+offsets.topic.num.partitions=8
+transaction.state.log.replication.factor=3
+transaction.state.log.min.isr=2
+transaction.state.log.num.partitions=8
+share.coordinator.state.topic.replication.factor=3
+share.coordinator.state.topic.min.isr=2
+group.initial.rebalance.delay.ms=0
+# KIP-848 members: the session as short as the classic members' (-X
+# session.timeout.ms), so a paused member is fenced within the schedule.
+group.consumer.min.session.timeout.ms=%d
+group.consumer.session.timeout.ms=%d
+group.consumer.min.heartbeat.interval.ms=1000
+group.consumer.heartbeat.interval.ms=2000
+unclean.leader.election.enable=false
+""" % (i + 1, voters, self.ip(i), self.ip(i), self.ip(i), d, SESSION_MS, SESSION_MS))
+            fmts.append(subprocess.Popen(self.java(i, "kafka.tools.StorageTool", "format", "-t", self.cluster_id,
+                                                   "-c", os.path.join(d, "server.properties")),
+                                         stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "format.log"), "w")))
+        for i, p in enumerate(fmts):
+            if p.wait(120) != 0:
+                raise Failed("formatting broker %d failed; see %s/format.log" % (i + 1,
+                                                                                 os.path.join(self.work, self.names[i])))
+
+    def start(self, i):
+        d = os.path.join(self.work, self.names[i])
+        out = open(os.path.join(d, "broker.log"), "a")
+        self.procs[i] = subprocess.Popen(self.net.exec_argv(self.names[i], self.java(
+            i, "kafka.Kafka", os.path.join(d, "server.properties"))), stdout=out, stderr=subprocess.STDOUT)
+
+    def answers(self, i):
+        r = subprocess.run(["kcat", "-b", "%s:9092" % self.ip(i), "-L", "-m", "3"], capture_output=True,
+                           timeout=20)
+        return r.returncode == 0
+
+    def wait_answers(self, idx, timeout):
+        end = time.monotonic() + timeout
+        left = set(idx)
+        while left:
+            for i in sorted(left):
+                if self.procs[i].poll() is not None:
+                    raise Failed("broker %d exited (%d) during start-up; see %s/broker.log" % (
+                        i + 1, self.procs[i].returncode, os.path.join(self.work, self.names[i])))
+                if self.answers(i):
+                    left.discard(i)
+            if left and time.monotonic() > end:
+                raise Failed("brokers %s did not answer within %ds" % (sorted(i + 1 for i in left), timeout))
+            if left:
+                time.sleep(1)
+
+    def create_topics(self, names, timeout=60):
+        """Topics made by asking for their metadata (auto.create.topics.enable:
+        kcat's metadata request allows it), until all of them have leaders."""
+        end = time.monotonic() + timeout
+        for t in names:
+            while self.leader_of(t, 7) is None:
+                if time.monotonic() > end:
+                    raise Failed("topic %s was not created within %ds" % (t, timeout))
+                time.sleep(0.5)
+
+    def leader_of(self, topic, partition):
+        """The broker index (0-2) leading topic's partition, from metadata
+        (None when unknown)."""
+        r = subprocess.run(["kcat", "-b", self.bootstrap(), "-L", "-J", "-t", topic, "-m", "5"],
+                           capture_output=True, text=True, timeout=20)
+        if r.returncode != 0:
+            return None
+        try:
+            md = json.loads(r.stdout)
+            for t in md["topics"]:
+                for p in t.get("partitions", []):
+                    if p["partition"] == partition and p.get("leader", -1) > 0:
+                        return p["leader"] - 1
+        except (ValueError, KeyError):
+            pass
+        return None
+
+
+def java_hash(s):
+    h = 0
+    for ch in s.encode("utf-16-le").decode("utf-16-le"):
+        h = (31 * h + ord(ch)) & 0xFFFFFFFF
+    return h - (1 << 32) if h >= 1 << 31 else h
+
+
+def coordinator_partition(key, nparts=8):
+    """Kafka's partition of a group or transactional id in its internal
+    topic: Utils.abs(key.hashCode()) % partitions."""
+    h = java_hash(key)
+    return (0 if h == -(1 << 31) else abs(h)) % nparts
+
+
+# ---------------------------------------------------------------------------
+# Members: dhatu-consumer processes, one namespace each, restarted when they
+# exit, their /metrics read for progress.
+
+class Member:
+    def __init__(self, name, pipeline, group, tout, tdlq):
+        self.name, self.pipeline, self.group, self.tout, self.tdlq = name, pipeline, group, tout, tdlq
+        self.proc = None
+        self.log = None
+        self.restart_at = None        # when an exited member starts again
+        self.faulted = 0              # faults holding it (stopped, killed, isolated)
+        self.killed_by_us = False
+        self.acked = None
+        self.progress_at = now()
+        self.longest_stall = 0.0
+        self.starts = 0
+
+
+class Harness:
+    def __init__(self, a):
+        self.a = a
+        self.rng = random.Random(a.seed)
+        self.tag = "df%d" % (os.getpid() % 100000)
+        self.work = os.path.abspath(a.work)
+        # The folder of an earlier run (its marker) is emptied; any other
+        # folder must be empty: the harness never deletes what it did not make.
+        marker = os.path.join(self.work, ".netfault")
+        if os.path.isdir(self.work) and os.listdir(self.work):
+            if not os.path.exists(marker):
+                raise SystemExit("netfault.py: %s is not empty and not an earlier run's folder" % self.work)
+            shutil.rmtree(self.work)
+        os.makedirs(self.work, exist_ok=True)
+        open(marker, "w").close()
+        self.consumer = os.path.join(a.build, "consumer", "dhatu-consumer")
+        self.producer = os.path.join(a.build, "producer", "dhatu-producer")
+        self.dump_bin = os.path.join(a.build, "tools", "dhatu-dump")
+        self.members = []
+        self.tin = "in"
+        self.active = []              # faults in progress
+        self.done = []                # faults healed
+        self.exits = collections.Counter()
+        self.unforced = []
+        self.committed = {}           # group -> {partition: offset}
+        self.regressions = []
+        self.offset_samples = 0
+        self.offset_failures = 0
+        self.net = Net(self.tag)
+        self.feeder = None
+
+    # -- helpers --------------------------------------------------------
+    def dump(self, topic, *extra, timeout=240):
+        r = subprocess.run([self.dump_bin, "-b", self.brokers.bootstrap(), "-t", topic, *extra],
+                           capture_output=True, text=True, timeout=timeout)
+        if r.returncode != 0:
+            raise Failed("dhatu-dump %s %s: %s" % (topic, " ".join(extra), r.stderr.strip()[-2000:]))
+        return [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+
+    def group_offsets(self, group):
+        return {o["partition"]: o for o in self.dump(self.tin, "--group", group, "--timeout-ms", "5000",
+                                                     timeout=30)}
+
+    # -- members --------------------------------------------------------
+    def start_member(self, m):
+        mode, proto = m.pipeline
+        argv = [self.consumer, "-b", self.brokers.bootstrap(), "-t", self.tin, "-o", m.tout, "-d", m.tdlq,
+                "-g", m.group, "-B", "cpu", "-s", "engine.threads=1", "-s", "http.port=8080",
+                "-s", "http.stats_interval_ms=1000", "-s", "kafka.client_id=" + m.name,
+                "-s", "kafka.group_protocol=" + proto]
+        if proto == "classic":
+            argv += ["-s", "kafka.assignor=cooperative-sticky", "-X", "session.timeout.ms=%d" % SESSION_MS,
+                     "-X", "heartbeat.interval.ms=2000"]
+        if mode == "eos":
+            argv += ["--exactly-once", "-s", "delivery.transaction_interval_ms=500"]
+        m.log = open(os.path.join(self.work, m.name + ".log"), "a")
+        m.log.write("=== start %d at %.1fs\n" % (m.starts + 1, now()))
+        m.log.flush()
+        m.proc = subprocess.Popen(self.net.exec_argv(m.name, argv), stdout=m.log, stderr=subprocess.STDOUT)
+        m.starts += 1
+        m.killed_by_us = False
+        m.restart_at = None
+        m.acked = None
+        m.progress_at = now()
+
+    def reap(self):
+        for m in self.members:
+            if m.proc is None or m.proc.poll() is None:
+                if m.proc is None and m.restart_at is not None and now() >= m.restart_at:
+                    self.start_member(m)
+                continue
+            rc = m.proc.returncode
+            if m.killed_by_us:
+                cause = "kill -9 (fault)"
+            elif rc < 0:
+                cause = "signal %s" % signal.Signals(-rc).name
+            else:
+                cause = "exit %d" % rc
+            self.exits[cause] += 1
+            if not m.killed_by_us:
+                tail = open(m.log.name, errors="replace").read()[-3000:]
+                self.unforced.append((m.name, cause, round(now(), 1)))
+                log("member %s ended (%s) with no fault forcing it; log %s ends:\n%s" % (m.name, cause, m.log.name,
+                                                                                          tail))
+            m.proc = None
+            m.log.close()
+            if m.restart_at is None:
+                m.restart_at = now() + 2.0
+
+    def metrics(self, m):
+        try:
+            with urllib.request.urlopen("http://%s:8080/metrics" % self.net.nodes[m.name], timeout=1) as r:
+                text = r.read().decode()
+        except (OSError, ValueError):
+            return None
+        val = collections.defaultdict(float)
+        for line in text.splitlines():
+            mo = re.match(r"(dhatu_[a-z_]+)(\{[^}]*\})? ([-0-9.e+]+)$", line)
+            if mo and mo.group(1) in ("dhatu_assigned_partitions", "dhatu_records_acknowledged_total",
+                                      "dhatu_consumer_lag", "dhatu_dead_letters_total"):
+                val[mo.group(1)] += float(mo.group(3))
+        return val
+
+    def watch_progress(self):
+        """Progress of each member: its acknowledged records grew, or it had
+        nothing to do (no partition, or lag 0). A member under a fault of
+        its own is not stalled; its clock starts again when it heals."""
+        for m in self.members:
+            if m.proc is None or m.faulted:
+                m.progress_at = now()
+                continue
+            v = self.metrics(m)
+            if v is None:
+                continue
+            acked = v["dhatu_records_acknowledged_total"] + v["dhatu_dead_letters_total"]
+            idle = v["dhatu_assigned_partitions"] == 0 or v["dhatu_consumer_lag"] <= 0
+            if idle or (m.acked is not None and acked > m.acked):
+                m.progress_at = now()
+            m.acked = acked
+            m.longest_stall = max(m.longest_stall, now() - m.progress_at)
+
+    def watch_offsets(self):
+        """A committed offset never moves backwards."""
+        for g in sorted({m.group for m in self.members}):
+            try:
+                offs = self.group_offsets(g)
+            except (Failed, subprocess.TimeoutExpired):
+                self.offset_failures += 1
+                continue
+            self.offset_samples += 1
+            seen = self.committed.setdefault(g, {})
+            for p, o in offs.items():
+                c = o["committed"]
+                if c is None:
+                    continue
+                if p in seen and c < seen[p]:
+                    self.regressions.append((g, p, seen[p], c, round(now(), 1)))
+                    log("REGRESSION: group %s partition %d committed %d after %d" % (g, p, c, seen[p]))
+                seen[p] = max(c, seen.get(p, c))
+
+    # -- faults ---------------------------------------------------------
+    def schedule(self):
+        """The whole schedule from the seed: (start, kind, duration, knobs)."""
+        kinds = self.a.kinds.split(",") if self.a.kinds else KINDS
+        out = []
+        t = 8.0
+        while t < self.a.duration:
+            kind = self.rng.choice(kinds)
+            dur = {"member-kill": self.rng.uniform(1, 5), "member-pause": self.rng.uniform(SESSION_MS / 1000 + 2,
+                                                                                           SESSION_MS / 1000 + 10),
+                   "member-isolate": self.rng.uniform(5, 20), "broker-kill": self.rng.uniform(5, 15),
+                   "broker-pause": self.rng.uniform(4, 12), "rolling-restart": 0}.get(kind,
+                                                                                     self.rng.uniform(5, 20))
+            out.append({"at": round(t, 1), "kind": kind, "dur": round(dur, 1),
+                        "dir": self.rng.choice(["in", "out", "both"]), "pick": self.rng.random()})
+            t += self.rng.uniform(self.a.gap / 2, self.a.gap * 1.5)
+        return out
+
+    def pick(self, seq, r):
+        return seq[min(int(r * len(seq)), len(seq) - 1)]
+
+    def broker_busy(self):
+        return any(f["kind"] in BROKER_KINDS for f in self.active)
+
+    def begin(self, f):
+        """Starts fault f; False when it cannot start now (skipped, counted)."""
+        kind, ms = f["kind"], self.members
+        if len(self.active) >= self.a.concurrent or (kind in BROKER_KINDS and self.broker_busy()):
+            return False
+        live = [m for m in ms if m.proc is not None and not m.faulted]
+        if kind.startswith("member"):
+            if not live:
+                return False
+            m = f["member"] = self.pick(live, f["pick"])
+            m.faulted += 1
+            if kind == "member-kill":
+                m.killed_by_us = True
+                m.proc.kill()
+                m.restart_at = now() + f["dur"]
+            elif kind == "member-pause":
+                os.kill(m.proc.pid, signal.SIGSTOP)
+            else:
+                for b in range(3):
+                    self.net.drop(m.name, self.brokers.ip(b), "both")
+            f["target"] = m.name
+        elif kind in ("broker-kill", "broker-pause"):
+            b = f["broker"] = int(f["pick"] * 3) % 3
+            if kind == "broker-kill":
+                self.brokers.procs[b].kill()
+                self.brokers.procs[b].wait()
+            else:
+                os.kill(self.brokers.procs[b].pid, signal.SIGSTOP)
+            f["target"] = "b%d" % (b + 1)
+        elif kind in ("broker-cut-members", "coordinator-cut", "txn-coordinator-cut", "broker-cut-brokers"):
+            if kind == "coordinator-cut":
+                g = self.pick(sorted({m.group for m in ms}), f["pick"])
+                b = self.brokers.leader_of("__consumer_offsets", coordinator_partition(g))
+                f["why"] = "coordinator of " + g
+            elif kind == "txn-coordinator-cut":
+                eos = [m for m in live if m.pipeline[0] == "eos"]
+                if not eos:
+                    return False
+                m = self.pick(eos, f["pick"])
+                tid = "dhatu-%s-%s-%d" % (m.group, os.uname().nodename, m.proc.pid)
+                b = self.brokers.leader_of("__transaction_state", coordinator_partition(tid))
+                f["why"] = "transaction coordinator of " + m.name
+            else:
+                b = int(f["pick"] * 3) % 3
+            if b is None:
+                return False
+            f["broker"] = b
+            peers = ([self.brokers.ip(x) for x in range(3) if x != b] if kind == "broker-cut-brokers"
+                     else [self.net.nodes[m.name] for m in ms])
+            f["peers"] = peers
+            for ip in peers:
+                self.net.drop(self.brokers.names[b], ip, f["dir"])
+            f["target"] = "b%d %s" % (b + 1, f["dir"])
+        elif kind == "rolling-restart":
+            f["target"] = "b1..b3"
+            f["step"] = 0
+        f["started"] = now()
+        self.active.append(f)
+        log("fault %-20s %-24s for %.1fs%s" % (kind, f.get("target", ""), f["dur"],
+                                                " (%s)" % f["why"] if "why" in f else ""))
+        return True
+
+    def end(self, f):
+        kind = f["kind"]
+        if kind.startswith("member"):
+            m = f["member"]
+            if kind == "member-pause" and m.proc is not None:
+                os.kill(m.proc.pid, signal.SIGCONT)
+            elif kind == "member-isolate":
+                for b in range(3):
+                    self.net.drop(m.name, self.brokers.ip(b), "both", add=False)
+            m.faulted -= 1
+            m.progress_at = now()
+        elif kind == "broker-kill":
+            self.brokers.start(f["broker"])
+        elif kind == "broker-pause":
+            os.kill(self.brokers.procs[f["broker"]].pid, signal.SIGCONT)
+        elif "peers" in f:
+            for ip in f["peers"]:
+                self.net.drop(self.brokers.names[f["broker"]], ip, f["dir"], add=False)
+        f["healed"] = now()
+        self.active.remove(f)
+        self.done.append(f)
+
+    def step_rolling(self, f):
+        """One broker at a time: SIGTERM, wait for its exit, start it, wait
+        until it answers. Advanced from the main loop so the rest goes on."""
+        b = f["step"] // 2
+        if b == 3:
+            f["dur"] = now() - f["started"]
+            self.end(f)
+            return
+        p = self.brokers.procs[b]
+        if f["step"] % 2 == 0:
+            if "term" not in f:
+                p.terminate()
+                f["term"] = now()
+            if p.poll() is not None or now() - f["term"] > 60:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+                self.brokers.start(b)
+                f["step"] += 1
+                f.pop("term")
+        elif self.brokers.answers(b):
+            f["step"] += 1
+
+    # -- the run --------------------------------------------------------
+    def articles(self, n, path):
+        src = [json.loads(l) for l in open(os.path.join(ROOT, "data", "arxiv_sample_500.jsonl"))]
+        with open(path, "w") as f:
+            for i in range(n):
+                a = dict(src[i % len(src)])
+                a["id"] = "%s#%d" % (a["id"], i // len(src))
+                f.write(json.dumps(a) + "\n")
+
+    def run(self):
+        a = self.a
+        log("seed %d (replay: %s --build %s --work DIR --seed %d --duration %d --gap %s --concurrent %d%s)" % (
+            a.seed, os.path.relpath(__file__, ROOT), a.build, a.seed, a.duration, a.gap, a.concurrent,
+            " --kinds " + a.kinds if a.kinds else ""))
+        sched = self.schedule()
+        log("%d faults scheduled over %ds" % (len(sched), a.duration))
+        lib = run(os.path.join(ROOT, "deploy", "local", "kafka.sh"), "lib", timeout=900).stdout.strip()
+        names = ["b1", "b2", "b3", "client"]
+        for mode, proto in PIPELINES:
+            for k in range(a.members):
+                names.append("%s-%s%d" % (mode, "848" if proto == "consumer" else "cls", k + 1))
+        self.net.create(names)
+        self.net.enter("client")
+        self.brokers = Brokers(self.net, self.work, lib, a.heap)
+        self.brokers.configure()
+        for i in range(3):
+            self.brokers.start(i)
+        self.brokers.wait_answers(range(3), 240)
+        log("brokers answer at %s" % self.brokers.bootstrap())
+
+        self.brokers.create_topics([self.tin] + ["%s-%s-%s" % (k, m, p) for m, p in PIPELINES
+                                                 for k in ("out", "dlq")])
+        n = int(a.rate * (a.duration + 10))
+        path = os.path.join(self.work, "articles.jsonl")
+        self.articles(n, path)
+        self.feeder = subprocess.Popen([self.producer, "-q", "-b", self.brokers.bootstrap(), "-t", self.tin,
+                                        "--rate", str(a.rate), path],
+                                       stdout=subprocess.DEVNULL,
+                                       stderr=open(os.path.join(self.work, "producer.log"), "w"))
+        names = iter(names[4:])
+        for mode, proto in PIPELINES:
+            suffix = "%s-%s" % (mode, proto)
+            for k in range(a.members):
+                m = Member(next(names), (mode, proto), "g-" + suffix, "out-" + suffix, "dlq-" + suffix)
+                self.members.append(m)
+                self.start_member(m)
+        log("%d members in %d groups; %d articles at %d/s" % (len(self.members), len(PIPELINES), n, a.rate))
+
+        t_start = now()
+        skipped = collections.Counter()
+        last_watch = 0.0
+        while sched or self.active:
+            t = now() - t_start
+            # A fault whose slot or target is busy waits (later ones wait
+            # behind it, so the order is the seed's); one that cannot start
+            # within 30 s of the schedule's end is dropped, and counted.
+            while sched and sched[0]["at"] <= t:
+                if self.begin(sched[0]):
+                    sched.pop(0)
+                elif t > a.duration + 30:
+                    skipped[sched.pop(0)["kind"]] += 1
+                else:
+                    break
+            for f in list(self.active):
+                if f["kind"] == "rolling-restart":
+                    self.step_rolling(f)
+                elif now() - f["started"] >= f["dur"] or (not sched and t > a.duration + 60):
+                    self.end(f)
+            self.reap()
+            if now() - last_watch >= 3:
+                last_watch = now()
+                self.watch_progress()
+                self.watch_offsets()
+            time.sleep(0.5)
+        log("faults over and healed: %d run, %d dropped (their slot or target stayed busy: %s)" % (
+            len(self.done), sum(skipped.values()), dict(skipped) or "none"))
+
+        # The stream ends; every group must reach lag 0.
+        try:
+            rc = self.feeder.wait(max(10, a.duration + 120 - (now() - t_start)))
+        except subprocess.TimeoutExpired:
+            raise Failed("the producer did not finish; see producer.log")
+        if rc != 0:
+            raise Failed("the producer exited %d; see %s/producer.log" % (rc, self.work))
+        # From here nothing is faulted and nothing more arrives: the bound
+        # on the way back to lag 0 counts from this moment.
+        quiet = now()
+        drained_at = {}
+        end = quiet + a.lag_bound
+        while len(drained_at) < len(PIPELINES) and now() < end:
+            self.reap()
+            self.watch_progress()
+            self.watch_offsets()
+            for g in sorted({m.group for m in self.members}):
+                if g in drained_at:
+                    continue
+                try:
+                    offs = self.group_offsets(g)
+                except (Failed, subprocess.TimeoutExpired):
+                    continue
+                if all(o["committed"] == o["end"] for o in offs.values()):
+                    drained_at[g] = now() - quiet
+            time.sleep(1)
+        for m in self.members:
+            if m.proc is not None:
+                m.proc.send_signal(signal.SIGTERM)
+        for m in self.members:
+            if m.proc is not None:
+                try:
+                    m.proc.wait(60)
+                except subprocess.TimeoutExpired:
+                    m.proc.kill()
+                    self.unforced.append((m.name, "no exit within 60 s of SIGTERM", round(now(), 1)))
+                if m.proc.returncode not in (0, None, -9):
+                    self.unforced.append((m.name, "exit %d after SIGTERM" % m.proc.returncode, round(now(), 1)))
+        return self.check(n, drained_at)
+
+    def check(self, n, drained_at):
+        raw = self.dump(self.tin, "--raw")
+        inputs = {(r["partition"], r["offset"]): r["key"] for r in raw}
+        problems = []
+        rows = []
+        if len(inputs) < n:
+            problems.append("the input topic holds %d messages of %d produced" % (len(inputs), n))
+        for mode, proto in PIPELINES:
+            suffix = "%s-%s" % (mode, proto)
+            g = "g-" + suffix
+            recs = self.dump("out-" + suffix, *(["--committed"] if mode == "eos" else []))
+            try:
+                dls = self.dump("dlq-" + suffix, "--raw", "--timeout-ms", "5000")
+            except Failed:
+                dls = []              # never created: no dead letter
+            with open(os.path.join(self.work, "out-%s.jsonl" % suffix), "w") as f:
+                for r in recs:
+                    f.write(json.dumps(r) + "\n")
+            count = collections.Counter()
+            copies = collections.defaultdict(list)
+            stray = 0
+            for r in recs:
+                lin = r.get("lineage") or {}
+                k = (lin.get("partition"), lin.get("offset"))
+                if k not in inputs or inputs[k] != r.get("id"):
+                    stray += 1
+                count[k] += 1
+                copies[k].append({x: lin.get(x) for x in ("processed_at", "processor", "timestamp")})
+            dead = set()
+            for d in dls:
+                h = d.get("headers", {})
+                dead.add((int(h.get("dhatu.original.partition", -1)), int(h.get("dhatu.original.offset", -1))))
+            lost = [k for k in inputs if k not in count and k not in dead]
+            dups = sum(c - 1 for c in count.values() if c > 1)
+            stall = max((m.longest_stall for m in self.members if m.group == g), default=0)
+            rows.append({"pipeline": "%s %s" % ({"alo": "at-least-once", "eos": "exactly-once"}[mode],
+                                               "classic" if proto == "classic" else "KIP-848"),
+                         "inputs": len(inputs), "records": len(recs), "dead": len(dls), "lost": len(lost),
+                         "dups": dups, "stray": stray, "stall": round(stall, 1),
+                         "drained": round(drained_at[g], 1) if g in drained_at else None})
+            if lost:
+                problems.append("%s: %d input offsets have no record (e.g. %s)" % (g, len(lost), sorted(lost)[:3]))
+            if stray:
+                problems.append("%s: %d records name no input offset or another article" % (g, stray))
+            if mode == "eos" and dups:
+                ex = sorted(k for k, c in count.items() if c > 1)
+                problems.append("%s: %d duplicate committed records in exactly-once, at %d input offsets from "
+                                "%s to %s; e.g. %s: %s" % (g, dups, len(ex), ex[0], ex[-1], ex[0], copies[ex[0]]))
+            if g not in drained_at:
+                problems.append("%s: lag not back to 0 within %ds of the last fault and article" % (g, self.a.lag_bound))
+            if stall > self.a.stall_bound:
+                problems.append("%s: a member went %.0fs without progress (bound %ds)" % (g, stall,
+                                                                                           self.a.stall_bound))
+        if self.regressions:
+            problems.append("committed offsets moved backwards: %s" % self.regressions[:5])
+        if self.unforced:
+            problems.append("member exits no fault forced: %s" % self.unforced)
+        if self.offset_samples == 0:
+            problems.append("committed offsets were never read")
+        return rows, problems
+
+    def report(self, rows, problems):
+        kinds = collections.Counter(f["kind"] for f in self.done)
+        lines = ["", "faults harness, seed %d, %ds of faults, %s, Kafka %s, %s" % (
+            self.a.seed, self.a.duration, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            os.environ.get("KAFKA_VERSION", "(kafka.sh default)"), "PASS" if not problems else "FAIL"), "",
+            "| fault | count |", "|---|---:|"]
+        lines += ["| %s | %d |" % (k, kinds[k]) for k in KINDS if kinds[k]]
+        lines += ["| **all** | **%d** |" % sum(kinds.values()), "", "| member exits by cause | count |", "|---|---:|"]
+        lines += ["| %s | %d |" % (c, k) for c, k in sorted(self.exits.items())] or ["| (none) | 0 |"]
+        lines += ["", "| pipeline | inputs | records | dead letters | lost | duplicates | longest stall (s) | "
+                  "lag 0 after quiet (s) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in rows:
+            lines.append("| %s | %d | %d | %d | %d | %d | %.1f | %s |" % (
+                r["pipeline"], r["inputs"], r["records"], r["dead"], r["lost"], r["dups"], r["stall"],
+                "-" if r["drained"] is None else "%.1f" % r["drained"]))
+        lines += ["", "committed offsets sampled %d times (%d reads failed during faults), %d moved backwards" % (
+            self.offset_samples, self.offset_failures, len(self.regressions))]
+        text = "\n".join(lines) + "\n"
+        print(text, flush=True)
+        with open(os.path.join(self.work, "faults.json"), "w") as f:
+            json.dump({"seed": self.a.seed, "rows": rows, "problems": problems, "exits": dict(self.exits),
+                       "faults": [{k: v for k, v in f.items() if k not in ("member",)} for f in self.done]},
+                      f, indent=1, default=str)
+        if self.a.table:
+            with open(self.a.table, "a") as f:
+                f.write(text)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--build", required=True, help="the build folder (dhatu-consumer, -producer, -dump)")
+    ap.add_argument("--seed", type=int, default=None, help="the schedule's seed (default: from the clock)")
+    ap.add_argument("--duration", type=int, default=150, help="seconds of faults")
+    ap.add_argument("--gap", type=float, default=8.0, help="mean seconds between fault starts")
+    ap.add_argument("--concurrent", type=int, default=2, help="faults at a time, at most")
+    ap.add_argument("--kinds", default="", help="comma list of fault kinds (default: all but rolling-restart)")
+    ap.add_argument("--members", type=int, default=2, help="members per group")
+    ap.add_argument("--rate", type=int, default=100, help="articles per second fed")
+    ap.add_argument("--heap", default="384m", help="each broker's Java heap")
+    ap.add_argument("--lag-bound", type=int, default=180, help="seconds after the end for lag 0")
+    ap.add_argument("--stall-bound", type=int, default=120, help="seconds a member may go without progress")
+    ap.add_argument("--work", required=True, help="folder for logs and state (kept)")
+    ap.add_argument("--table", help="append the result table to this file")
+    a = ap.parse_args()
+    if a.seed is None:
+        a.seed = int(time.time() * 1000) % 1000000007
+    if a.kinds:
+        bad = set(a.kinds.split(",")) - set(KINDS)
+        if bad:
+            ap.error("unknown fault kinds: %s" % ", ".join(sorted(bad)))
+    elif a.duration < 600:
+        # A rolling restart of three brokers takes minutes on two cores: the
+        # soak draws it, a short schedule leaves it to the rolling-restart
+        # scenario.
+        a.kinds = ",".join(k for k in KINDS if k != "rolling-restart")
+    if os.geteuid() != 0 or not shutil.which("iptables"):
+        print("netfault.py: needs root and iptables (scripts/deps.sh installs it); skipped", file=sys.stderr)
+        return 77
+    h = Harness(a)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        rows, problems = h.run()
+    except Failed as e:
+        log("FAIL (seed %d): %s; logs in %s" % (a.seed, e, h.work))
+        return 1
+    finally:
+        if h.feeder is not None and h.feeder.poll() is None:
+            h.feeder.kill()
+        h.net.teardown()
+    h.report(rows, problems)
+    for p in problems:
+        log("FAIL (seed %d): %s" % (a.seed, p))
+    if problems:
+        log("logs in %s" % h.work)
+        return 1
+    log("PASS (seed %d)" % a.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
