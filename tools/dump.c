@@ -7,7 +7,8 @@
  * "headers":{...},"value"} (the value as a string when it is UTF-8, else as
  * hex). A dead letter met in record mode (a dhatu.error.class header, or
  * no value) is printed as --raw prints it, with a warning once, never as
- * an empty line. --committed reads only committed transactional messages.
+ * an empty line. --committed reads only committed transactional messages,
+ * and exits 3 when an open transaction hid the end of a partition.
  * --group G prints, instead of messages, G's committed offset and the end
  * of every partition (an OffsetFetch: it never joins G). -X sets
  * any librdkafka property (TLS, SASL). It decodes records, so it links the
@@ -65,6 +66,24 @@ static int print_offsets(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *l, int
         else printf("{\"partition\":%" PRId32 ",\"committed\":null,\"end\":%" PRId64 "}\n", p->partition, hi);
     }
     return fflush(stdout) ? 1 : 0;
+}
+
+/* --committed: 3 when a partition's last stable offset is below its end
+ * (an open transaction, e.g. of a producer that died, hides what follows
+ * it until the transaction times out), saying where; else 0. */
+static int open_transactions(rd_kafka_t *rk, const char *topic, const int64_t *stable, int nparts, logger *lg)
+{
+    int open = 0;
+    for (int p = 0; p < nparts; p++) {
+        int64_t lo, hi;
+        if (rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 10000)) continue;
+        if (stable[p] < hi) {
+            log_warn(lg, "[%d]: read up to offset %" PRId64 " of %" PRId64 ": a transaction is still open there; "
+                         "what follows it is not shown until it ends", p, stable[p], hi);
+            open = 1;
+        }
+    }
+    return open ? 3 : 0;
 }
 
 /* A dead letter of dhatu-consumer: its dhatu.error.class header, or no
@@ -154,6 +173,7 @@ int main(int argc, char **argv)
                     "Records: Avro single-object, JSON, or Confluent-framed (with --registry URL or\n"
                     "-X schema.registry.url=URL; schema.registry.basic.auth.user.info and\n"
                     "schema.registry.ssl.ca.location too).\n"
+                    "--committed: read_committed; exit 3 when an open transaction hides a partition's end.\n"
                     "--group G: one line per partition, {\"partition\",\"committed\",\"end\"}: the offset G\n"
                     "committed (null: none) and the partition's end; G is asked, never joined.\n");
             kafka_items_free(&user);
@@ -230,6 +250,13 @@ int main(int argc, char **argv)
     }
     rd_kafka_assign(rk, l);
     rd_kafka_topic_partition_list_destroy(l);
+    /* --committed: where each partition's read ended (its last stable
+     * offset); below the partition's end, a transaction is still open. */
+    int64_t *stable = calloc((size_t)nparts, sizeof *stable);
+    if (!stable) {
+        log_error(&lg, "out of memory");
+        return 2;
+    }
     dbuf out = { 0 };
     long idle = 0;
     int write_failed = 0, warned = 0;
@@ -237,7 +264,12 @@ int main(int argc, char **argv)
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
         if (!m) { idle += 100; continue; }
         idle = 0;
-        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) { eofs++; rd_kafka_message_destroy(m); continue; }
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            if (m->partition >= 0 && m->partition < nparts) stable[m->partition] = m->offset;
+            eofs++;
+            rd_kafka_message_destroy(m);
+            continue;
+        }
         if (m->err) {
             log_error(&lg, "%s", rd_kafka_message_errstr(m));
             status = 1;
@@ -268,6 +300,8 @@ int main(int argc, char **argv)
         log_error(&lg, "stopped after %ld ms without reaching the end of every partition", timeout_ms);
         status = 1;
     }
+    if (committed && status == 0) status = open_transactions(rk, topic, stable, nparts, &lg);
+    free(stable);
     dbuf_free(&out);
     schema_codec_destroy(codec);
     registry_destroy(reg);
