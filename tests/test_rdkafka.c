@@ -1,5 +1,8 @@
-/* test_rdkafka.c -- the librdkafka we build carries
- * scripts/patches/librdkafka-coord-req-timeout.patch: a transactional
+/* test_rdkafka.c -- the librdkafka we build carries two patches, each
+ * proven here. scripts/patches/librdkafka-unstable-offsets.patch: a
+ * partition whose committed offset an open transaction blocks, met while the
+ * assignment changes, starts from the committed offset, not from
+ * auto.offset.reset (the last test). scripts/patches/librdkafka-coord-req-timeout.patch: a transactional
  * producer whose group coordinator is down gets its
  * send_offsets_to_transaction() back within its timeout, as an abortable
  * error, instead of blocking for ever (librdkafka#5456); and a coordinator
@@ -196,6 +199,105 @@ START_TEST(coordinator_moved_while_down_is_found_again)
 }
 END_TEST
 
+/* A consumer whose committed offsets are blocked by an open transaction
+ * (OffsetFetch answers UNSTABLE_OFFSET_COMMIT: a member died inside a
+ * transaction that included offsets, and the coordinator has not aborted
+ * it yet) while its assignment changes must still start from the committed
+ * offset once the transaction ends, never from auto.offset.reset: that
+ * rewinds the partition to its beginning, and in exactly-once every record
+ * since is committed a second time. Unpatched, librdkafka put the partition
+ * back on its pending list with the INVALID offset the broker sent beside
+ * the error (rdkafka_assignment.c), which starts the fetcher at
+ * auto.offset.reset; scripts/patches/librdkafka-unstable-offsets.patch
+ * re-queries it instead, as it already did for STALE_MEMBER_EPOCH. Found
+ * by the fault harness (tests/faults): duplicates in exactly-once after a
+ * member was killed. */
+#define UNSTABLE_GROUP "dhatu-unstable"
+#define UNSTABLE_TOPIC "articles"
+#define API_OFFSET_FETCH 9
+
+START_TEST(unstable_offsets_keep_the_committed_position)
+{
+    char errstr[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    const char *props[][2] = {
+        { "test.mock.num.brokers", "3" },
+        { "group.id", UNSTABLE_GROUP },
+        { "auto.offset.reset", "earliest" },
+        { "enable.auto.commit", "false" },
+        { "isolation.level", "read_committed" },
+        { "log_level", "2" }, /* the injected error is reported, as expected */
+    };
+    for (size_t i = 0; i < sizeof props / sizeof props[0]; i++)
+        ck_assert_msg(rd_kafka_conf_set(conf, props[i][0], props[i][1], errstr, sizeof errstr) ==
+                          RD_KAFKA_CONF_OK, "%s: %s", props[i][0], errstr);
+    rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+    ck_assert_msg(c != NULL, "rd_kafka_new: %s", errstr);
+    rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(c);
+    ck_assert_int_eq(rd_kafka_mock_topic_create(mc, UNSTABLE_TOPIC, 2, 1), 0);
+    rd_kafka_mock_coordinator_set(mc, "group", UNSTABLE_GROUP, 1);
+
+    /* Ten messages in each partition, from a producer on the same cluster. */
+    rd_kafka_conf_t *pconf = rd_kafka_conf_new();
+    ck_assert_int_eq(rd_kafka_conf_set(pconf, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(mc), errstr,
+                                       sizeof errstr), RD_KAFKA_CONF_OK);
+    rd_kafka_t *p = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, errstr, sizeof errstr);
+    ck_assert_msg(p != NULL, "producer: %s", errstr);
+    for (int part = 0; part < 2; part++)
+        for (int i = 0; i < 10; i++)
+            ck_assert_int_eq(rd_kafka_producev(p, RD_KAFKA_V_TOPIC(UNSTABLE_TOPIC), RD_KAFKA_V_PARTITION(part),
+                                               RD_KAFKA_V_VALUE("a", 1), RD_KAFKA_V_END), 0);
+    ck_assert_int_eq(rd_kafka_flush(p, 10000), 0);
+    rd_kafka_destroy(p);
+
+    /* The group committed offset 5 of both partitions. */
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(2);
+    rd_kafka_topic_partition_list_add(l, UNSTABLE_TOPIC, 0)->offset = 5;
+    rd_kafka_topic_partition_list_add(l, UNSTABLE_TOPIC, 1)->offset = 5;
+    ck_assert_int_eq(rd_kafka_commit(c, l, 0), 0);
+    rd_kafka_topic_partition_list_destroy(l);
+
+    /* The next OffsetFetch answers UNSTABLE_OFFSET_COMMIT, a second late
+     * (the coordinator's round trip), and the assignment grows while it is
+     * in flight. */
+    rd_kafka_mock_push_request_errors(mc, API_OFFSET_FETCH, 1, RD_KAFKA_RESP_ERR_UNSTABLE_OFFSET_COMMIT);
+    ck_assert_int_eq(rd_kafka_mock_broker_set_rtt(mc, 1, 1000), 0);
+    rd_kafka_mock_start_request_tracking(mc);
+    l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, UNSTABLE_TOPIC, 0);
+    rd_kafka_error_t *e = rd_kafka_incremental_assign(c, l);
+    ck_assert_msg(e == NULL, "incremental_assign: %s", e ? rd_kafka_error_string(e) : "");
+    rd_kafka_topic_partition_list_destroy(l);
+    int64_t t0 = clk_now_ms();
+    while (requests(mc, API_OFFSET_FETCH, -1) == 0 && clk_now_ms() - t0 < 10000) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 20);
+        if (m) rd_kafka_message_destroy(m);
+    }
+    ck_assert_msg(requests(mc, API_OFFSET_FETCH, -1) > 0, "no OffsetFetch within 10 s of the assignment");
+    l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, UNSTABLE_TOPIC, 1);
+    e = rd_kafka_incremental_assign(c, l);
+    ck_assert_msg(e == NULL, "incremental_assign: %s", e ? rd_kafka_error_string(e) : "");
+    rd_kafka_topic_partition_list_destroy(l);
+
+    /* The first message of each partition is the committed one. */
+    int64_t first[2] = { -1, -1 };
+    t0 = clk_now_ms();
+    while ((first[0] < 0 || first[1] < 0) && clk_now_ms() - t0 < 20000) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
+        if (!m) continue;
+        if (!m->err && m->partition >= 0 && m->partition < 2 && first[m->partition] < 0)
+            first[m->partition] = m->offset;
+        rd_kafka_message_destroy(m);
+    }
+    ck_assert_msg(first[0] == 5, "partition 0 started at offset %lld, not at the committed 5%s", (long long)first[0],
+                  first[0] == 0 ? " (auto.offset.reset: the partition rewound to its beginning)" : "");
+    ck_assert_msg(first[1] == 5, "partition 1 started at offset %lld, not at the committed 5", (long long)first[1]);
+    rd_kafka_consumer_close(c);
+    rd_kafka_destroy(c);
+}
+END_TEST
+
 int main(void)
 {
     if (!getenv("DHATU_RDKAFKA_PATCHED")) {
@@ -208,6 +310,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, coordinator_down_returns_abortable_within_timeout);
     tcase_add_test(tc, coordinator_moved_while_down_is_found_again);
+    tcase_add_test(tc, unstable_offsets_keep_the_committed_position);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
