@@ -68,15 +68,17 @@ static int print_offsets(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *l, int
     return fflush(stdout) ? 1 : 0;
 }
 
-/* --committed: 3 when a partition's last stable offset is below its end
- * (an open transaction, e.g. of a producer that died, hides what follows
- * it until the transaction times out), saying where; else 0. */
+/* --committed: 3 when the read of a partition ended (at its last stable
+ * offset, where librdkafka signals EOF in read_committed) below its high
+ * watermark (as the last fetch saw it): an open transaction, e.g. of a
+ * producer that died inside it, hides what follows it until it times out.
+ * Says where; else 0. */
 static int open_transactions(rd_kafka_t *rk, const char *topic, const int64_t *stable, int nparts, logger *lg)
 {
     int open = 0;
     for (int p = 0; p < nparts; p++) {
         int64_t lo, hi;
-        if (rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 10000)) continue;
+        if (rd_kafka_get_watermark_offsets(rk, topic, p, &lo, &hi) || hi < 0) continue;
         if (stable[p] < hi) {
             log_warn(lg, "[%d]: read up to offset %" PRId64 " of %" PRId64 ": a transaction is still open there; "
                          "what follows it is not shown until it ends", p, stable[p], hi);
@@ -251,7 +253,7 @@ int main(int argc, char **argv)
     rd_kafka_assign(rk, l);
     rd_kafka_topic_partition_list_destroy(l);
     /* --committed: where each partition's read ended (its last stable
-     * offset); below the partition's end, a transaction is still open. */
+     * offset): below the partition's high watermark, a transaction is open. */
     int64_t *stable = calloc((size_t)nparts, sizeof *stable);
     if (!stable) {
         log_error(&lg, "out of memory");

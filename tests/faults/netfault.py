@@ -48,12 +48,12 @@ by cause, lost, duplicates, longest stall) and with --table appends it to a
 file. Every log stays in --work.
 
 Needs root (ip netns, iptables), java, kcat and the project's build. Python's
-standard library only.
+standard library only. Beside it: net.py (the namespaces and DROP rules),
+kraft.py (the brokers, and where a coordinator is), checker.py (the proof and
+the table), util.py (clock, log, commands).
 """
 import argparse
-import base64
 import collections
-import ctypes
 import json
 import os
 import random
@@ -64,275 +64,17 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SUBNET = "10.231.0."
-CLONE_NEWNET = 0x40000000
+from checker import check, report
+from kraft import ROOT, SESSION_MS, Brokers, coordinator_partition
+from net import Net
+from util import Failed, log, now, run
+
 ALL_PIPELINES = ["alo-classic", "alo-consumer", "eos-classic", "eos-consumer"]
-# Member session timeout: short, so a paused member is taken for dead within
-# the short schedule; a pause lasts longer than it.
-SESSION_MS = 10000
 KINDS = ["member-kill", "member-pause", "member-isolate", "broker-kill", "broker-pause", "broker-cut-members",
          "broker-cut-brokers", "coordinator-cut", "txn-coordinator-cut", "rolling-restart"]
 BROKER_KINDS = {"broker-kill", "broker-pause", "broker-cut-members", "broker-cut-brokers", "coordinator-cut",
                 "txn-coordinator-cut", "rolling-restart"}
-
-T0 = time.monotonic()
-
-
-def now():
-    return time.monotonic() - T0
-
-
-def log(*a):
-    print("[faults %6.1fs]" % now(), *a, flush=True)
-
-
-class Failed(Exception):
-    pass
-
-
-# ---------------------------------------------------------------------------
-# The network: namespaces, a bridge, veth pairs, DROP rules.
-
-libc = ctypes.CDLL(None, use_errno=True)
-
-
-def setns(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        if libc.setns(fd, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), "setns " + path)
-    finally:
-        os.close(fd)
-
-
-def run(*cmd, check=True, timeout=60):
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    if check and r.returncode != 0:
-        raise Failed("%s: exit %d: %s" % (" ".join(cmd), r.returncode, r.stderr.strip()))
-    return r
-
-
-class Net:
-    """Namespaces named TAG-NAME; node NAME at SUBNET+host. The harness
-    itself enters the client's namespace (enter()) and leaves it for the
-    teardown (leave())."""
-
-    def __init__(self, tag):
-        self.tag = tag
-        self.hub = tag + "-hub"
-        self.nodes = collections.OrderedDict()   # name -> ip
-        self.made = []
-        self.home = os.open("/proc/self/ns/net", os.O_RDONLY)
-
-    def ns(self, name):
-        return "%s-%s" % (self.tag, name)
-
-    def create(self, names):
-        run("ip", "netns", "add", self.hub)
-        self.made.append(self.hub)
-        run("ip", "-n", self.hub, "link", "add", "br0", "type", "bridge")
-        run("ip", "-n", self.hub, "link", "set", "br0", "up")
-        for host, name in enumerate(names, start=1):
-            ns = self.ns(name)
-            run("ip", "netns", "add", ns)
-            self.made.append(ns)
-            # Interface names: at most 15 bytes, unique on the host while
-            # both ends are created there.
-            a, b = "%se%d" % (self.tag, host), "%sb%d" % (self.tag, host)
-            run("ip", "link", "add", a, "type", "veth", "peer", "name", b)
-            run("ip", "link", "set", a, "netns", ns)
-            run("ip", "link", "set", b, "netns", self.hub)
-            run("ip", "-n", self.hub, "link", "set", b, "master", "br0", "up")
-            run("ip", "-n", ns, "addr", "add", "%s%d/24" % (SUBNET, host), "dev", a)
-            run("ip", "-n", ns, "link", "set", a, "up")
-            run("ip", "-n", ns, "link", "set", "lo", "up")
-            self.nodes[name] = "%s%d" % (SUBNET, host)
-
-    def exec_argv(self, name, argv):
-        return ["ip", "netns", "exec", self.ns(name), *argv]
-
-    def enter(self, name):
-        setns("/run/netns/" + self.ns(name))
-
-    def leave(self):
-        if libc.setns(self.home, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), "setns home")
-
-    def drop(self, name, peer_ip, direction, add=True):
-        """DROP in NAME's namespace: 'in' what comes from peer_ip, 'out' what
-        goes to it, 'both'. add=False removes the same rule once."""
-        op = "-I" if add else "-D"
-        rules = []
-        if direction in ("in", "both"):
-            rules.append(["INPUT", "-s", peer_ip])
-        if direction in ("out", "both"):
-            rules.append(["OUTPUT", "-d", peer_ip])
-        for chain, flag, ip in rules:
-            run("ip", "netns", "exec", self.ns(name), "iptables", "-w", op, chain, flag, ip, "-j", "DROP")
-
-    def teardown(self):
-        # Nothing may interrupt it (a second SIGTERM, ^C): what it leaves
-        # would stay on the machine.
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
-            self.leave()
-        except OSError:
-            pass
-        for ns in reversed(self.made):
-            r = run("ip", "netns", "pids", ns, check=False)
-            for pid in r.stdout.split():
-                try:
-                    os.kill(int(pid), signal.SIGCONT)
-                    os.kill(int(pid), signal.SIGKILL)
-                except (ProcessLookupError, ValueError):
-                    pass
-        time.sleep(0.5)
-        for ns in reversed(self.made):
-            run("ip", "netns", "del", ns, check=False)
-        self.made = []
-
-
-# ---------------------------------------------------------------------------
-# Brokers: a KRaft cluster of three, each broker its own controller too.
-
-class Brokers:
-    def __init__(self, net, work, lib, heap):
-        self.net, self.work, self.lib, self.heap = net, work, lib, heap
-        self.names = ["b1", "b2", "b3"]
-        self.procs = {}
-        self.cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-
-    def ip(self, i):
-        return self.net.nodes[self.names[i]]
-
-    def bootstrap(self):
-        return ",".join("%s:9092" % self.ip(i) for i in range(3))
-
-    def java(self, i, *argv):
-        d = os.path.join(self.work, self.names[i])
-        return ["java", "-Xms" + self.heap, "-Xmx" + self.heap, "-XX:+UseG1GC", "-cp", self.lib + "/*",
-                "-Dlog4j2.configurationFile=" + os.path.join(ROOT, "deploy", "local", "log4j2.xml"),
-                "-Dkafka.logs.dir=" + d, *argv]
-
-    def configure(self):
-        voters = ",".join("%d@%s:9093" % (i + 1, self.ip(i)) for i in range(3))
-        fmts = []
-        for i in range(3):
-            d = os.path.join(self.work, self.names[i])
-            os.makedirs(os.path.join(d, "data"), exist_ok=True)
-            with open(os.path.join(d, "server.properties"), "w") as f:
-                f.write("""process.roles=broker,controller
-node.id=%d
-controller.quorum.voters=%s
-controller.listener.names=CONTROLLER
-listeners=PLAINTEXT://%s:9092,CONTROLLER://%s:9093
-advertised.listeners=PLAINTEXT://%s:9092
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs=%s/data
-# The harness makes its topics by producing to them (no admin JVM per topic):
-# eight partitions, three replicas, two in sync to acknowledge.
-auto.create.topics.enable=true
-num.partitions=8
-default.replication.factor=3
-min.insync.replicas=2
-offsets.topic.replication.factor=3
-offsets.topic.num.partitions=8
-transaction.state.log.replication.factor=3
-transaction.state.log.min.isr=2
-transaction.state.log.num.partitions=8
-# Timed-out transactions (a killed member's) aborted within 2 s, not 10.
-transaction.abort.timed.out.transaction.cleanup.interval.ms=2000
-share.coordinator.state.topic.replication.factor=3
-share.coordinator.state.topic.min.isr=2
-group.initial.rebalance.delay.ms=0
-# KIP-848 members: the session as short as the classic members' (-X
-# session.timeout.ms), so a paused member is fenced within the schedule.
-group.consumer.min.session.timeout.ms=%d
-group.consumer.session.timeout.ms=%d
-group.consumer.min.heartbeat.interval.ms=1000
-group.consumer.heartbeat.interval.ms=2000
-unclean.leader.election.enable=false
-""" % (i + 1, voters, self.ip(i), self.ip(i), self.ip(i), d, SESSION_MS, SESSION_MS))
-            fmts.append(subprocess.Popen(self.java(i, "kafka.tools.StorageTool", "format", "-t", self.cluster_id,
-                                                   "-c", os.path.join(d, "server.properties")),
-                                         stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "format.log"), "w")))
-        for i, p in enumerate(fmts):
-            if p.wait(120) != 0:
-                raise Failed("formatting broker %d failed; see %s/format.log" % (i + 1,
-                                                                                 os.path.join(self.work, self.names[i])))
-
-    def start(self, i):
-        d = os.path.join(self.work, self.names[i])
-        out = open(os.path.join(d, "broker.log"), "a")
-        self.procs[i] = subprocess.Popen(self.net.exec_argv(self.names[i], self.java(
-            i, "kafka.Kafka", os.path.join(d, "server.properties"))), stdout=out, stderr=subprocess.STDOUT)
-
-    def answers(self, i):
-        r = subprocess.run(["kcat", "-b", "%s:9092" % self.ip(i), "-L", "-m", "3"], capture_output=True,
-                           timeout=20)
-        return r.returncode == 0
-
-    def wait_answers(self, idx, timeout):
-        end = time.monotonic() + timeout
-        left = set(idx)
-        while left:
-            for i in sorted(left):
-                if self.procs[i].poll() is not None:
-                    raise Failed("broker %d exited (%d) during start-up; see %s/broker.log" % (
-                        i + 1, self.procs[i].returncode, os.path.join(self.work, self.names[i])))
-                if self.answers(i):
-                    left.discard(i)
-            if left and time.monotonic() > end:
-                raise Failed("brokers %s did not answer within %ds" % (sorted(i + 1 for i in left), timeout))
-            if left:
-                time.sleep(1)
-
-    def create_topics(self, names, timeout=60):
-        """Topics made by asking for their metadata (auto.create.topics.enable:
-        kcat's metadata request allows it), until all of them have leaders."""
-        end = time.monotonic() + timeout
-        for t in names:
-            while self.leader_of(t, 7) is None:
-                if time.monotonic() > end:
-                    raise Failed("topic %s was not created within %ds" % (t, timeout))
-                time.sleep(0.5)
-
-    def leader_of(self, topic, partition):
-        """The broker index (0-2) leading topic's partition, from metadata
-        (None when unknown)."""
-        r = subprocess.run(["kcat", "-b", self.bootstrap(), "-L", "-J", "-t", topic, "-m", "5"],
-                           capture_output=True, text=True, timeout=20)
-        if r.returncode != 0:
-            return None
-        try:
-            md = json.loads(r.stdout)
-            for t in md["topics"]:
-                for p in t.get("partitions", []):
-                    if p["partition"] == partition and p.get("leader", -1) > 0:
-                        return p["leader"] - 1
-        except (ValueError, KeyError):
-            pass
-        return None
-
-
-def java_hash(s):
-    h = 0
-    for ch in s.encode("utf-16-le").decode("utf-16-le"):
-        h = (31 * h + ord(ch)) & 0xFFFFFFFF
-    return h - (1 << 32) if h >= 1 << 31 else h
-
-
-def coordinator_partition(key, nparts=8):
-    """Kafka's partition of a group or transactional id in its internal
-    topic: Utils.abs(key.hashCode()) % partitions."""
-    h = java_hash(key)
-    return (0 if h == -(1 << 31) else abs(h)) % nparts
-
 
 # ---------------------------------------------------------------------------
 # Members: dhatu-consumer processes, one namespace each, restarted when they
@@ -763,95 +505,7 @@ class Harness:
                     self.unforced.append((m.name, "no exit within 60 s of SIGTERM", round(now(), 1)))
                 if m.proc.returncode not in (0, None, -9):
                     self.unforced.append((m.name, "exit %d after SIGTERM" % m.proc.returncode, round(now(), 1)))
-        return self.check(n, drained_at)
-
-    def check(self, n, drained_at):
-        raw = self.dump(self.tin, "--raw")
-        inputs = {(r["partition"], r["offset"]): r["key"] for r in raw}
-        problems = []
-        rows = []
-        if len(inputs) < n:
-            problems.append("the input topic holds %d messages of %d produced" % (len(inputs), n))
-        for mode, proto in self.pipelines:
-            suffix = "%s-%s" % (mode, proto)
-            g = "g-" + suffix
-            recs = self.dump_committed("out-" + suffix) if mode == "eos" else self.dump("out-" + suffix)
-            try:
-                dls = self.dump("dlq-" + suffix, "--raw", "--timeout-ms", "5000")
-            except Failed:
-                dls = []              # never created: no dead letter
-            with open(os.path.join(self.work, "out-%s.jsonl" % suffix), "w") as f:
-                for r in recs:
-                    f.write(json.dumps(r) + "\n")
-            count = collections.Counter()
-            copies = collections.defaultdict(list)
-            stray = 0
-            for r in recs:
-                lin = r.get("lineage") or {}
-                k = (lin.get("partition"), lin.get("offset"))
-                if k not in inputs or inputs[k] != r.get("id"):
-                    stray += 1
-                count[k] += 1
-                copies[k].append({x: lin.get(x) for x in ("processed_at", "processor", "timestamp")})
-            dead = set()
-            for d in dls:
-                h = d.get("headers", {})
-                dead.add((int(h.get("dhatu.original.partition", -1)), int(h.get("dhatu.original.offset", -1))))
-            lost = [k for k in inputs if k not in count and k not in dead]
-            dups = sum(c - 1 for c in count.values() if c > 1)
-            stall = max((m.longest_stall for m in self.members if m.group == g), default=0)
-            rows.append({"pipeline": "%s %s" % ({"alo": "at-least-once", "eos": "exactly-once"}[mode],
-                                               "classic" if proto == "classic" else "KIP-848"),
-                         "inputs": len(inputs), "records": len(recs), "dead": len(dls), "lost": len(lost),
-                         "dups": dups, "stray": stray, "stall": round(stall, 1),
-                         "drained": round(drained_at[g], 1) if g in drained_at else None})
-            if lost:
-                problems.append("%s: %d input offsets have no record (e.g. %s)" % (g, len(lost), sorted(lost)[:3]))
-            if stray:
-                problems.append("%s: %d records name no input offset or another article" % (g, stray))
-            if mode == "eos" and dups:
-                ex = sorted(k for k, c in count.items() if c > 1)
-                problems.append("%s: %d duplicate committed records in exactly-once, at %d input offsets from "
-                                "%s to %s; e.g. %s: %s" % (g, dups, len(ex), ex[0], ex[-1], ex[0], copies[ex[0]]))
-            if g not in drained_at:
-                problems.append("%s: lag not back to 0 within %ds of the last fault and article" % (g, self.a.lag_bound))
-            if stall > self.a.stall_bound:
-                problems.append("%s: a member went %.0fs without progress (bound %ds)" % (g, stall,
-                                                                                           self.a.stall_bound))
-        if self.regressions:
-            problems.append("committed offsets moved backwards: %s" % self.regressions[:5])
-        if self.unforced:
-            problems.append("member exits no fault forced: %s" % self.unforced)
-        if self.offset_samples == 0:
-            problems.append("committed offsets were never read")
-        return rows, problems
-
-    def report(self, rows, problems):
-        kinds = collections.Counter(f["kind"] for f in self.done)
-        lines = ["", "faults harness, seed %d, %ds of faults, %s, Kafka %s, %s" % (
-            self.a.seed, self.a.duration, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            os.environ.get("KAFKA_VERSION", "(kafka.sh default)"), "PASS" if not problems else "FAIL"), "",
-            "| fault | count |", "|---|---:|"]
-        lines += ["| %s | %d |" % (k, kinds[k]) for k in KINDS if kinds[k]]
-        lines += ["| **all** | **%d** |" % sum(kinds.values()), "", "| member exits by cause | count |", "|---|---:|"]
-        lines += ["| %s | %d |" % (c, k) for c, k in sorted(self.exits.items())] or ["| (none) | 0 |"]
-        lines += ["", "| pipeline | inputs | records | dead letters | lost | duplicates | longest stall (s) | "
-                  "lag 0 after quiet (s) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
-        for r in rows:
-            lines.append("| %s | %d | %d | %d | %d | %d | %.1f | %s |" % (
-                r["pipeline"], r["inputs"], r["records"], r["dead"], r["lost"], r["dups"], r["stall"],
-                "-" if r["drained"] is None else "%.1f" % r["drained"]))
-        lines += ["", "committed offsets sampled %d times (%d reads failed during faults), %d moved backwards" % (
-            self.offset_samples, self.offset_failures, len(self.regressions))]
-        text = "\n".join(lines) + "\n"
-        print(text, flush=True)
-        with open(os.path.join(self.work, "faults.json"), "w") as f:
-            json.dump({"seed": self.a.seed, "rows": rows, "problems": problems, "exits": dict(self.exits),
-                       "faults": [{k: v for k, v in f.items() if k not in ("member",)} for f in self.done]},
-                      f, indent=1, default=str)
-        if self.a.table:
-            with open(self.a.table, "a") as f:
-                f.write(text)
+        return check(self, n, drained_at)
 
 
 def main():
@@ -899,7 +553,7 @@ def main():
         if h.feeder is not None and h.feeder.poll() is None:
             h.feeder.kill()
         h.net.teardown()
-    h.report(rows, problems)
+    report(h, rows, problems)
     for p in problems:
         log("FAIL (seed %d): %s" % (a.seed, p))
     if problems:
