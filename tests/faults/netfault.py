@@ -241,7 +241,7 @@ class Harness:
         for g in sorted({m.group for m in self.members}):
             try:
                 offs = self.group_offsets(g)
-            except (Failed, subprocess.TimeoutExpired):
+            except (Failed, subprocess.TimeoutExpired, OSError):
                 self.offset_failures += 1
                 continue
             self.offset_samples += 1
@@ -488,7 +488,7 @@ class Harness:
                     continue
                 try:
                     offs = self.group_offsets(g)
-                except (Failed, subprocess.TimeoutExpired):
+                except (Failed, subprocess.TimeoutExpired, OSError):
                     continue
                 if all(o["committed"] == o["end"] for o in offs.values()):
                     drained_at[g] = now() - quiet
