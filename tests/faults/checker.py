@@ -64,6 +64,12 @@ def check(h, n, drained_at):
                                                                                        h.a.stall_bound))
     if h.regressions:
         problems.append("committed offsets moved backwards: %s" % h.regressions[:5])
+    # Forced exits are allowed, but bounded: one, and one more per ten
+    # minutes of faults.
+    allowed = 1 + h.a.duration // 600
+    if h.txn_exits > allowed:
+        problems.append("%d members ended by a transaction outliving its timeout (at most %d for %d s of faults)"
+                        % (h.txn_exits, allowed, h.a.duration))
     if h.unforced:
         problems.append("member exits no fault forced: %s" % h.unforced)
     if h.offset_samples == 0:
