@@ -20,6 +20,8 @@ class Brokers:
         self.net, self.work, self.lib, self.heap = net, work, lib, heap
         self.names = ["b1", "b2", "b3"]
         self.procs = {}
+        # A base64url id may begin with "-": it goes as --cluster-id=ID, or
+        # kafka-storage would take it for an option (1 run in 64 failed).
         self.cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
     def ip(self, i):
@@ -74,7 +76,8 @@ group.consumer.min.heartbeat.interval.ms=1000
 group.consumer.heartbeat.interval.ms=2000
 unclean.leader.election.enable=false
 """ % (i + 1, voters, self.ip(i), self.ip(i), self.ip(i), d, SESSION_MS, SESSION_MS))
-            fmts.append(subprocess.Popen(self.java(i, "kafka.tools.StorageTool", "format", "-t", self.cluster_id,
+            fmts.append(subprocess.Popen(self.java(i, "kafka.tools.StorageTool", "format",
+                                                   "--cluster-id=" + self.cluster_id,
                                                    "-c", os.path.join(d, "server.properties")),
                                          stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "format.log"), "w")))
         for i, p in enumerate(fmts):
@@ -137,9 +140,11 @@ unclean.leader.election.enable=false
 
 
 def java_hash(s):
+    """Java's String.hashCode(): over UTF-16 code units, 32-bit signed."""
+    b = s.encode("utf-16-be")
     h = 0
-    for ch in s.encode("utf-16-le").decode("utf-16-le"):
-        h = (31 * h + ord(ch)) & 0xFFFFFFFF
+    for i in range(0, len(b), 2):
+        h = (31 * h + (b[i] << 8 | b[i + 1])) & 0xFFFFFFFF
     return h - (1 << 32) if h >= 1 << 31 else h
 
 
