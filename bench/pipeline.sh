@@ -40,6 +40,9 @@ run() {  # name, consumer args... (the binary: $bin)
 "$K" topic bench-dlq-$$ 1
 for round in 1 2; do
   run "passthrough-r$round" -B cpu --passthrough
+  if [ -n "${DHATU_BENCH_BASELINE:-}" ]; then
+    bin=$DHATU_BENCH_BASELINE run "baseline-passthrough-r$round" -B cpu --passthrough
+  fi
   for backend in ${DHATU_BENCH_BACKENDS:-cpu}; do
     run "lexicon-$backend-r$round" -B "$backend" -m lexicon
     if [ -n "${DHATU_BENCH_BASELINE:-}" ]; then

@@ -1,6 +1,7 @@
 /* article_codec.c -- articles in: recognising a message's framing and
  * decoding it; articles out: Avro single-object or JSON (schema_avro.h). */
 #include "codec.h"
+#include "avrobin.h"
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,16 @@ schema_status schema_codec_decode_article(schema_codec *c, const void *vbuf, siz
 {
     const unsigned char *msg = vbuf;
     memset(a, 0, sizeof *a);
+    if (len >= 2 && msg[0] == SO_MAGIC0 && msg[1] == SO_MAGIC1 && !c->avro_c) {
+        schema_status f = codec_check_header(&c->article, "org.dhatu.Article", msg, len, errstr, n);
+        if (f == SCHEMA_OK) f = codec_read_article_direct(c, msg + SO_HEADER, len - SO_HEADER, len, a, errstr, n);
+        if (f != SCHEMA_OK) return f;
+        if (a->id_len == 0) {
+            memset(a, 0, sizeof *a);
+            return schema_error(errstr, n, SCHEMA_ERR_INVALID, "field \"id\" is empty");
+        }
+        return SCHEMA_OK;
+    }
     if (len >= 2 && msg[0] == SO_MAGIC0 && msg[1] == SO_MAGIC1) {
         schema_status f = codec_read(c, &c->article, "org.dhatu.Article", msg, len, errstr, n);
         if (f != SCHEMA_OK) return f;
@@ -75,6 +86,13 @@ schema_status schema_codec_encode_article(schema_codec *c, schema_format fmt, co
         int bad = dbuf_set(out, s, strlen(s));
         free(s);
         return bad ? schema_error(errstr, n, SCHEMA_ERR_NOMEM, "out of memory") : SCHEMA_OK;
+    }
+    if (!c->avro_c) {
+        size_t hdr;
+        schema_status st = codec_frame(&c->article, fmt, avrobin_article_bound(a), out, &hdr, errstr, n);
+        if (st) return st;
+        dbuf_setlen(out, hdr + avrobin_write_article((unsigned char *)out->data + hdr, a));
+        return SCHEMA_OK;
     }
     avro_value_t *v = &c->article.value;
     avro_value_reset(v);

@@ -1,6 +1,7 @@
 /* codec.c -- the codec's life cycle and the single-object framing (see
  * codec.h and schema_avro.h). */
 #include "codec.h"
+#include "avrobin.h"
 #include "datum_check.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,8 +104,8 @@ static void put_header(unsigned char *p, uint64_t fp)
     for (int i = 0; i < 8; i++) p[2 + i] = (unsigned char)(fp >> (8 * i));
 }
 
-schema_status codec_read(schema_codec *c, struct avro_type *t, const char *what,
-                         const unsigned char *buf, size_t len, char *errstr, size_t n)
+schema_status codec_check_header(const struct avro_type *t, const char *what, const unsigned char *buf, size_t len,
+                                 char *errstr, size_t n)
 {
     if (len < SO_HEADER) {
         return schema_error(errstr, n, SCHEMA_ERR_UNDECODABLE, "Avro single-object header truncated");
@@ -113,6 +114,14 @@ schema_status codec_read(schema_codec *c, struct avro_type *t, const char *what,
     if (fp != t->fingerprint)
         return schema_error(errstr, n, SCHEMA_ERR_WRONG_SCHEMA, "Avro fingerprint %016llx is not %s (%016llx)",
                             (unsigned long long)fp, what, (unsigned long long)t->fingerprint);
+    return SCHEMA_OK;
+}
+
+schema_status codec_read(schema_codec *c, struct avro_type *t, const char *what,
+                         const unsigned char *buf, size_t len, char *errstr, size_t n)
+{
+    schema_status st = codec_check_header(t, what, buf, len, errstr, n);
+    if (st) return st;
     const unsigned char *p = buf + SO_HEADER, *end = buf + len;
     if (schema_check_datum(t->schema, &p, end))
         return schema_error(errstr, n, SCHEMA_ERR_UNDECODABLE,
@@ -180,15 +189,13 @@ int codec_set_opt_long(avro_value_t *rec, int idx, int present, int64_t v)
     return avro_value_set_branch(&u, 1, &b) || avro_value_set_long(&b, v);
 }
 
-schema_status codec_write(schema_codec *c, struct avro_type *t, schema_format fmt, dbuf *out, char *errstr,
-                          size_t n)
+schema_status codec_frame(struct avro_type *t, schema_format fmt, size_t size, dbuf *out, size_t *hdr,
+                          char *errstr, size_t n)
 {
-    size_t size = 0, hdr = fmt == SCHEMA_FMT_AVRO_REGISTRY ? CF_HEADER : SO_HEADER;
+    *hdr = fmt == SCHEMA_FMT_AVRO_REGISTRY ? CF_HEADER : SO_HEADER;
     if (fmt == SCHEMA_FMT_AVRO_REGISTRY && !t->has_registry_id)
         return schema_error(errstr, n, SCHEMA_ERR_INTERNAL, "registry framing asked for, but no schema id is set");
-    if (avro_value_sizeof(&t->value, &size))
-        return schema_error(errstr, n, SCHEMA_ERR_ENCODE, "Avro C: %s", avro_strerror());
-    if (dbuf_reserve(out, hdr + size)) return schema_error(errstr, n, SCHEMA_ERR_NOMEM, "out of memory");
+    if (dbuf_reserve(out, *hdr + size)) return schema_error(errstr, n, SCHEMA_ERR_NOMEM, "out of memory");
     unsigned char *p = (unsigned char *)out->data;
     if (fmt == SCHEMA_FMT_AVRO_REGISTRY) {
         p[0] = 0;
@@ -196,12 +203,39 @@ schema_status codec_write(schema_codec *c, struct avro_type *t, schema_format fm
     } else {
         put_header(p, t->fingerprint);
     }
+    return SCHEMA_OK;
+}
+
+schema_status codec_write(schema_codec *c, struct avro_type *t, schema_format fmt, dbuf *out, char *errstr,
+                          size_t n)
+{
+    size_t size = 0, hdr;
+    if (avro_value_sizeof(&t->value, &size))
+        return schema_error(errstr, n, SCHEMA_ERR_ENCODE, "Avro C: %s", avro_strerror());
+    schema_status st = codec_frame(t, fmt, size, out, &hdr, errstr, n);
+    if (st) return st;
     avro_writer_memory_set_dest(c->writer, out->data + hdr, (int64_t)size);
     if (avro_value_write(c->writer, &t->value))
         return schema_error(errstr, n, SCHEMA_ERR_ENCODE, "Avro C: %s", avro_strerror());
     dbuf_setlen(out, hdr + size);
     return SCHEMA_OK;
 }
+
+schema_status codec_read_article_direct(schema_codec *c, const unsigned char *msg, size_t len, size_t len_all,
+                                        schema_article *a, char *errstr, size_t n)
+{
+    const char *why;
+    schema_status st = avrobin_read_article(msg, len, &c->json, a, &why);
+    if (st == SCHEMA_OK) return st;
+    memset(a, 0, sizeof *a);
+    if (st == SCHEMA_ERR_NOMEM) return schema_error(errstr, n, st, "out of memory");
+    if (!strcmp(why, "trailing"))
+        return schema_error(errstr, n, st, "trailing bytes after the Avro datum");
+    return schema_error(errstr, n, st, "corrupt Avro datum: a length, branch or index does not fit the %zu bytes",
+                        len_all);
+}
+
+void schema_codec_use_avro_c(schema_codec *c, int on) { c->avro_c = on; }
 
 void schema_codec_set_lookup(schema_codec *c, schema_lookup_fn fn, void *ctx)
 {

@@ -54,13 +54,17 @@ struct schema_codec {
     struct avro_type article, record;
     avro_reader_t reader;
     avro_writer_t writer;
-    dbuf json;                  /* a JSON article's strings, until the next decode */
+    dbuf json;                  /* a decoded article's strings (JSON or Avro), until the next decode */
+    int avro_c;                 /* schema_codec_use_avro_c: Avro C's values for our own schemas too */
     schema_lookup_fn lookup;    /* writer schemas of Confluent-framed messages */
     void *lookup_ctx;
     struct writer writers[CODEC_WRITERS];
     unsigned next_writer;
 };
 
+/* The single-object header of msg: long enough, and t's fingerprint. */
+schema_status codec_check_header(const struct avro_type *t, const char *what, const unsigned char *buf, size_t len,
+                                 char *errstr, size_t n);
 /* Reads one datum of type t from a single-object message into t->value,
  * requiring t's fingerprint, a datum that passes datum_check.h and no trailing
  * bytes. what names t in messages. */
@@ -70,6 +74,15 @@ schema_status codec_read(schema_codec *c, struct avro_type *t, const char *what,
  * the Confluent framing when fmt is SCHEMA_FMT_AVRO_REGISTRY. */
 schema_status codec_write(schema_codec *c, struct avro_type *t, schema_format fmt, dbuf *out, char *errstr,
                           size_t n);
+
+/* Reserves out for hdr + size bytes and writes t's framing (single-object
+ * or Confluent) at its start; *hdr is the framing's length. */
+schema_status codec_frame(struct avro_type *t, schema_format fmt, size_t size, dbuf *out, size_t *hdr,
+                          char *errstr, size_t n);
+/* avrobin.h's article reader with codec_read's messages: msg is the datum
+ * (no header) and len_all the whole message's length, for the message. */
+schema_status codec_read_article_direct(schema_codec *c, const unsigned char *msg, size_t len, size_t len_all,
+                                        schema_article *a, char *errstr, size_t n);
 
 /* resolve.c: a Confluent-framed article (00 + id + datum) into *a. */
 schema_status codec_read_registry_article(schema_codec *c, const unsigned char *msg, size_t len,

@@ -1,6 +1,7 @@
 /* record_codec.c -- dhātu records out (Avro single-object or JSON) and back
  * to JSON for tools and tests (schema_avro.h). */
 #include "codec.h"
+#include "avrobin.h"
 #include <string.h>
 
 static int append_doubles(avro_value_t *rec, int idx, const double *x, int k)
@@ -29,6 +30,15 @@ schema_status schema_codec_encode_record(schema_codec *c, schema_format fmt, con
 {
     if (fmt == SCHEMA_FMT_JSON)
         return schema_json_write_record(id, id_len, model_id, r, l, out, errstr, n);
+    if (!c->avro_c) {
+        size_t hdr, model_len = strlen(model_id);
+        schema_status st = codec_frame(&c->record, fmt, avrobin_record_bound(id_len, model_len, l), out, &hdr,
+                                       errstr, n);
+        if (st) return st;
+        dbuf_setlen(out, hdr + avrobin_write_record((unsigned char *)out->data + hdr, id, id_len, model_id,
+                                                    model_len, r, l));
+        return SCHEMA_OK;
+    }
     avro_value_t *v = &c->record.value, f, b, lin, arr, e;
     avro_value_reset(v);
     int bad = codec_set_str(v, R_ID, id, id_len) || codec_set_str(v, R_MODEL, model_id, strlen(model_id)) ||

@@ -225,6 +225,15 @@ schema_status codec_read_registry_article(schema_codec *c, const unsigned char *
     schema_status st = find_writer(c, &c->article, schema_article_avsc_text, id, &w, errstr, n);
     if (st) return st;
     if (w->kind == W_INCOMPATIBLE) return schema_error(errstr, n, SCHEMA_ERR_WRONG_SCHEMA, "%s", w->why);
+    if (w->kind == W_SAME && !c->avro_c) {     /* our own schema: the direct reader */
+        st = codec_read_article_direct(c, msg + CF_HEADER, len - CF_HEADER, len, a, errstr, n);
+        if (st) return st;
+        if (a->id_len == 0) {
+            memset(a, 0, sizeof *a);
+            return schema_error(errstr, n, SCHEMA_ERR_INVALID, "field \"id\" is empty");
+        }
+        return SCHEMA_OK;
+    }
     avro_value_t *v;
     if (w->kind == W_SAME) {
         v = &c->article.value;

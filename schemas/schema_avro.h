@@ -71,6 +71,12 @@ schema_status schema_codec_encode_record(schema_codec *c, schema_format fmt, con
 schema_status schema_codec_record_to_json(schema_codec *c, const void *buf, size_t len, dbuf *out,
                                           char *errstr, size_t errstr_size);
 
+/* Our own schemas are read and written by straight-line code (avrobin.h:
+ * the same bytes, no value tree); on, this codec uses Avro C's generic
+ * values for them too, as it does for a foreign writer schema. The oracle
+ * of the tests and the fuzz harness; slower. Off by default. */
+void schema_codec_use_avro_c(schema_codec *c, int on);
+
 /* The embedded schema texts (NUL-terminated). */
 extern const char schema_article_avsc_text[];
 extern const char schema_record_avsc_text[];
