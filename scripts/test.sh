@@ -4,8 +4,9 @@
 # UndefinedBehaviorSanitizer and runs ctest again (corpus conformance capped
 # at 2000 articles per corpus there, since the oracle is slow under ASan; the
 # broker-failure scenarios, label cluster-failure, the container image,
-# label image, and the cloud definitions, label clouds, run in the release
-# build only),
+# label image, the cloud definitions, label clouds, the clusters with TLS or
+# SASL and a few scenarios labelled release-only run in the release build
+# only),
 # then builds the libFuzzer harnesses with clang and runs each for
 # DHATU_FUZZ_SECONDS (default 30) under ASan and UBSan.
 #
@@ -64,9 +65,10 @@ supp="$PWD/tests/lsan.supp" # third-party leaks only (PoCL's in-process LLVM), s
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   LSAN_OPTIONS=suppressions="$supp":print_suppressions=0 \
   DHATU_CONFORMANCE_LIMIT=2000 CK_TIMEOUT_MULTIPLIER=10 ctest_checked build-asan -j"$jobs" --output-on-failure \
-  --timeout 3000 -LE "cluster-failure|image|clouds|tls-cluster" # broker kills and restarts (the fault
-  # harness among them), the container image, the cloud definitions (no C code of their own, a minute or
-  # more each) and the mutual-TLS cluster (the SASL cluster runs the same code of ours)
+  --timeout 3000 -LE "cluster-failure|image|clouds|tls-cluster|release-only" # broker kills and restarts
+  # (the fault harness among them), the container image, the cloud definitions (no C code of their own, a
+  # minute or more each), the mutual-TLS cluster and the scenarios labelled release-only (tests/CMakeLists.txt
+  # says why each: the same code of ours as a scenario kept here)
 
 phase "fuzzing (libFuzzer under ASan + UBSan, ${DHATU_FUZZ_SECONDS:-30} s per harness, $jobs at a time)"
 cc=$(command -v clang-15 || command -v clang || true)

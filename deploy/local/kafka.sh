@@ -376,12 +376,19 @@ start() {
   if [ "$security" != plaintext ]; then make_tls; [ "$security" != sasl_ssl ] || make_oidc; write_clients; fi
   [ "$security" != sasl_ssl ] || start_idp
   local i
-  for i in $(seq 1 "$nbrokers"); do write_config "$i"; format "$i"; done
+  # Each step below is a JVM tool that spends seconds starting: the
+  # brokers' storage is formatted, and the topics created, side by side.
+  for i in $(seq 1 "$nbrokers"); do write_config "$i"; done
+  local jobs=()
+  for i in $(seq 1 "$nbrokers"); do format "$i" & jobs+=($!); done
+  wait_all "formatting the brokers' storage" "${jobs[@]}"
   for i in $(seq 1 "$nbrokers"); do start_one "$i"; done
   wait_answers
-  topic "${DHATU_INPUT_TOPIC:-articles}" 8
-  topic "${DHATU_OUTPUT_TOPIC:-dhatu-records}" 8
-  topic "${DHATU_DLQ_TOPIC:-dhatu-dlq}" 1
+  jobs=()
+  topic "${DHATU_INPUT_TOPIC:-articles}" 8 & jobs+=($!)
+  topic "${DHATU_OUTPUT_TOPIC:-dhatu-records}" 8 & jobs+=($!)
+  topic "${DHATU_DLQ_TOPIC:-dhatu-dlq}" 1 & jobs+=($!)
+  wait_all "creating the topics" "${jobs[@]}"
   [ "$security" = plaintext ] || grant "${DHATU_INPUT_TOPIC:-articles}" "${DHATU_OUTPUT_TOPIC:-dhatu-records}" \
     "${DHATU_DLQ_TOPIC:-dhatu-dlq}" "${DHATU_GROUP:-dhatu}"
   echo "$bootstrap"
@@ -410,14 +417,27 @@ acl() { # ACL ARGS...: kafka-acls as the admin
 grant() {
   [ "$security" != plaintext ] || die "grant: the cluster is plaintext (no authorizer)"
   local in=$1 out=$2 dlq=$3 group=$4 c=User:dhatu-consumer
-  acl --add --allow-principal "$c" --operation Read --operation Describe --topic "$in"
-  acl --add --allow-principal "$c" --operation Read --group "$group"
+  # Side by side: five JVM tools, independent of each other.
+  local jobs=()
+  acl --add --allow-principal "$c" --operation Read --operation Describe --topic "$in" & jobs+=($!)
+  acl --add --allow-principal "$c" --operation Read --group "$group" & jobs+=($!)
   # Describe-configs: the consumer reads max.message.bytes of what it writes.
   acl --add --allow-principal "$c" --operation Write --operation Describe --operation DescribeConfigs \
-    --topic "$out" --topic "$dlq"
+    --topic "$out" --topic "$dlq" & jobs+=($!)
   acl --add --allow-principal "$c" --operation Write --operation Describe \
-    --transactional-id "dhatu-$group-" --resource-pattern-type prefixed
-  acl --add --allow-principal User:dhatu-producer --operation Write --operation Describe --topic "$in"
+    --transactional-id "dhatu-$group-" --resource-pattern-type prefixed & jobs+=($!)
+  acl --add --allow-principal User:dhatu-producer --operation Write --operation Describe --topic "$in" & jobs+=($!)
+  wait_all "granting the ACLs" "${jobs[@]}"
+}
+
+# wait_all WHAT PID...: waits for those background jobs (not the brokers or
+# the token endpoint, which outlive this script); dies naming WHAT if any
+# failed (each has said why on stderr).
+wait_all() {
+  local what=$1 pid bad=0
+  shift
+  for pid in "$@"; do wait "$pid" || bad=1; done
+  [ "$bad" = 0 ] || die "$what failed"
 }
 
 stop_one() {
