@@ -160,7 +160,7 @@ int client_check_cluster(consumer *c, char *err, size_t en)
     need[n++] = c->cfg.dead_letter;
     const char *brokers = kafka_conf_user_value(c->cfg.kafka_props.v, c->cfg.kafka_props.n, "bootstrap.servers",
                                                 c->cfg.brokers);
-    if (kafka_check_topics(c->producer, brokers, need, n, 15000, err, en)) return -1;
+    if (kafka_check_topics(c->producer, brokers, need, n, (int)c->cfg.startup_timeout_ms, err, en)) return -1;
     /* What one message may weigh: the producer's limit and each topic's.
      * Knowing them up front turns an oversized record or dead letter into a
      * dead letter (or a reference-only one) before the broker refuses it,
@@ -170,7 +170,7 @@ int client_check_cluster(consumer *c, char *err, size_t en)
     const char *outs[2] = { c->cfg.output, c->cfg.dead_letter };
     int64_t limits[2];
     char why[256];
-    if (kafka_topic_limits(c->producer, outs, 2, limits, 15000, why, sizeof why))
+    if (kafka_topic_limits(c->producer, outs, 2, limits, (int)c->cfg.startup_timeout_ms, why, sizeof why))
         log_warn(&c->log, "%s; message sizes are checked against message.max.bytes only", why);
     c->output_limit = limits[0] > 0 && limits[0] < producer_max ? limits[0] : producer_max;
     c->dlq_limit = limits[1] > 0 && limits[1] < producer_max ? limits[1] : producer_max;

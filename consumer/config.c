@@ -46,6 +46,12 @@ static const struct setting {
       "ask the group coordinator this often whether every input partition has an owner (0: never)"),
     I("kafka.orphan_grace_ms", orphan_grace_ms, 30000, 1000, 86400000,
       "partitions unowned this long in a stable group: join a short-lived member so that the group assigns them"),
+    /* The start-up checks (topics exist; each output topic's message size
+     * limit) wait this long for the brokers. A cluster that does not
+     * answer DescribeConfigs (librdkafka's mock cluster, which the unit
+     * tests use) costs this much at every start. */
+    I("kafka.startup_timeout_ms", startup_timeout_ms, 15000, 100, 600000,
+      "how long the start-up checks wait for the brokers: the topics exist, their message size limits"),
     S("kafka.client_id", client_id, "dhatu-consumer", "client.id sent to the brokers"),
     /* Replay: a new group reads history from a time, not from the start or
      * the end (auto.offset.reset); a group with commits goes on from them. */

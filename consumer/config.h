@@ -25,6 +25,7 @@ typedef struct ccfg {
     char *properties_file;                 /* librdkafka "key=value" lines (-F) */
     ccfg_list librdkafka;                  /* "key=value" for consumer and producer */
     int64_t orphan_check_ms, orphan_grace_ms;
+    int64_t startup_timeout_ms;
     /* topics */
     ccfg_list input;
     char *output, *dead_letter;

@@ -155,6 +155,8 @@ static void usage(FILE *f)
         "                          above, except enable.idempotence=true and acks=all (refused)\n"
         "      --rate N            at most N articles per second\n"
         "      --limit N           stop after N articles\n"
+        "      --startup-timeout MS  how long the start-up check waits for the brokers and the\n"
+        "                          topic (default 15000)\n"
         "  -q, --quiet             no progress line or summary\n"
         "  -h, --help;  -V, --version\n\n"
         "Input fields: id (string or integer) and text are required; title, lang, source, url and\n"
@@ -169,6 +171,7 @@ static void usage(FILE *f)
 typedef struct options {
     const char *brokers, *compression, *registry;
     int csv, quiet;
+    int startup_ms;             /* --startup-timeout; 0: 15000 */
     kafka_items user;           /* -F lines and -X items, in command-line order */
 } options;
 
@@ -180,7 +183,7 @@ static int parse_args(producer *p, options *o, int argc, char **argv)
         { "format", required_argument, 0, 'f' },  { "csv", no_argument, 0, 'C' },
         { "compression", required_argument, 0, 'z' }, { "rate", required_argument, 0, 'r' },
         { "limit", required_argument, 0, 'l' },   { "quiet", no_argument, 0, 'q' },
-        { "registry", required_argument, 0, 'R' },
+        { "registry", required_argument, 0, 'R' }, { "startup-timeout", required_argument, 0, 'S' },
         { "help", no_argument, 0, 'h' },          { "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 } };
     int c;
     char err[512];
@@ -199,6 +202,16 @@ static int parse_args(producer *p, options *o, int argc, char **argv)
         case 'z': o->compression = optarg; break;
         case 'r': p->rate = strtoll(optarg, NULL, 10); break;
         case 'l': p->limit = strtoll(optarg, NULL, 10); break;
+        case 'S': {
+            char *end;
+            long long ms = strtoll(optarg, &end, 10);
+            if (*end || ms < 100 || ms > 600000) {
+                log_error(&p->log, "--startup-timeout: milliseconds, 100 to 600000");
+                return EXIT_USAGE;
+            }
+            o->startup_ms = (int)ms;
+            break;
+        }
         case 'q': o->quiet = 1; break;
         case 'X':
             if (kafka_items_add(&o->user, optarg)) { log_error(&p->log, "out of memory"); return EXIT_USAGE; }
@@ -272,7 +285,7 @@ static int connect_cluster(producer *p, const options *o, char *err, size_t en)
     }
     /* Fail fast when the brokers or the topic are not there. */
     const char *topics[1] = { p->topic };
-    return kafka_check_topics(p->rk, brokers, topics, 1, 15000, err, en);
+    return kafka_check_topics(p->rk, brokers, topics, 1, o->startup_ms ? o->startup_ms : 15000, err, en);
 }
 
 /* Waits for the acknowledgements (message.timeout.ms bounds it; a second

@@ -79,6 +79,9 @@ void mm_cluster(mm_fixture *f)
     ck_assert_int_eq(rd_kafka_mock_topic_create(f->mc, "in", MM_NPARTS, 1), 0);
     ck_assert_int_eq(rd_kafka_mock_topic_create(f->mc, "out", MM_NPARTS, 1), 0);
     ck_assert_int_eq(rd_kafka_mock_topic_create(f->mc, "dlq", 1, 1), 0);
+    /* A member alone needs no wait for others before its first assignment
+     * (the mock's default is Kafka's 3 s; the scenarios' brokers use 0). */
+    rd_kafka_mock_group_initial_rebalance_delay_ms(f->mc, 0);
     rd_kafka_mock_start_request_tracking(f->mc);
 }
 
@@ -103,6 +106,9 @@ consumer *mm_consumer_new(const mm_fixture *f, const char *const *settings)
     set(c, "engine.backend=cpu-ref");
     set(c, "engine.model=seed");
     set(c, "delivery.output_format=json");
+    /* The mock cluster does not answer DescribeConfigs: the size check
+     * gives up after this and uses message.max.bytes (15 s by default). */
+    set(c, "kafka.startup_timeout_ms=1000");
     for (const char *const *s = settings; s && *s; s++) set(c, *s);
     ck_assert_msg(ccfg_validate(&c->cfg, err, sizeof err) == 0, "%s", err);
     return c;

@@ -25,14 +25,14 @@ expect 1 "opencl: .*platform 15 requested\|opencl' is not built" -- -B opencl -s
 expect 1 "engine.device_type" -- -s engine.device_type=tpu
 expect 1 "topics.input lists a twice" -- -t a,a
 expect 1 "records and dead letters must not share a topic" -- -o same -d same
-expect 1 "cannot reach the brokers" -- -B cpu -b 127.0.0.1:1 -X socket.connection.setup.timeout.ms=1000 -X topic.metadata.refresh.interval.ms=1000
+expect 1 "cannot reach the brokers" -- -B cpu -b 127.0.0.1:1 -X socket.connection.setup.timeout.ms=1000 -X topic.metadata.refresh.interval.ms=1000 -s kafka.startup_timeout_ms=3000
 # The user's -X wins over our defaults, except where the delivery guarantee rests on ours.
 expect 1 "refused: enable.auto.offset.store must stay false" -- -X enable.auto.offset.store=true -b 127.0.0.1:1
 expect 1 "refused: isolation.level must stay read_committed" -- -X isolation.level=read_uncommitted -b 127.0.0.1:1
 expect 1 "refused: enable.auto.commit must stay false" -- --exactly-once -X enable.auto.commit=true -b 127.0.0.1:1
 expect 1 "refused: enable.idempotence must stay true" -- -X enable.idempotence=false -b 127.0.0.1:1
 expect 1 "refused: acks must stay all" -- -X acks=1 -b 127.0.0.1:1
-expect 1 "cannot reach the brokers 127.0.0.1:2" -- -B cpu -b 127.0.0.1:1 -X bootstrap.servers=127.0.0.1:2 -X socket.connection.setup.timeout.ms=1000 -X topic.metadata.refresh.interval.ms=1000
+expect 1 "cannot reach the brokers 127.0.0.1:2" -- -B cpu -b 127.0.0.1:1 -X bootstrap.servers=127.0.0.1:2 -X socket.connection.setup.timeout.ms=1000 -X topic.metadata.refresh.interval.ms=1000 -s kafka.startup_timeout_ms=3000
 expect 0 'sasl.password=\*\*\*\*\*\*\*\*' -- --print-config -X sasl.password=hunter2
 out=$("$C" --print-config -X sasl.password=hunter2 2>&1)
 if grep -q hunter2 <<<"$out"; then echo "FAIL: a secret was printed"; fails=$((fails+1)); fi

@@ -15,10 +15,11 @@ expect() {  # expect STATUS PATTERN -- ARGS...
     echo "ok: $* -> $rc: $(grep -m1 -- "$pat" <<<"$out")"; passes=$((passes+1))
   fi
 }
-fast=(-X socket.connection.setup.timeout.ms=1000 -X topic.metadata.refresh.interval.ms=1000)
+fast=(-X socket.connection.setup.timeout.ms=1000 -X topic.metadata.refresh.interval.ms=1000 --startup-timeout 3000)
 expect 2 "refused: acks must stay all" -- -X acks=1
 expect 2 "refused: enable.idempotence must stay true" -- -X enable.idempotence=false
 expect 2 "No such configuration property" -- -X no.such.property=1
+expect 2 "startup-timeout: milliseconds" -- --startup-timeout 5s
 # The same value as the guarded default is accepted; -X bootstrap.servers wins over the default.
 expect 2 "cannot reach the brokers 127.0.0.1:1" -- -X acks=all -X bootstrap.servers=127.0.0.1:1 "${fast[@]}"
 # ... and over -b too (applied after it, as in kcat).
