@@ -94,8 +94,29 @@ jars() {
 }
 
 # The admin tools (storage format, topics, groups, ACLs) log beside, not into, the broker's log.
-kjava() { java -Xmx256m -cp "$lib/*" -Dlog4j2.configurationFile="$here/log4j2.xml" \
-  -Dkafka.logs.dir="$state/tools" "$@"; }
+# They are short-lived JVMs whose start is most of their time (2 s for an ACL over SASL/TLS on
+# two cores, about 5 s when the tests load the machine), so: the C1 compiler only and the
+# serial collector, as for any command-line JVM, and a class-data archive per tool (AppCDS,
+# written by its first run beside the jars, then mapped by every run): 2.1 s -> 0.8 s for
+# kafka-acls. JVM warnings (a stale archive, say) go to stderr: stdout is the tool's answer.
+kjava() {
+  local archive="$lib/../cds-$1-$(java_id).jsa" cds
+  if [ -f "$archive" ]; then
+    cds=(-XX:SharedArchiveFile="$archive")
+  else
+    cds=(-XX:ArchiveClassesAtExit="$archive.$$.$BASHPID")
+  fi
+  local rc=0
+  java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:CICompilerCount=1 "${cds[@]}" \
+    -Xlog:disable -Xlog:all=warning,cds*=off:stderr -cp "$lib/*" -Dlog4j2.configurationFile="$here/log4j2.xml" \
+    -Dkafka.logs.dir="$state/tools" "$@" || rc=$?
+  # Whoever finishes first publishes its archive (a rename: readers see a whole file or none).
+  if [ ! -f "$archive" ] && [ -f "$archive.$$.$BASHPID" ]; then mv -f "$archive.$$.$BASHPID" "$archive"; fi
+  rm -f "$archive.$$.$BASHPID"
+  return "$rc"
+}
+# The archive is only valid for the JVM that wrote it.
+java_id() { readlink -f "$(command -v java)" | md5sum | cut -c1-8; }
 # kafka-configs' class: kafka.admin.ConfigCommand until Kafka 4.1, then in
 # the tools module (4.4.0 has only org.apache.kafka.tools.ConfigCommand). A
 # jar's central directory names its classes uncompressed: grep finds them.

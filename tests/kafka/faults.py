@@ -79,23 +79,33 @@ def watchdog_exit(p):
     return p.poll() == 3 and "after its own timeout (librdkafka#" in open(p.logname).read()
 
 
-def leader_loss(eos):
-    """kill -9 the broker that leads most input partitions while two members
-    process a stream, bring it back 15 s later: nothing lost (exactly-once:
-    no duplicate among committed records either). No member exits but by
-    --exit-idle with status 0: an exit of the transactional watchdog fails
-    the scenario (nothing restarts a member here), since nothing in a
-    leader loss forces one."""
+def leader_loss():
+    """kill -9 the broker that leads most input partitions while two groups
+    of two members each, one at-least-once and one exactly-once, process
+    the same stream; bring it back 15 s later: nothing lost in either, and
+    no duplicate among the exactly-once group's committed records. No member
+    exits but by --exit-idle with status 0: an exit of the transactional
+    watchdog fails the scenario (nothing restarts a member here), since
+    nothing in a leader loss forces one. (Both modes under one fault: one
+    cluster start and one kill instead of two, the same proof.)"""
     if KENV["KAFKA_BROKERS"] != "3":
         fail("leader-loss needs the three-broker cluster")
     n = 4000
     tin, tout, tdlq = topics()
+    # The exactly-once group's own output and dead-letter topics.
+    eos_t = ("out-eos-" + TAG, "dlq-eos-" + TAG)
+    for name, parts in zip(eos_t, (8, 1)):
+        topic(name, parts)
+    if SECURITY:
+        subprocess.run([KAFKA_SH, "grant", tin, *eos_t, "g-eos-" + TAG], check=True, env=KENV)
     path = articles(n, os.path.join(WORK, "stream.jsonl"))
-    extra = ["-s", "batch.max_articles=64", "-s", "batch.linger_ms=5"]
-    if eos:
-        extra += ["--exactly-once", "-s", "delivery.transaction_interval_ms=200"]
+    common = ["--exit-idle", "8000", "-s", "batch.max_articles=64", "-s", "batch.linger_ms=5"]
     prod = produce_streaming(tin, path, 250)
-    procs = [consumer(tin, tout, tdlq, "g-" + TAG, "--exit-idle", "8000", *extra, name="c%d" % i) for i in range(2)]
+    groups = {
+        "at-least-once": [consumer(tin, tout, tdlq, "g-" + TAG, *common, name="alo%d" % i) for i in range(2)],
+        "exactly-once": [consumer(tin, *eos_t, "g-eos-" + TAG, *common, "--exactly-once", "-s",
+                                  "delivery.transaction_interval_ms=200", name="eos%d" % i) for i in range(2)]}
+    procs = [p for g in groups.values() for p in g]
     time.sleep(4)
     r = subprocess.run([KAFKA_SH, "leader", tin], capture_output=True, text=True, env=KENV, timeout=120)
     victim = r.stdout.strip()
@@ -110,21 +120,22 @@ def leader_loss(eos):
         fail("producer failed")
     end = time.monotonic() + 300
     while not all(p.poll() == 0 for p in procs):
-        for i, p in enumerate(procs):
+        for p in procs:
             if p.poll() in (None, 0):
                 continue
-            fail("member c%d exited %d%s during a leader loss, where nothing forces an exit; log %s:\n%s"
-                 % (i, p.returncode, " (the transactional watchdog)" if watchdog_exit(p) else "", p.logname,
-                    open(p.logname).read()[-3000:]))
+            fail("member %s exited %d%s during a leader loss, where nothing forces an exit; log %s:\n%s"
+                 % (os.path.basename(p.logname), p.returncode, " (the transactional watchdog)" if watchdog_exit(p)
+                    else "", p.logname, open(p.logname).read()[-3000:]))
         if time.monotonic() > end:
             fail("members still running 300 s after the stream; logs %s" % ", ".join(p.logname for p in procs))
         time.sleep(0.5)
-    recs = dump(tout, "--committed") if eos else dump(tout)
-    ids = [r["id"] for r in recs]
-    dups = len(ids) - len(set(ids))
-    log("%s: %d articles, leader killed mid-stream, %d records, %d lost, %d duplicates, no member exit"
-        % ("exactly-once" if eos else "at-least-once", n, len(recs), n - len(set(ids)), dups))
-    check_records(recs, tin, path, exact=eos)
+    for mode, out in (("at-least-once", tout), ("exactly-once", eos_t[0])):
+        eos = mode == "exactly-once"
+        recs = dump(out, "--committed") if eos else dump(out)
+        ids = [r["id"] for r in recs]
+        log("%s: %d articles, leader killed mid-stream, %d records, %d lost, %d duplicates, no member exit"
+            % (mode, n, len(recs), n - len(set(ids)), len(ids) - len(set(ids))))
+        check_records(recs, tin, path, exact=eos)
 
 
 # cluster-down: the member exits allowed in all (two members, one each

@@ -85,7 +85,13 @@ def topic(name, parts, *config):
 
 
 def topics(parts=8, group=None):
-    t = (topic("in-" + TAG, parts), topic("out-" + TAG, 8), topic("dlq-" + TAG, 1))
+    """The input, output and dead-letter topics of one scenario, created side
+    by side (each is a JVM tool that takes seconds to start)."""
+    t = ("in-" + TAG, "out-" + TAG, "dlq-" + TAG)
+    made = [subprocess.Popen([KAFKA_SH, "topic", name, str(n)], env=KENV) for name, n in zip(t, (parts, 8, 1))]
+    for name, p in zip(t, made):
+        if p.wait(timeout=300) != 0:
+            fail("creating topic %s failed (exit %d)" % (name, p.returncode))
     if SECURITY:
         subprocess.run([KAFKA_SH, "grant", *t, group or "g-" + TAG], check=True, env=KENV)
     return t

@@ -7,7 +7,7 @@ Scenarios, by concern (one module each, over the shared harness.py):
                  join-leave-eos join-leave-kip848 orphan paused-rebalance idle-group
   delivery.py    dead-letter chaos-alo chaos-eos sigterm producer
                  producer-interrupt poison-alo poison-eos trace
-  faults.py      outage; on a secured cluster: leader-loss-alo leader-loss-eos
+  faults.py      outage; on a secured cluster: leader-loss (both delivery modes)
                  acl-revoke rolling-restart cluster-down
   security.py    secure-pipeline secure-refusals secure-oauth (secured cluster)
   registry.py    registry-pipeline registry-outage (fixture "registry")
@@ -74,10 +74,8 @@ try:
         secure_pipeline()
     elif SCENARIO == "secure-refusals":
         secure_refusals()
-    elif SCENARIO == "leader-loss-alo":
-        leader_loss(False)
-    elif SCENARIO == "leader-loss-eos":
-        leader_loss(True)
+    elif SCENARIO == "leader-loss":
+        leader_loss()
     elif SCENARIO == "acl-revoke":
         acl_revoke()
     elif SCENARIO == "rolling-restart":
