@@ -77,6 +77,7 @@
 #include "http.h"
 #include "idbuf.h"
 #include "kafka.h"
+#include "content.h"
 #include "log.h"
 #include "metrics.h"
 #include "orphans.h"
@@ -107,6 +108,7 @@ typedef struct consumer_stats {
     double start_wall_s;
     uint64_t assignments, txn_commits, txn_aborts;   /* polling thread */
     metrics_hist batch_articles, stage[3], produce_ack, e2e;
+    content_stats content;                  /* what the records say (content.h) */
     pthread_mutex_t stats_mu;               /* guards stats_text only: copied, never held long */
     metrics_buf stats_text;                 /* per-partition series from librdkafka statistics */
 } consumer_stats;

@@ -70,6 +70,8 @@ static const char *fam(metrics_buf *b, enum fam f)
 void exporter_print_families(FILE *f)
 {
     for (int i = 0; i < F_N; i++) fprintf(f, "%s\t%s\t%s\n", families[i].name, families[i].type, families[i].help);
+    for (int i = 0; i < CONTENT_NFAMILIES; i++)
+        fprintf(f, "%s\tcounter\t%s\n", content_family_names[i], content_family_help[i]);
     fputs("process_cpu_seconds_total\tcounter\tStandard process metrics (also process_resident_memory_bytes, "
           "process_open_fds, process_start_time_seconds).\n", f);
 }
@@ -133,6 +135,7 @@ static void render_metrics(consumer *c, metrics_buf *b)
     const char *mb[] = { "model", model, "backend", backend, NULL };
     const char *grp[] = { "group", c->cfg.group_id, NULL };
     counter(b, F_TEXTS, mb, &s->produced);
+    content_render(b, &s->content, model);
     counter(b, F_CONSUMED, grp, &s->consumed);
     counter(b, F_ACKED, NULL, &s->delivered);
     const char *dead = fam(b, F_DEAD);

@@ -23,6 +23,7 @@ static void encode_records(consumer *c, work *w)
     const char *model = dhatu_engine_model_id(s->engine);
     schema_format fmt = c->cfg.json_output ? SCHEMA_FMT_JSON
                         : c->cfg.registry_output ? SCHEMA_FMT_AVRO_REGISTRY : SCHEMA_FMT_AVRO;
+    content_batch said = { 0 };     /* what the batch's records say, published once below */
     for (size_t j = 0; j < w->nrec && !atomic_load(&c->fatal); j++) {
         const rd_kafka_message_t *m = w->msgs[w->rec_msg[j]];
         uint64_t token = w->tokens[w->rec_msg[j]];
@@ -67,7 +68,9 @@ static void encode_records(consumer *c, work *w)
         }
         atomic_fetch_add(&c->stats.produced, 1);
         atomic_fetch_add(&c->stats.out_bytes, s->out.len);
+        content_add(&said, &w->records[j]);
     }
+    content_publish(&c->stats.content, &said);
     metrics_hist_observe(&c->stats.stage[2], (uint64_t)(clk_now_ns() - t0));
     w->nrec = 0;
     dhatu_batch_reset(w->batch);

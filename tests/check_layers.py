@@ -30,6 +30,7 @@ LAYERS = [
     "client",     # librdkafka handles and the cluster check
     "outcome",    # exit statuses, the first fatal one, dead-letter classes
     "trace",      # W3C trace context carried from an article to its outputs
+    "content",    # what the records say, as metrics (content_* families)
     "watchdog", "http", "metrics", "track", "config",   # no Kafka handle; no arrow among them
 ]
 MAX_UP = 0

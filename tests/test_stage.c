@@ -48,6 +48,11 @@ static void check_run(const char *batch, const char *in_flight, int n, int bad_e
     ck_assert_int_eq(nrec, n - bad);
     ck_assert_int_eq(mm_read_topic(&f, "dlq", 1, NULL, 0), bad);
     ck_assert_uint_eq(atomic_load(&f.c->stats.dead_by[SCHEMA_ERR_UNDECODABLE]), (unsigned)bad);
+    /* The content metrics counted every record produced, once (content.h). */
+    uint64_t said = 0;
+    for (int i = 0; i <= DHATU_NDHATU; i++) said += atomic_load(&f.c->stats.content.dominant[i]);
+    ck_assert_uint_eq(said, (uint64_t)(n - bad));
+    ck_assert_uint_gt(atomic_load(&f.c->stats.content.tokens), 0);
     /* One record per good article: each good input offset exactly once. */
     static unsigned char seen[MM_NPARTS][MAXREC];
     memset(seen, 0, sizeof seen);
