@@ -6,7 +6,9 @@ given lang, source and publication times over three days (so that every
 chart has something to draw): the page is self-contained (no script, no URL
 to fetch), every number it prints equals this test's own recomputation from
 the records, and each chart, rendered alone by headless Chromium, is a
-non-empty picture. Bad input lines are reported as FILE:LINE and exit 1.
+non-empty picture. --compare against the same articles' seed records: where
+each article's dominant dhātu went, and the counts, as recomputed. Bad input
+lines are reported as FILE:LINE and exit 1.
 Python's standard library only; PNGs are decoded here."""
 import html
 import json
@@ -183,6 +185,55 @@ def main():
         png = os.path.join(work, "report.png")
         screenshot(page, png, 1100, 1800)
         check(inked(png) > 20000, "the page renders")
+
+        # --compare: the same articles under the seed model (B) against the lexicon (A).
+        spath = os.path.join(work, "seed.jsonl")
+        with open(spath, "w") as f:
+            subprocess.run([VECTORIZE, "-q", "-m", "seed", apath], stdout=f, check=True, timeout=120)
+        seed = [json.loads(l) for l in open(spath)]
+        cpage = os.path.join(work, "compare.html")
+        r = subprocess.run([REPORT, "--compare", "-o", cpage, "--articles", apath, rpath, spath],
+                           capture_output=True, text=True, timeout=120)
+        check(r.returncode == 0, "dhatu-report --compare exit 0 (%d: %s)" % (r.returncode, r.stderr.strip()))
+        ctext = open(cpage, encoding="utf-8").read()
+        check(not re.search(r"<script|https?:|url\(|@import|<link|<img|<iframe|src=", ctext, re.I),
+              "the comparison fetches nothing")
+        da = {x["id"]: x["dominant"] or "none" for x in recs}
+        db = {x["id"]: x["dominant"] or "none" for x in seed}
+        moves = {}
+        for i in da:
+            if i in db:
+                moves[(da[i], db[i])] = moves.get((da[i], db[i]), 0) + 1
+        changed = sum(v for (a, b), v in moves.items() if a != b)
+        got = {}
+        for m in re.finditer(r'<tr data-from="([A-Za-z]+)">(.*?)</tr>', ctext):
+            for to, v in re.findall(r'data-to="([A-Za-z]+)">(\d+)<', m.group(2)):
+                if int(v):
+                    got[(m.group(1), to)] = int(v)
+        check(got == moves, "where each article's dominant dhātu went equals the recomputation (%d moves)"
+              % len(moves))
+        check(re.search(r'<span id="changed">(\d+)</span>', ctext).group(1) == str(changed) and
+              re.search(r'<span id="joined">(\d+)</span>', ctext).group(1) == str(len(da)),
+              "%d of %d articles changed their dominant dhātu, as the page says" % (changed, len(da)))
+        ok = True
+        for m in re.finditer(r'<tr data-dhatu="([A-Za-z]+)"><td class="name">[A-Za-z]+</td>(.*?)</tr>', ctext):
+            cells = re.findall(r"<td>([^<]*)</td>", m.group(2))
+            want_a = sum(1 for v in da.values() if v == m.group(1))
+            want_b = sum(1 for v in db.values() if v == m.group(1))
+            ok &= int(cells[0]) == want_a and int(cells[2]) == want_b
+            ok &= abs(float(cells[4]) - 100 * (want_b - want_a) / n) < 0.01
+        check(ok, "per-dhātu counts and differences of A and B equal the recomputation")
+        ccharts = re.findall(r'(<svg id="([a-z]+)" class="chart" viewBox="0 0 (\d+) (\d+)".*?</svg>)', ctext, re.S)
+        check(len(ccharts) == 2, "two comparison charts (dominant, weight)")
+        for svg, name, w, h in ccharts:
+            one = os.path.join(work, "cmp-%s.html" % name)
+            with open(one, "w", encoding="utf-8") as f:
+                f.write('<!doctype html><html><head><meta charset="utf-8">%s</head><body style="margin:0">%s'
+                        "</body></html>" % (style, svg))
+            png = os.path.join(work, "cmp-%s.png" % name)
+            screenshot(one, png, int(w) + 20, int(h) + 20)
+            ink = inked(png)
+            check(ink > 500, "comparison chart %s renders: %d inked pixels" % (name, ink))
 
         # Bad lines: reported with file and line, skipped, exit 1.
         bad = os.path.join(work, "bad.jsonl")
