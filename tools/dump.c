@@ -9,8 +9,10 @@
  * no value) is printed as --raw prints it, with a warning once, never as
  * an empty line. --committed reads only committed transactional messages,
  * and exits 3 when an open transaction hid the end of a partition.
- * --group G prints, instead of messages, G's committed offset and the end
- * of every partition (an OffsetFetch: it never joins G). -X sets
+ * --since and --until keep the messages whose timestamp is in that window
+ * (offsets for times start each partition). --group G prints, instead of
+ * messages, G's committed offset and the end of every partition (an
+ * OffsetFetch: it never joins G). -X sets
  * any librdkafka property (TLS, SASL). It decodes records, so it links the
  * schemas library but never the engine.
  */
@@ -23,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "dhatu_record.h"
 #include "kafka.h"
 #include "log.h"
@@ -134,10 +137,12 @@ int main(int argc, char **argv)
     log_init(&lg, PROG, "dump", LOG_INFO, LOG_TOOL);
     log_derive(&ev.kev.log, &lg, "kafka");
     long timeout_ms = 30000;
+    int64_t since = -1, until = -1;     /* --since, --until: message timestamps, epoch ms */
     static const struct option lo[] = { { "brokers", required_argument, 0, 'b' },
         { "topic", required_argument, 0, 't' }, { "raw", no_argument, 0, 'r' },
         { "committed", no_argument, 0, 'C' }, { "timeout-ms", required_argument, 0, 'T' },
         { "registry", required_argument, 0, 'R' }, { "group", required_argument, 0, 'G' },
+        { "since", required_argument, 0, 'S' }, { "until", required_argument, 0, 'U' },
         { "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 } };
     char err[512];
     while ((c = getopt_long(argc, argv, "b:t:F:X:hV", lo, NULL)) != -1) {
@@ -164,9 +169,19 @@ int main(int argc, char **argv)
         case 'T': timeout_ms = strtol(optarg, NULL, 10); break;
         case 'R': registry_url = optarg; break;
         case 'G': group = optarg; break;
+        case 'S':
+        case 'U':
+            if (clk_parse_time(optarg, c == 'S' ? &since : &until)) {
+                log_error(&lg, "--%s %s: a time is epoch milliseconds or RFC 3339 with its offset",
+                          c == 'S' ? "since" : "until", optarg);
+                kafka_items_free(&user);
+                return 2;
+            }
+            break;
         default:
             fprintf(c == 'h' ? stdout : stderr, "Usage: " PROG " -b BROKERS -t TOPIC [--raw] [--committed] "
                     "[--timeout-ms N] [--registry URL] [--group G] [-F FILE]\n"
+                    "       [--since TIME] [--until TIME]\n"
                     "       [-X key=value...]\n"
                     "Prints a record topic as records; --raw prints every message as it is (partition,\n"
                     "offset, key, headers, value): the option for a dead-letter topic, whose messages are\n"
@@ -176,6 +191,8 @@ int main(int argc, char **argv)
                     "-X schema.registry.url=URL; schema.registry.basic.auth.user.info and\n"
                     "schema.registry.ssl.ca.location too).\n"
                     "--committed: read_committed; exit 3 when an open transaction hides a partition's end.\n"
+                    "--since, --until: only messages whose timestamp is at or after, at or before, TIME\n"
+                    "(epoch ms or RFC 3339); --since starts each partition at its first such offset.\n"
                     "--group G: one line per partition, {\"partition\",\"committed\",\"end\"}: the offset G\n"
                     "committed (null: none) and the partition's end; G is asked, never joined.\n");
             kafka_items_free(&user);
@@ -250,6 +267,16 @@ int main(int argc, char **argv)
         rd_kafka_destroy(rk);
         return status;
     }
+    if (since >= 0) {   /* each partition from its first message at or after since (its end: none) */
+        for (int i = 0; i < l->cnt; i++) l->elems[i].offset = since;
+        rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(rk, l, 15000);
+        if (e) {
+            log_error(&lg, "--since: offsets for times: %s", rd_kafka_err2str(e));
+            return 2;
+        }
+        for (int i = 0; i < l->cnt; i++)
+            if (l->elems[i].offset < 0) l->elems[i].offset = RD_KAFKA_OFFSET_END;
+    }
     rd_kafka_assign(rk, l);
     rd_kafka_topic_partition_list_destroy(l);
     /* --committed: where each partition's read ended (its last stable
@@ -272,7 +299,11 @@ int main(int argc, char **argv)
             rd_kafka_message_destroy(m);
             continue;
         }
-        if (m->err) {
+        rd_kafka_timestamp_type_t tstype;
+        int64_t ts = m->err ? -1 : rd_kafka_message_timestamp(m, &tstype);
+        if (!m->err && ((since >= 0 && ts < since) || (until >= 0 && ts > until))) {
+            /* Outside the window: timestamps need not grow with offsets (CreateTime). */
+        } else if (m->err) {
             log_error(&lg, "%s", rd_kafka_message_errstr(m));
             status = 1;
         } else if (raw || is_dead_letter(m)) {

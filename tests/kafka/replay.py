@@ -4,6 +4,7 @@ group with no committed offsets at the first offset at or after a time
 import datetime
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -40,6 +41,13 @@ def start_at():
     first = dump(tout)
     if len(first) != 500 or {r["model"] for r in first} != {"lexicon-1"}:
         fail("first run: %d records, models %s" % (len(first), {r["model"] for r in first}))
+    # A window of message timestamps (records inherit their article's):
+    # dhatu-dump --since t gives the records of the articles after t, --until
+    # t those before.
+    after = sorted(r["id"] for r in dump(tout, "--since", rfc3339(t)))
+    before = sorted(r["id"] for r in dump(tout, "--until", str(t)))
+    if after != sorted(x["id"] for x in src[300:]) or before != sorted(x["id"] for x in src[:300]):
+        fail("dhatu-dump --since/--until %d: %d and %d records, expected 200 and 300" % (t, len(after), len(before)))
     # The replay: a new lexicon, a new topic, a new group from time t.
     lex = os.path.join(WORK, "lexicon-2.txt")
     with open(os.path.join(ROOT, "data", "lexicon.txt")) as f, open(lex, "w") as g:
@@ -58,6 +66,24 @@ def start_at():
     if {r["model"] for r in second} != {"lexicon-2"}:
         fail("replay: models %s, expected lexicon-2" % {r["model"] for r in second})
     wait_log(p, "start_at", 5)
+    # The two versions compared as a researcher would (dhatu-report --compare
+    # over the two topics' records): the 200 articles of the replay are in
+    # both, each counted once; the page names both models.
+    fa, fb = os.path.join(WORK, "lexicon-1.jsonl"), os.path.join(WORK, "lexicon-2.jsonl")
+    for path, recs in ((fa, first), (fb, second)):
+        with open(path, "w") as f:
+            for r in recs:
+                f.write(json.dumps(r) + "\n")
+    page = os.path.join(WORK, "compare.html")
+    r = subprocess.run([REPORT, "--compare", "-o", page, "--articles", SAMPLE, fa, fb], capture_output=True,
+                       text=True, timeout=60)
+    text = open(page, encoding="utf-8").read() if r.returncode == 0 else ""
+    joined = re.search(r'<span id="joined">(\d+)</span>', text)
+    if r.returncode or not joined or int(joined.group(1)) != len(second) or "lexicon-1" not in text or \
+            "lexicon-2" not in text:
+        fail("dhatu-report --compare of the two topics: exit %d, %s articles in both (expected %d): %s"
+             % (r.returncode, joined.group(1) if joined else "no", len(second), r.stderr.strip()))
+    changed = re.search(r'<span id="changed">(\d+)</span>', text).group(1)
     # Restarted with an earlier time: its commits win, nothing is redone.
     p = consumer(tin, tout2, tdlq, "g2-" + TAG, "--start-at", "0", *replay, name="again")
     wait_all([p], 120)
@@ -72,5 +98,7 @@ def start_at():
     wait_all([p], 120)
     if dump(tout3):
         fail("--start-at a day ahead produced records")
-    log("replay: 500 records of lexicon-1 kept; from %s, lexicon-2 records of the %d articles after it only; "
-        "restarted, the group kept its commits; a time past the end read nothing" % (rfc3339(t), len(second)))
+    log("replay: 500 records of lexicon-1 kept; from %s, lexicon-2 records of the %d articles after it only "
+        "(dhatu-report --compare: %d in both, %s changed their dominant dhatu; dhatu-dump --since/--until split "
+        "the first topic at the same time); restarted, the group kept its commits; a time past the end read "
+        "nothing" % (rfc3339(t), len(second), len(second), changed))
