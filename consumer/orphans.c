@@ -1,4 +1,5 @@
 /* orphans.c -- see orphans.h. */
+#define _GNU_SOURCE     /* pthread_setname_np */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -233,6 +234,7 @@ int orphans_start(consumer *c, char *errstr, size_t n)
     pthread_cond_init(&o->cv, &ca);
     pthread_condattr_destroy(&ca);
     int err = pthread_create(&o->thread, NULL, orphans_main, c);
+    if (!err) pthread_setname_np(o->thread, "dhatu:orphans");
     if (err) {
         snprintf(errstr, n, "orphan watch: cannot start its thread: %s", strerror(err));
         pthread_cond_destroy(&o->cv);

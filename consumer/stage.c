@@ -5,6 +5,7 @@
  * order (see consumer.h for the threads). Decoding one batch, computing
  * others (on the engine's dispatcher: the cpu workers or a device) and
  * encoding the one before all overlap, up to batch.max_in_flight. */
+#define _GNU_SOURCE     /* pthread_setname_np */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -510,8 +511,10 @@ int stage_start(consumer *c)
 {
     stage *s = &c->st;
     if (pthread_create(&s->thread, NULL, engine_main, c)) return -1;
+    pthread_setname_np(s->thread, "dhatu:engine");   /* top -H, perf and gdb say which thread is which */
     s->started = 1;
     if (pthread_create(&s->encoder, NULL, encoder_main, c)) return -1;
+    pthread_setname_np(s->encoder, "dhatu:encoder");
     s->started = 2;
     return 0;
 }

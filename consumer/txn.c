@@ -61,9 +61,23 @@ static int txn_abort(consumer *c)
 {
     stage_drop_filling(c);
     stage_wait_idle(c, clk_now_ms() + c->cfg.shutdown_deadline_ms);
-    int tmo = bounded(clk_now_ms() + c->cfg.shutdown_deadline_ms);
-    watchdog_arm(&c->wd, "abort_transaction", tmo);
-    rd_kafka_error_t *e = returned(c, rd_kafka_abort_transaction(c->producer, tmo));
+    /* An abort that times out goes on in the background and is retriable
+     * (librdkafka: call it again): a message in flight to a broker that is
+     * paused or cut off holds the flush until its request times out. The
+     * fault harness saw a member give up after one 30 s try (exit 3) where
+     * a second try would have finished. Bounded: the shutdown deadline plus
+     * the transaction timeout, past which the coordinator has aborted it. */
+    int64_t give_up = clk_now_ms() + c->cfg.shutdown_deadline_ms + c->cfg.txn_timeout_ms;
+    rd_kafka_error_t *e;
+    for (;;) {
+        int tmo = bounded(clk_now_ms() + c->cfg.shutdown_deadline_ms);
+        watchdog_arm(&c->wd, "abort_transaction", tmo);
+        e = returned(c, rd_kafka_abort_transaction(c->producer, tmo));
+        if (!e || !rd_kafka_error_is_retriable(e) || clk_now_ms() >= give_up) break;
+        log_warn(&c->log, "abort_transaction: %s; trying again (the abort goes on meanwhile)",
+                 rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    }
     if (e) {
         log_error(&c->log, "abort_transaction: %s", rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);

@@ -1,4 +1,5 @@
 /* watchdog.c -- see watchdog.h. */
+#define _GNU_SOURCE     /* pthread_setname_np */
 #include "watchdog.h"
 #include "clock.h"
 
@@ -43,6 +44,7 @@ int watchdog_start(watchdog *w, const logger *log, int64_t grace_ms, void (*on_f
     pthread_cond_init(&w->cv, &ca);
     pthread_condattr_destroy(&ca);
     int err = pthread_create(&w->thread, NULL, watchdog_main, w);
+    if (!err) pthread_setname_np(w->thread, "dhatu:watchdog");
     if (err) {
         pthread_cond_destroy(&w->cv);
         pthread_mutex_destroy(&w->mu);

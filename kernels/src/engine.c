@@ -9,6 +9,7 @@
  * k, the caller decodes batch k+1 and encodes batch k-1, so a device never
  * waits for Kafka. Tickets therefore complete in submission order; they may
  * be collected in any order. */
+#define _GNU_SOURCE     /* pthread_setname_np */
 #include "dhatu.h"
 #include "dhatu_impl.h"
 #include "alloc.h"
@@ -373,6 +374,7 @@ dhatu_status dhatu_engine_submit(dhatu_engine *e, const dhatu_batch *b, dhatu_re
             pthread_mutex_unlock(&d->mu);
             return dhatu_set_error(errstr, n, DHATU_ERR_NOMEM, "submit: cannot start the dispatcher thread");
         }
+        pthread_setname_np(d->thread, "dhatu:dispatch");
         d->started = 1;
     }
     job *j = NULL;

@@ -124,6 +124,8 @@ def k8s_rendered():
     if SECURITY != "ssl":
         fail("k8s-rendered needs the mutual-TLS cluster (DHATU_TEST_SECURITY=ssl)")
     pod_dir = os.path.join(WORK, "pod")
+    # The renderer's npm packages (k8s_manifests may not have installed them yet).
+    subprocess.run([os.path.join(ROOT, "deploy", "k8s", "test", "npm.sh")], check=True, timeout=600)
     r = subprocess.run(["node", os.path.join(ROOT, "deploy", "k8s", "test", "pod.mjs"), "overlays/cpu", pod_dir],
                        capture_output=True, text=True, timeout=120)
     if r.returncode != 0:

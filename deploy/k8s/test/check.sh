@@ -5,17 +5,14 @@
 #      hold, with the consumer reading each rendered configuration (check.mjs);
 #   3. no object has a field its schema lacks (tsc over typed literals);
 #   4. dockerfilelint passes on deploy/image/Containerfile (its .dockerfilelintrc).
-# The npm packages are installed here from package-lock.json (npm ci) once.
+# The npm packages are installed from package-lock.json (npm.sh: npm ci, once, under a lock).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:?usage: check.sh BUILD_DIR}" && pwd)
 command -v kubectl >/dev/null || { echo "check.sh: kubectl not found (needed for kubectl kustomize)"; exit 77; }
 command -v node >/dev/null || { echo "check.sh: node not found (scripts/deps.sh installs npm)"; exit 1; }
 cd "$here"
-if ! cmp -s package-lock.json node_modules/.dhatu-installed 2>/dev/null; then
-  npm ci --silent --no-audit --no-fund >/dev/null
-  cp package-lock.json node_modules/.dhatu-installed
-fi
+./npm.sh
 work=$build/tests/k8s-work
 rm -rf "$work" && mkdir -p "$work/generated"
 node generate.mjs "$work/generated"

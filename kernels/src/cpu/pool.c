@@ -1,8 +1,10 @@
 /* pool.c -- see pool.h. */
+#define _GNU_SOURCE     /* pthread_setname_np */
 #include "cpu/pool.h"
 #include "alloc.h"
 #include "error.h"
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 struct dhatu_pool {
@@ -69,6 +71,9 @@ dhatu_status dhatu_pool_create(int nthreads, dhatu_pool **out, char *errstr, siz
             return dhatu_set_error(errstr, errstr_size, DHATU_ERR_DEVICE,
                                    "cannot start worker thread %d: %s", i, strerror(rc));
         }
+        char name[16];      /* Linux's limit, NUL included: top -H and perf say which worker */
+        snprintf(name, sizeof name, "dhatu:cpu%d", i % 1000);
+        pthread_setname_np(p->threads[i - 1], name);
         p->started++;
     }
     *out = p;
