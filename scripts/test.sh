@@ -43,6 +43,16 @@ ctest_checked() {
   return "$rc"
 }
 
+# seed_costs DIR: ctest starts the longest tests first once it knows their
+# times (DIR/Testing/Temporary/CTestCostData.txt, which every run rewrites);
+# a fresh tree knows none and ran them in declaration order, so the fault
+# harness (3 minutes) started last and ran alone while a core idled. A fresh
+# tree gets the times of a clean-clone CI run (tests/ctest-costs.txt).
+seed_costs() {
+  local f=$1/Testing/Temporary/CTestCostData.txt
+  [ -f "$f" ] || { mkdir -p "$(dirname "$f")" && cp tests/ctest-costs.txt "$f"; }
+}
+
 if [ "${1:-}" = --quick ]; then
   [ -f build/CMakeCache.txt ] || scripts/deps.sh
   scripts/build.sh build -DDHATU_WERROR=ON
@@ -57,10 +67,12 @@ t0=$(date +%s)
 phase() { echo "== $1 (at $(( $(date +%s) - t0 )) s)"; }
 phase "release build (-Werror)"
 scripts/build.sh build -DDHATU_WERROR=ON
+seed_costs build
 ctest_checked build -j"$jobs" --output-on-failure --timeout 1500
 
 phase "sanitizer build (ASan + UBSan, -Werror)"
 scripts/build.sh build-asan -DDHATU_WERROR=ON -DDHATU_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+seed_costs build-asan
 supp="$PWD/tests/lsan.supp" # third-party leaks only (PoCL's in-process LLVM), see the file
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   LSAN_OPTIONS=suppressions="$supp":print_suppressions=0 \
