@@ -36,6 +36,7 @@ PKGS=(
   iproute2          # tests/faults: network namespaces, veth pairs and a bridge (ip netns)
   iptables          # tests/faults: links cut with DROP rules inside those namespaces
   chromium          # tests/report_test.py renders dhatu-report's page headless, as a person sees it
+  gdb               # tests/kafka/harness.py: the stacks of a member still running when a scenario fails
 )
 # CUDA: nvcc at /usr/local/cuda (NVIDIA's installer) or on PATH is used as is.
 # Elsewhere Debian's nvidia-cuda-toolkit (non-free) is installed when apt can

@@ -15,6 +15,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -75,8 +76,27 @@ def fail(msg):
     log("FAIL:", msg)
     for p in CHILDREN:
         if p.poll() is None:
+            stacks(p)
             p.kill()
     sys.exit(1)
+
+
+def stacks(p):
+    """Where a member still running at a failure is: every thread's stack
+    (gdb, as root), written beside its log before it is killed. A member
+    that sat silent without rejoining (cluster-down, 2026-12-07) left only
+    its log; this says where its polling thread was."""
+    logname = getattr(p, "logname", None)
+    if not logname or not shutil.which("gdb"):
+        return
+    try:
+        r = subprocess.run(["gdb", "-batch", "-p", str(p.pid), "-ex", "thread apply all bt 16"],
+                           capture_output=True, text=True, timeout=60)
+        with open(logname + ".stacks", "w") as f:
+            f.write(r.stdout + r.stderr)
+        log("stacks of pid %d (still running): %s.stacks" % (p.pid, logname))
+    except (subprocess.SubprocessError, OSError) as e:
+        log("no stacks of pid %d: %s" % (p.pid, e))
 
 
 def topic(name, parts, *config):
