@@ -82,6 +82,17 @@ def screenshot(page, png, width, height):
                    check=True, capture_output=True, timeout=120)
 
 
+def rendered_alone(work, name, style, svg, w, h):
+    """One chart on a page of its own, in Chromium: its inked pixels."""
+    one = os.path.join(work, name + ".html")
+    with open(one, "w", encoding="utf-8") as f:
+        f.write('<!doctype html><html><head><meta charset="utf-8">%s</head><body style="margin:0">%s'
+                "</body></html>" % (style, svg))
+    png = os.path.join(work, name + ".png")
+    screenshot(one, png, int(w) + 20, int(h) + 20)
+    return inked(png)
+
+
 def main():
     if not shutil.which("chromium"):
         print("report_test: chromium not found (scripts/deps.sh installs it)")
@@ -174,13 +185,7 @@ def main():
         check(len(charts) == 6, "six charts (dominant, weight, polarity, lang, source, time): %s"
               % [c[1] for c in charts])
         for svg, name, w, h in charts:
-            one = os.path.join(work, "chart-%s.html" % name)
-            with open(one, "w", encoding="utf-8") as f:
-                f.write('<!doctype html><html><head><meta charset="utf-8">%s</head><body style="margin:0">%s'
-                        "</body></html>" % (style, svg))
-            png = os.path.join(work, "chart-%s.png" % name)
-            screenshot(one, png, int(w) + 20, int(h) + 20)
-            ink = inked(png)
+            ink = rendered_alone(work, "chart-" + name, style, svg, w, h)
             check(ink > 500, "chart %s renders: %d inked pixels in Chromium's screenshot" % (name, ink))
         png = os.path.join(work, "report.png")
         screenshot(page, png, 1100, 1800)
@@ -226,13 +231,7 @@ def main():
         ccharts = re.findall(r'(<svg id="([a-z]+)" class="chart" viewBox="0 0 (\d+) (\d+)".*?</svg>)', ctext, re.S)
         check(len(ccharts) == 2, "two comparison charts (dominant, weight)")
         for svg, name, w, h in ccharts:
-            one = os.path.join(work, "cmp-%s.html" % name)
-            with open(one, "w", encoding="utf-8") as f:
-                f.write('<!doctype html><html><head><meta charset="utf-8">%s</head><body style="margin:0">%s'
-                        "</body></html>" % (style, svg))
-            png = os.path.join(work, "cmp-%s.png" % name)
-            screenshot(one, png, int(w) + 20, int(h) + 20)
-            ink = inked(png)
+            ink = rendered_alone(work, "cmp-" + name, style, svg, w, h)
             check(ink > 500, "comparison chart %s renders: %d inked pixels" % (name, ink))
 
         # Bad lines: reported with file and line, skipped, exit 1.

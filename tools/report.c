@@ -101,6 +101,18 @@ static void keep_best(top *b, double w, const char *id)
     b[i].id = strdup(id);
 }
 
+/* Room for element n of an array of cap elements (doubled, from 4096). */
+static int grow(void **v, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap) return 0;
+    size_t c = *cap ? 2 * *cap : 4096;
+    void *p = realloc(*v, c * size);
+    if (!p) return -1;
+    *v = p;
+    *cap = c;
+    return 0;
+}
+
 static int dhatu_index(const char *s)
 {
     for (int i = 0; s && i < ND; i++)
@@ -132,17 +144,8 @@ static const char *add_record(report *r, const arts *a, const char *line, size_t
         }
     }
     if (r->keep_ids) {
-        if (r->nids == r->cap_ids) {
-            size_t cap = r->cap_ids ? 2 * r->cap_ids : 4096;
-            void *p = realloc(r->ids, cap * sizeof *r->ids);
-            if (!p) {
-                why = "out of memory";
-                goto done;
-            }
-            r->ids = p;
-            r->cap_ids = cap;
-        }
-        if (!(r->ids[r->nids].id = strdup(id))) {
+        if (grow((void **)&r->ids, &r->cap_ids, r->nids, sizeof *r->ids) ||
+            !(r->ids[r->nids].id = strdup(id))) {
             why = "out of memory";
             goto done;
         }
@@ -167,15 +170,9 @@ static const char *add_record(report *r, const arts *a, const char *line, size_t
     int has_t = json_is_integer(ts) && json_integer_value(ts) >= 0;
     int64_t t = has_t ? json_integer_value(ts) : ar && ar->has_published ? ar->published : 0;
     if (has_t || (ar && ar->has_published)) {
-        if (r->ntimes == r->cap_times) {
-            size_t cap = r->cap_times ? 2 * r->cap_times : 4096;
-            void *p = realloc(r->times, cap * sizeof *r->times);
-            if (!p) {
-                why = "out of memory";
-                goto done;
-            }
-            r->times = p;
-            r->cap_times = cap;
+        if (grow((void **)&r->times, &r->cap_times, r->ntimes, sizeof *r->times)) {
+            why = "out of memory";
+            goto done;
         }
         r->times[r->ntimes].t = t;
         r->times[r->ntimes++].dom = dom;

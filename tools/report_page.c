@@ -25,6 +25,20 @@ static void esc(FILE *o, const char *s)
     }
 }
 
+/* The page's head, its one style sheet and its title as the heading. */
+static void page_head(FILE *o, const char *title)
+{
+    fputs("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>", o);
+    esc(o, title);
+    fputs("</title>\n<style>\nbody{font:14px/1.4 sans-serif;max-width:1000px;margin:2em auto;color:#222}\n"
+          "svg text{font:12px sans-serif;fill:#222}\ntable.data{border-collapse:collapse;font-size:12px;margin:.5em 0 1.5em}\n"
+          "table.data td,table.data th{border:1px solid #ddd;padding:2px 6px;text-align:right}\n"
+          "td.name,th:first-child{text-align:left}\n.legend span{margin-right:1em}\n"
+          ".legend i{display:inline-block;width:10px;height:10px;margin-right:4px}\n</style></head><body>\n<h1>", o);
+    esc(o, title);
+    fputs("</h1>\n", o);
+}
+
 static double share(uint64_t k, uint64_t n) { return n ? (double)k / (double)n : 0; }
 
 /* Horizontal bars, one per label, value in [0, 1]. */
@@ -167,15 +181,8 @@ static void over_time(FILE *o, report *r)
 
 void write_report(FILE *o, report *r, const arts *a, const char *title)
 {
-    fputs("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>", o);
-    esc(o, title);
-    fputs("</title>\n<style>\nbody{font:14px/1.4 sans-serif;max-width:1000px;margin:2em auto;color:#222}\n"
-          "svg text{font:12px sans-serif;fill:#222}\ntable.data{border-collapse:collapse;font-size:12px;margin:.5em 0 1.5em}\n"
-          "table.data td,table.data th{border:1px solid #ddd;padding:2px 6px;text-align:right}\n"
-          "td.name,th:first-child{text-align:left}\n.legend span{margin-right:1em}\n"
-          ".legend i{display:inline-block;width:10px;height:10px;margin-right:4px}\n</style></head><body>\n<h1>", o);
-    esc(o, title);
-    fprintf(o, "</h1>\n<p id=\"summary\">%" PRIu64 " records (model ", r->n);
+    page_head(o, title);
+    fprintf(o, "<p id=\"summary\">%" PRIu64 " records (model ", r->n);
     esc(o, r->models[0] ? r->models : "unknown");
     fprintf(o, "), %" PRIu64 " tokens; %" PRIu64 " input lines skipped. Made by " PROG ".</p>\n", r->tokens,
             r->skipped);
@@ -259,14 +266,7 @@ static int cmp_idom(const void *x, const void *y)
 void write_compare(FILE *o, report *ra, report *rb, const char *na, const char *nb, const arts *ar,
                           const char *title)
 {
-    fputs("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>", o);
-    esc(o, title);
-    fputs("</title>\n<style>\nbody{font:14px/1.4 sans-serif;max-width:1000px;margin:2em auto;color:#222}\n"
-          "svg text{font:12px sans-serif;fill:#222}\ntable.data{border-collapse:collapse;font-size:12px;margin:.5em 0 1.5em}\n"
-          "table.data td,table.data th{border:1px solid #ddd;padding:2px 6px;text-align:right}\n"
-          "td.name,th:first-child{text-align:left}\n</style></head><body>\n<h1>", o);
-    esc(o, title);
-    fputs("</h1>\n", o);
+    page_head(o, title);
     /* Articles in both, joined by id (the first record of an id on each side). */
     qsort(ra->ids, ra->nids, sizeof *ra->ids, cmp_idom);
     qsort(rb->ids, rb->nids, sizeof *rb->ids, cmp_idom);
