@@ -53,14 +53,50 @@ typedef struct origin {
     trace_ctx trace;            /* the article's W3C trace context (trace.h) */
 } origin;
 
-static rd_kafka_headers_t *dl_headers(const char *cls, const char *why, const origin *o, const char *dropped)
+/* The headers a dead letter sets itself (dhatu-redrive takes them off
+ * again) and the trace context (carried by trace.c, once): an input's own
+ * headers of these names are not copied onto its dead letter. Every other
+ * header is, dhatu.redrive.count among them, so a re-driven article that
+ * fails again keeps its count. */
+static int dl_own_header(const char *name)
+{
+    return !strncmp(name, "dhatu.error.", 12) || !strncmp(name, "dhatu.original.", 15) ||
+           !strncmp(name, "dhatu.value.", 12) || !strcmp(name, "dhatu.processor") || !strcmp(name, TRACE_PARENT) ||
+           !strcmp(name, TRACE_STATE);
+}
+
+/* The bytes of m's headers that a dead letter copies (names and values). */
+static size_t input_headers_size(const rd_kafka_message_t *m)
+{
+    rd_kafka_headers_t *in = NULL;
+    const char *name;
+    const void *val;
+    size_t size, total = 0;
+    if (rd_kafka_message_headers(m, &in) == 0)
+        for (size_t i = 0; rd_kafka_header_get_all(in, i, &name, &val, &size) == 0; i++)
+            if (!dl_own_header(name)) total += strlen(name) + size + 16;
+    return total;
+}
+
+/* A dead letter's headers: the input message's own (m; NULL for a
+ * reference-only one, which keeps nothing of the message), then where it
+ * came from and why. */
+static rd_kafka_headers_t *dl_headers(const char *cls, const char *why, const origin *o, const char *dropped,
+                                      const rd_kafka_message_t *m)
 {
     char part[16], off[24], ts[24], len[24];
     snprintf(part, sizeof part, "%" PRId32, o->partition);
     snprintf(off, sizeof off, "%" PRId64, o->offset);
     snprintf(ts, sizeof ts, "%" PRId64, o->timestamp);
     snprintf(len, sizeof len, "%zu", o->length);
-    rd_kafka_headers_t *h = rd_kafka_headers_new(10);
+    rd_kafka_headers_t *in = NULL, *h = rd_kafka_headers_new(12);
+    if (m && rd_kafka_message_headers(m, &in) == 0) {
+        const char *name;
+        const void *val;
+        size_t size;
+        for (size_t i = 0; rd_kafka_header_get_all(in, i, &name, &val, &size) == 0; i++)
+            if (!dl_own_header(name)) rd_kafka_header_add(h, name, -1, val, (ssize_t)size);
+    }
     rd_kafka_header_add(h, "dhatu.error.class", -1, cls, -1);
     rd_kafka_header_add(h, "dhatu.error.message", -1, why, -1);
     rd_kafka_header_add(h, "dhatu.original.topic", -1, o->topic, -1);
@@ -81,7 +117,7 @@ static rd_kafka_headers_t *dl_headers(const char *cls, const char *why, const or
 static rd_kafka_resp_err_t produce_reference(consumer *c, uint64_t token, const char *cls, const char *why,
                                              const origin *o, const char *dropped, int wait)
 {
-    rd_kafka_headers_t *h = dl_headers(cls, why, o, dropped);
+    rd_kafka_headers_t *h = dl_headers(cls, why, o, dropped, NULL);
     if (wait) return deliver_produce(c, c->cfg.dead_letter, NULL, 0, NULL, 0, h, token, o->timestamp);
     rd_kafka_resp_err_t err = rd_kafka_producev(
         c->producer, RD_KAFKA_V_TOPIC(c->cfg.dead_letter), RD_KAFKA_V_TIMESTAMP(o->timestamp > 0 ? o->timestamp : 0),
@@ -91,7 +127,8 @@ static rd_kafka_resp_err_t produce_reference(consumer *c, uint64_t token, const 
 }
 
 /* Sends a message that cannot be processed to the dead-letter topic, with
- * its original key and value and headers saying where it came from and why;
+ * its original key, value and headers, and headers saying where it came
+ * from and why;
  * a reference-only dead letter (docs/DELIVERY.md) when the whole one is
  * larger than the producer or the dead-letter topic accepts. The article
  * counts as dead-lettered once the broker acknowledges it. */
@@ -105,14 +142,14 @@ void deliver_dead_letter(consumer *c, const rd_kafka_message_t *m, uint64_t toke
     else trace_copy(&o.trace, m, (int)c->cfg.trace_generate);
     const char *name = outcome_dl_name(cls), *dropped = NULL;
     /* The headers and the record's framing, generously. */
-    size_t size = m->len + m->key_len + strlen(why) + 1024;
+    size_t size = m->len + m->key_len + input_headers_size(m) + strlen(why) + 1024;
     rd_kafka_resp_err_t err;
     if (c->dlq_limit > 0 && (int64_t)size > c->dlq_limit) {
         dropped = "too-large-for-the-dead-letter-topic";
         err = produce_reference(c, token, name, why, &o, dropped, 1);
     } else {
         err = deliver_produce(c, c->cfg.dead_letter, m->key, m->key_len, m->payload, m->len,
-                              dl_headers(name, why, &o, NULL), token, o.timestamp);
+                              dl_headers(name, why, &o, NULL, m), token, o.timestamp);
         if (deliver_error_is_per_message(err)) {
             dropped = "too-large-for-the-dead-letter-topic";
             err = produce_reference(c, token, name, why, &o, dropped, 1);

@@ -13,6 +13,7 @@ Scenarios, by concern (one module each, over the shared harness.py):
   registry.py    registry-pipeline registry-outage (fixture "registry")
   monitoring.py  prometheus
   replay.py      start-at
+  redrive.py     redrive
   deploy.py      image (DHATU_TEST_IMAGE), k8s-rendered (mutual-TLS cluster)
 """
 from harness import *  # noqa: F401,F403
@@ -24,6 +25,7 @@ from monitoring import prometheus
 from registry import registry_pipeline, registry_outage
 from deploy import image_scenario, k8s_rendered
 from replay import start_at
+from redrive import redrive_scenario
 
 try:
     if SCENARIO.startswith("group"):
@@ -58,6 +60,8 @@ try:
         prometheus()
     elif SCENARIO == "start-at":
         start_at()
+    elif SCENARIO == "redrive":
+        redrive_scenario()
     elif SCENARIO == "trace":
         trace()
     elif SCENARIO == "producer-interrupt":
