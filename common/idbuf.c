@@ -20,6 +20,11 @@ int idbuf_push(idbuf *ib, const char *id, size_t len)
 {
     if (ib->n == ib->max) return -1;
     size_t at = ib->text.len;
+    if (!id) {
+        ib->off[ib->n] = at;
+        ib->len[ib->n++] = (size_t)-1;
+        return 0;
+    }
     /* The id and its NUL: the buffer's terminator is the id's NUL. */
     if (dbuf_append(&ib->text, id, len) || dbuf_append(&ib->text, "", 1)) {
         dbuf_setlen(&ib->text, at);

@@ -39,6 +39,8 @@ static void encode_records(consumer *c, work *w)
         trace_copy(&trace, m, (int)c->cfg.trace_generate);
         size_t id_len;
         const char *id = idbuf_get(&w->ids, j, &id_len);
+        lin.lang = idbuf_get(&w->meta, 2 * j, &lin.lang_len);
+        lin.source = idbuf_get(&w->meta, 2 * j + 1, &lin.source_len);
         schema_status es = schema_codec_encode_record(s->enc, fmt, id, id_len, model, &w->records[j], &lin,
                                                       &s->out, err, sizeof err);
         if (es) {
@@ -76,6 +78,7 @@ static void encode_records(consumer *c, work *w)
     w->nrec = 0;
     dhatu_batch_reset(w->batch);
     idbuf_reset(&w->ids);
+    idbuf_reset(&w->meta);
 }
 
 /* Hands the articles gathered in w's batch to the engine (the engine
@@ -123,6 +126,7 @@ static void complete_batch(consumer *c, work *w)
         outcome_fail(&c->fatal, EXIT_FATAL);
         dhatu_batch_reset(w->batch);
         idbuf_reset(&w->ids);
+        idbuf_reset(&w->meta);
         w->nrec = 0;
     }
 }
@@ -159,7 +163,10 @@ static void add_article(consumer *c, work *w, size_t i, const schema_article *a,
         *t = clk_now_ns();
         st = dhatu_batch_add(w->batch, a->title, a->title_len, a->text, a->text_len, a->lang, err, sizeof err);
     }
-    if (st == DHATU_OK && idbuf_push(&w->ids, a->id, a->id_len)) st = DHATU_ERR_NOMEM;
+    if (st == DHATU_OK && (idbuf_push(&w->ids, a->id, a->id_len) ||
+                           idbuf_push(&w->meta, a->lang, a->lang ? strlen(a->lang) : 0) ||
+                           idbuf_push(&w->meta, a->source, a->source_len)))
+        st = DHATU_ERR_NOMEM;
     if (st == DHATU_OK) {
         w->rec_msg[dhatu_batch_count(w->batch) - 1] = i;
     } else if (st == DHATU_ERR_TOO_LARGE) {
@@ -396,6 +403,7 @@ static void work_free(work *w)
     free(w->records);
     free(w->rec_msg);
     idbuf_free(&w->ids);
+    idbuf_free(&w->meta);
     dhatu_batch_destroy(w->batch);
     free(w);
 }
@@ -407,7 +415,7 @@ static work *work_new(dhatu_engine *e, size_t n)
     char msg[256];
     if (!(w->msgs = calloc(n, sizeof *w->msgs)) || !(w->tokens = calloc(n, sizeof *w->tokens)) ||
         !(w->records = calloc(n, sizeof *w->records)) || !(w->rec_msg = calloc(n, sizeof *w->rec_msg)) ||
-        idbuf_init(&w->ids, n) || dhatu_batch_create(e, &w->batch, msg, sizeof msg)) {
+        idbuf_init(&w->ids, n) || idbuf_init(&w->meta, 2 * n) || dhatu_batch_create(e, &w->batch, msg, sizeof msg)) {
         work_free(w);
         return NULL;
     }

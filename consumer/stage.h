@@ -34,6 +34,7 @@ typedef struct work {
     dhatu_record *records;          /* ... and their records */
     size_t *rec_msg;                /* record j -> message index */
     idbuf ids;                      /* id of record j */
+    idbuf meta;                     /* the article's lang (2j) and source (2j+1) of record j, NULL: none */
     size_t nrec;                    /* records for the encoder (0: the engine failed) */
     dhatu_ticket ticket;            /* with the engine (0: none, or done) */
     int64_t submitted_ns;

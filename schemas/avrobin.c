@@ -159,8 +159,8 @@ size_t avrobin_record_bound(size_t id_len, size_t model_len, const schema_lineag
      * signature, ambiguity; the lineage's numbers. Generous by design. */
     size_t fixed = 4 * (2 * VARINT_MAX + 10 * 8) + 4 * (2 * VARINT_MAX + 9 * VARINT_MAX) + 4 * VARINT_MAX + 8 +
                    6 * VARINT_MAX;
-    return fixed + 5 * VARINT_MAX + id_len + model_len + strlen(l->topic) + strlen(l->processor) +
-           strlen(l->backend);
+    return fixed + 9 * VARINT_MAX + id_len + model_len + strlen(l->topic) + strlen(l->processor) +
+           strlen(l->backend) + (l->lang ? l->lang_len : 0) + (l->source ? l->source_len : 0);
 }
 
 size_t avrobin_write_record(unsigned char *out, const char *id, size_t id_len, const char *model,
@@ -199,5 +199,7 @@ size_t avrobin_write_record(unsigned char *out, const char *id, size_t id_len, c
     o = wr_long(o, l->processed_at);
     o = wr_str(o, l->processor, strlen(l->processor));
     o = wr_str(o, l->backend, strlen(l->backend));
+    o = wr_opt_str(o, l->lang, l->lang_len);            /* version 2 */
+    o = wr_opt_str(o, l->source, l->source_len);
     return (size_t)(o - out);
 }

@@ -11,7 +11,7 @@ static const char *const article_fields[A_NFIELDS] = {
     "id", "title", "text", "lang", "source", "url", "published" };
 static const char *const record_fields[R_NFIELDS] = {
     "id", "model", "weights", "positive", "negative", "tokens", "dominant", "polarity",
-    "intensity", "confidence", "signature", "prime_bases", "ambiguity", "lineage" };
+    "intensity", "confidence", "signature", "prime_bases", "ambiguity", "lineage", "lang", "source" };
 static const char *const lineage_fields[L_NFIELDS] = {
     "topic", "partition", "offset", "timestamp", "processed_at", "processor", "backend" };
 
@@ -44,9 +44,9 @@ static void type_free(struct avro_type *t)
     if (t->schema) avro_schema_decref(t->schema);
 }
 
-static schema_status check_lineage(schema_codec *c, char *errstr, size_t n)
+static schema_status check_lineage(const struct avro_type *t, char *errstr, size_t n)
 {
-    avro_schema_t lin = avro_schema_record_field_get_by_index(c->record.schema, R_LINEAGE);
+    avro_schema_t lin = avro_schema_record_field_get_by_index(t->schema, R_LINEAGE);
     for (int i = 0; i < L_NFIELDS; i++) {
         const char *name = lin ? avro_schema_record_field_name(lin, i) : NULL;
         if (!name || strcmp(name, lineage_fields[i]))
@@ -63,7 +63,9 @@ schema_status schema_codec_create(schema_codec **out, char *errstr, size_t n)
     if (!c) return schema_error(errstr, n, SCHEMA_ERR_NOMEM, "out of memory");
     schema_status st = type_init(&c->article, schema_article_avsc_text, article_fields, A_NFIELDS, errstr, n);
     if (!st) st = type_init(&c->record, schema_record_avsc_text, record_fields, R_NFIELDS, errstr, n);
-    if (!st) st = check_lineage(c, errstr, n);
+    if (!st) st = type_init(&c->record_v1, schema_record_v1_avsc_text, record_fields, R_NFIELDS_V1, errstr, n);
+    if (!st) st = check_lineage(&c->record, errstr, n);
+    if (!st) st = check_lineage(&c->record_v1, errstr, n);
     static const char dummy[1];
     if (!st && (!(c->reader = avro_reader_memory(dummy, 0)) || !(c->writer = avro_writer_memory(dummy, 0))))
         st = schema_error(errstr, n, SCHEMA_ERR_NOMEM, "out of memory");
@@ -81,6 +83,7 @@ void schema_codec_destroy(schema_codec *c)
     codec_writers_free(c);
     type_free(&c->article);
     type_free(&c->record);
+    type_free(&c->record_v1);
     if (c->reader) avro_reader_free(c->reader);
     if (c->writer) avro_writer_free(c->writer);
     dbuf_free(&c->json);
@@ -89,6 +92,7 @@ void schema_codec_destroy(schema_codec *c)
 
 uint64_t schema_codec_article_fingerprint(const schema_codec *c) { return c->article.fingerprint; }
 uint64_t schema_codec_record_fingerprint(const schema_codec *c) { return c->record.fingerprint; }
+uint64_t schema_codec_record_v1_fingerprint(const schema_codec *c) { return c->record_v1.fingerprint; }
 
 static uint64_t get_le64(const unsigned char *p)
 {

@@ -19,7 +19,10 @@
 
 enum { A_ID, A_TITLE, A_TEXT, A_LANG, A_SOURCE, A_URL, A_PUBLISHED, A_NFIELDS };
 enum { R_ID, R_MODEL, R_WEIGHTS, R_POSITIVE, R_NEGATIVE, R_TOKENS, R_DOMINANT, R_POLARITY,
-       R_INTENSITY, R_CONFIDENCE, R_SIGNATURE, R_PRIME_BASES, R_AMBIGUITY, R_LINEAGE, R_NFIELDS };
+       R_INTENSITY, R_CONFIDENCE, R_SIGNATURE, R_PRIME_BASES, R_AMBIGUITY, R_LINEAGE, R_LANG, R_SOURCE, R_NFIELDS };
+/* Version 1 of the record schema (record-1.avsc) is version 2 without its
+ * last two fields: the same indexes up to R_LINEAGE. */
+#define R_NFIELDS_V1 R_LANG
 enum { L_TOPIC, L_PARTITION, L_OFFSET, L_TIMESTAMP, L_PROCESSED_AT, L_PROCESSOR, L_BACKEND,
        L_NFIELDS };
 
@@ -43,6 +46,7 @@ struct writer {
     uint32_t id;
     int used;
     const struct avro_type *reader;     /* resolved against article or record */
+    struct avro_type *same;             /* W_SAME: the type it is (record, or record_v1 for a record) */
     enum { W_SAME, W_RESOLVED, W_INCOMPATIBLE } kind;
     avro_schema_t wschema, proj;
     avro_value_iface_t *proj_iface, *res_iface;
@@ -52,6 +56,7 @@ struct writer {
 
 struct schema_codec {
     struct avro_type article, record;
+    struct avro_type record_v1;         /* read only: records written before lang and source */
     avro_reader_t reader;
     avro_writer_t writer;
     dbuf json;                  /* a decoded article's strings (JSON or Avro), until the next decode */
@@ -87,9 +92,11 @@ schema_status codec_read_article_direct(schema_codec *c, const unsigned char *ms
 /* resolve.c: a Confluent-framed article (00 + id + datum) into *a. */
 schema_status codec_read_registry_article(schema_codec *c, const unsigned char *msg, size_t len,
                                           schema_article *a, char *errstr, size_t n);
-/* resolve.c: a Confluent-framed message of exactly t's schema into t->value. */
+/* resolve.c: a Confluent-framed message of exactly t's schema (or, for a
+ * record, of version 1 of it) into the value of that type, *as. */
 schema_status codec_read_registry_same(schema_codec *c, struct avro_type *t, const char *what,
-                                       const unsigned char *msg, size_t len, char *errstr, size_t n);
+                                       const unsigned char *msg, size_t len, struct avro_type **as,
+                                       char *errstr, size_t n);
 void codec_writers_free(schema_codec *c);
 
 /* A ["null", T] union field of rec: 1 with the branch value, 0 for null. */

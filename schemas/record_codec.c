@@ -71,6 +71,8 @@ schema_status schema_codec_encode_record(schema_codec *c, schema_format fmt, con
     bad = bad || avro_value_get_by_index(&lin, L_OFFSET, &f, NULL) || avro_value_set_long(&f, l->offset);
     bad = bad || avro_value_get_by_index(&lin, L_PROCESSED_AT, &f, NULL) ||
           avro_value_set_long(&f, l->processed_at);
+    bad = bad || codec_set_opt_str(v, R_LANG, l->lang, l->lang_len) ||
+          codec_set_opt_str(v, R_SOURCE, l->source, l->source_len);
     if (bad) return schema_error(errstr, n, SCHEMA_ERR_ENCODE, "Avro C: %s", avro_strerror());
     return codec_write(c, &c->record, fmt, out, errstr, n);
 }
@@ -113,14 +115,19 @@ schema_status schema_codec_record_to_json(schema_codec *c, const void *vbuf, siz
 {
     const unsigned char *msg = vbuf;
     schema_status st;
-    if (len >= CF_HEADER && msg[0] == 0x00)           /* Confluent framing */
-        st = codec_read_registry_same(c, &c->record, "org.dhatu.DhatuRecord", msg, len, errstr, n);
-    else if (len == 0 || msg[0] != SO_MAGIC0)        /* JSON records pass through */
+    struct avro_type *as = &c->record;
+    if (len >= CF_HEADER && msg[0] == 0x00) {         /* Confluent framing */
+        st = codec_read_registry_same(c, &c->record, "org.dhatu.DhatuRecord", msg, len, &as, errstr, n);
+    } else if (len == 0 || msg[0] != SO_MAGIC0) {     /* JSON records pass through */
         return dbuf_set(out, msg, len) ? schema_error(errstr, n, SCHEMA_ERR_NOMEM, "out of memory") : SCHEMA_OK;
-    else
-        st = codec_read(c, &c->record, "org.dhatu.DhatuRecord", msg, len, errstr, n);
+    } else {
+        /* Version 2, or a record written with version 1 (no lang, no source). */
+        st = codec_read(c, as, "org.dhatu.DhatuRecord", msg, len, errstr, n);
+        if (st == SCHEMA_ERR_WRONG_SCHEMA && codec_check_header(&c->record_v1, "", msg, len, NULL, 0) == SCHEMA_OK)
+            st = codec_read(c, as = &c->record_v1, "org.dhatu.DhatuRecord", msg, len, errstr, n);
+    }
     if (st) return st;
-    avro_value_t *v = &c->record.value, f, b, lin;
+    avro_value_t *v = &as->value, f, b, lin;
     dhatu_record r;
     memset(&r, 0, sizeof r);
     int32_t pos[DHATU_NDHATU], neg[DHATU_NDHATU], inten[DHATU_NDHATU], pol[DHATU_NDHATU];
@@ -168,6 +175,10 @@ schema_status schema_codec_record_to_json(schema_codec *c, const void *vbuf, siz
     avro_value_get_long(&f, &l.processed_at);
     l.timestamp = -1;
     if (codec_opt_branch(&lin, L_TIMESTAMP, &b)) avro_value_get_long(&b, &l.timestamp);
+    if (as == &c->record) {
+        codec_get_opt_str(v, R_LANG, &l.lang, &l.lang_len);
+        codec_get_opt_str(v, R_SOURCE, &l.source, &l.source_len);
+    }
     if (!id || !model || !l.topic || !l.processor || !l.backend)
         return schema_error(errstr, n, SCHEMA_ERR_UNDECODABLE, "record strings missing");
     return schema_json_write_record(id, id_len, model, &r, &l, out, errstr, n);

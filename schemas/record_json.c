@@ -109,7 +109,11 @@ static char *put_lineage(char *o, const schema_lineage *l)
     if (!(o = put_string(LIT(o, ",\"processor\":"), l->processor, strlen(l->processor)))) return NULL;
     if (!(o = put_string(LIT(o, ",\"backend\":"), l->backend, strlen(l->backend)))) return NULL;
     *o++ = '}';
-    return o;
+    /* The article's, beside the lineage as in the Avro schema (version 2). */
+    o = LIT(o, ",\"lang\":");
+    if (!(o = l->lang ? put_string(o, l->lang, l->lang_len) : LIT(o, "null"))) return NULL;
+    o = LIT(o, ",\"source\":");
+    return l->source ? put_string(o, l->source, l->source_len) : LIT(o, "null");
 }
 
 schema_status schema_json_append_record(const char *id, size_t id_len, const char *model_id,
@@ -119,7 +123,9 @@ schema_status schema_json_append_record(const char *id, size_t id_len, const cha
     static const struct { const char *s; size_t n; } pol[3] = {
         { "\"none\"", 6 }, { "\"positive\"", 10 }, { "\"negative\"", 10 } };
     size_t model_len = strlen(model_id), strings = id_len + model_len;
-    if (lineage) strings += strlen(lineage->topic) + strlen(lineage->processor) + strlen(lineage->backend);
+    if (lineage)
+        strings += strlen(lineage->topic) + strlen(lineage->processor) + strlen(lineage->backend) +
+                   (lineage->lang ? lineage->lang_len : 0) + (lineage->source ? lineage->source_len : 0);
     /* 28 doubles x 25, 29 integers x 21, keys, names and punctuation < 2 KiB. */
     size_t at = out->len;   /* on error the content is cut back to here */
     if (dbuf_reserve(out, at + 28 * 25 + 29 * 21 + 2048 + strings * 6))

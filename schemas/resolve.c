@@ -110,8 +110,10 @@ static schema_status resolve(schema_codec *c, struct avro_type *t, const char *r
     }
     uint64_t fp = schema_avro_crc64(canon.data, canon.len);
     dbuf_free(&canon);
-    if (fp == t->fingerprint) {         /* our schema, registered: no resolution needed */
+    if (fp == t->fingerprint || (t == &c->record && fp == c->record_v1.fingerprint)) {
+        /* our schema (or our record's version 1), registered: no resolution needed */
         w->kind = W_SAME;
+        w->same = fp == t->fingerprint ? t : &c->record_v1;
         return SCHEMA_OK;
     }
     if (avro_schema_from_json_length(json, len, &w->wschema)) {
@@ -189,7 +191,8 @@ static schema_status read_datum(schema_codec *c, avro_schema_t s, avro_value_t *
 }
 
 schema_status codec_read_registry_same(schema_codec *c, struct avro_type *t, const char *what,
-                                       const unsigned char *msg, size_t len, char *errstr, size_t n)
+                                       const unsigned char *msg, size_t len, struct avro_type **as,
+                                       char *errstr, size_t n)
 {
     uint32_t id = get_be32(msg + 1);
     struct writer *w;
@@ -199,8 +202,9 @@ schema_status codec_read_registry_same(schema_codec *c, struct avro_type *t, con
     if (w->kind != W_SAME)
         return schema_error(errstr, n, SCHEMA_ERR_WRONG_SCHEMA, "schema id %u is not %s%s%s", id, what,
                             w->why[0] ? ": " : "", w->why);
-    avro_value_reset(&t->value);
-    return read_datum(c, t->schema, &t->value, msg, len, errstr, n);
+    *as = w->same;
+    avro_value_reset(&w->same->value);
+    return read_datum(c, w->same->schema, &w->same->value, msg, len, errstr, n);
 }
 
 /* A string field of rec by name (NULL when absent or null). */

@@ -66,6 +66,10 @@ typedef struct schema_lineage {
     int64_t processed_at;       /* ms since the epoch */
     const char *processor;      /* "dhatu-consumer 0.2.0" */
     const char *backend;        /* "cpu", "opencl", ... */
+    /* The article's lang and source (NULL: it has none), carried as the
+     * record's top-level lang and source (record schema version 2). */
+    const char *lang;   size_t lang_len;
+    const char *source; size_t source_len;
 } schema_lineage;
 
 /* Writes the reason into errstr (when given) and returns st. */

@@ -80,5 +80,8 @@ void schema_codec_use_avro_c(schema_codec *c, int on);
 /* The embedded schema texts (NUL-terminated). */
 extern const char schema_article_avsc_text[];
 extern const char schema_record_avsc_text[];
+/* Version 1 of the record schema (before lang and source): read, never written. */
+extern const char schema_record_v1_avsc_text[];
+uint64_t schema_codec_record_v1_fingerprint(const schema_codec *c);
 
 #endif

@@ -49,11 +49,12 @@ START_TEST(canonical_forms_and_fingerprints_match_the_reference)
         checked++;
     }
     fclose(f);
-    ck_assert_int_eq(checked, 5);
+    ck_assert_int_eq(checked, 6);
     schema_codec *c = NULL;
     ck_assert_msg(schema_codec_create(&c, err, sizeof err) == SCHEMA_OK, "%s", err);
     ck_assert_uint_eq(schema_codec_article_fingerprint(c), 0x65e21e84d0a7cc3eULL);
-    ck_assert_uint_eq(schema_codec_record_fingerprint(c), 0xf7b07f711db93038ULL);
+    ck_assert_uint_eq(schema_codec_record_fingerprint(c), 0x0a3bed0bddfbd17aULL);     /* version 2 */
+    ck_assert_uint_eq(schema_codec_record_v1_fingerprint(c), 0xf7b07f711db93038ULL);
     schema_codec_destroy(c);
     dbuf_free(&canon);
 }
@@ -132,11 +133,13 @@ START_TEST(records_in_avro_decode_to_the_json_form)
     r.tokens = 123456789012ULL;
     r.signature = 30ULL * 30 * 30 * 30 * 30 * 30 * 30 * 30 * 30 - 1;
     r.dominant = 8;
-    schema_lineage l = { "articles", 7, 1234567890123LL, 1714564800000LL, 1714564801000LL, "dhatu-consumer x", "cpu" };
+    schema_lineage l = { "articles", 7, 1234567890123LL, 1714564800000LL, 1714564801000LL, "dhatu-consumer x", "cpu",
+                         "fr", 2, "le-monde", 8 };
     dbuf avro = { 0 }, json = { 0 }, back = { 0 };
     for (int dom = 8; dom >= -1; dom -= 9) {
         r.dominant = (int8_t)dom;
         l.timestamp = dom < 0 ? -1 : l.timestamp;
+        if (dom < 0) l.lang = l.source = NULL;          /* the second round: an article without them */
         ck_assert_int_eq(schema_codec_encode_record(c, SCHEMA_FMT_AVRO, "id-9", 4, "lexicon-1", &r, &l, &avro, err,
                                                     sizeof err), 0);
         ck_assert_int_eq(schema_codec_encode_record(c, SCHEMA_FMT_JSON, "id-9", 4, "lexicon-1", &r, &l, &json, err,
@@ -148,6 +151,24 @@ START_TEST(records_in_avro_decode_to_the_json_form)
     ck_assert_ptr_nonnull(strstr(json.data, "\"lineage\":{\"topic\":\"articles\",\"partition\":7"));
     ck_assert_ptr_nonnull(strstr(json.data, "\"timestamp\":null"));
     ck_assert_ptr_nonnull(strstr(json.data, "\"dominant\":null"));
+    ck_assert_ptr_nonnull(strstr(json.data, "\"backend\":\"cpu\"},\"lang\":null,\"source\":null}"));
+    /* A record written with version 1 of the schema (before lang and
+     * source): version 2 is version 1 plus two trailing ["null", string]
+     * fields, so a version-2 datum with both null is a version-1 datum
+     * followed by two zero bytes (the null branches). Framed with version
+     * 1's fingerprint, it reads back as the same record, lang and source
+     * null; a version-2 fingerprint on those bytes is refused as corrupt. */
+    uint64_t fp1 = schema_codec_record_v1_fingerprint(c);
+    ck_assert(fp1 != schema_codec_record_fingerprint(c));
+    ck_assert_int_eq(avro.data[avro.len - 1], 0);
+    ck_assert_int_eq(avro.data[avro.len - 2], 0);
+    avro.len -= 2;
+    ck_assert_int_eq(schema_codec_record_to_json(c, avro.data, avro.len, &back, err, sizeof err),
+                     SCHEMA_ERR_UNDECODABLE);
+    for (int i = 0; i < 8; i++) avro.data[2 + i] = (char)(fp1 >> (8 * i));
+    ck_assert_msg(schema_codec_record_to_json(c, avro.data, avro.len, &back, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(back.len == json.len && !memcmp(back.data, json.data, json.len), "\n%.*s\n%.*s",
+                  (int)back.len, back.data, (int)json.len, json.data);
     dbuf_free(&avro);
     dbuf_free(&json);
     dbuf_free(&back);

@@ -150,7 +150,8 @@ static void corpus_batch(dhatu_engine *e, dhatu_batch *b, schema_article *a, con
     for (size_t i = 0; i < n; i++) {
         article_both(&a[i], NULL);
         schema_lineage l = { "articles", (int32_t)(no[i] % 64), (int64_t)off[i], (int64_t)no[i] * 1000 - 1,
-                             1765000000000 + (int64_t)no[i], "dhatu-consumer 0.2.0", "cpu" };
+                             1765000000000 + (int64_t)no[i], "dhatu-consumer 0.2.0", "cpu",
+                             a[i].lang, a[i].lang ? strlen(a[i].lang) : 0, a[i].source, a[i].source_len };
         record_both(a[i].id, a[i].id_len, model, &rec[i], &l);
         schema_article_clear(&a[i]);
     }
@@ -253,7 +254,8 @@ START_TEST(edge_records_write_as_avro_c_does)
 {
     codecs();
     char *id = malloc(1 << 20), *topic = malloc(300), *model = malloc(300), *proc = malloc(300);
-    ck_assert(id && topic && model && proc);
+    char *lang = malloc(1 << 20), *src = malloc(300);
+    ck_assert(id && topic && model && proc && lang && src);
     for (int t = 0; t < 20000; t++) {
         dhatu_record r;
         for (int i = 0; i < DHATU_NDHATU; i++) {
@@ -274,13 +276,24 @@ START_TEST(edge_records_write_as_avro_c_does)
         edge_string(model, 300);
         edge_string(proc, 300);
         schema_lineage l = { topic, (int32_t)edge_long(), edge_long(), next() % 3 ? edge_long() : -1, edge_long(),
-                             proc, t % 2 ? "cpu" : "" };
+                             proc, t % 2 ? "cpu" : "", NULL, 0, NULL, 0 };
+        /* lang and source (version 2): each null, or an edge string */
+        if (next() % 3) {
+            l.lang_len = edge_string(lang, t % 97 ? 300 : 1 << 20);
+            l.lang = lang;
+        }
+        if (next() % 3) {
+            l.source_len = edge_string(src, 300);
+            l.source = src;
+        }
         record_both(id, id_len, model, &r, &l);
     }
     free(id);
     free(topic);
     free(model);
     free(proc);
+    free(lang);
+    free(src);
     codecs_done();
 }
 END_TEST

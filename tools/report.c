@@ -7,8 +7,9 @@
  *
  * FILE: records as JSON Lines, as dhatu-vectorize and dhatu-dump print them
  * ("-": standard input). --articles: the articles they were made from, for
- * titles, lang, source and the publication time (records carry the input
- * message's timestamp in lineage.timestamp when they came from a topic).
+ * titles, lang, source and the publication time (records from a topic
+ * carry the input message's timestamp in lineage.timestamp, and the
+ * article's lang and source, which are used first).
  *
  * The page: the dominant dhātu's share, each dhātu's mean weight, polarity
  * per dhātu, the dominant share by lang and by source, over time, and the
@@ -164,8 +165,14 @@ static const char *add_record(report *r, const arts *a, const char *line, size_t
     if (model && !strstr(r->models, model) && strlen(r->models) + strlen(model) + 3 < sizeof r->models)
         strcat(strcat(r->models, r->models[0] ? ", " : ""), model);
     const art *ar = arts_find(a, id);
-    count_group(r->langs, &r->nlangs, ar && ar->lang ? ar->lang : "unknown", dom);
-    count_group(r->sources, &r->nsources, ar && ar->source ? ar->source : "unknown", dom);
+    /* The record's own lang and source (records of a topic, since schema
+     * version 2), else the article's (--articles). */
+    const char *lang = json_string_value(json_object_get(o, "lang")),
+               *source = json_string_value(json_object_get(o, "source"));
+    if (!lang && ar) lang = ar->lang;
+    if (!source && ar) source = ar->source;
+    count_group(r->langs, &r->nlangs, lang ? lang : "unknown", dom);
+    count_group(r->sources, &r->nsources, source ? source : "unknown", dom);
     json_t *ts = json_object_get(json_object_get(o, "lineage"), "timestamp");
     int has_t = json_is_integer(ts) && json_integer_value(ts) >= 0;
     int64_t t = has_t ? json_integer_value(ts) : ar && ar->has_published ? ar->published : 0;

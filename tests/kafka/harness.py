@@ -245,14 +245,35 @@ def same_record(a, b, tol):
     return a == b and type(a) == type(b)
 
 
+def article_meta(path):
+    """id -> (lang, source) of a JSON Lines article file; None for a file
+    that is not JSON Lines (CSV)."""
+    meta = {}
+    try:
+        for line in open(path, encoding="utf-8"):
+            if line.strip():
+                a = json.loads(line)
+                meta[str(a["id"])] = (a.get("lang"), a.get("source"))
+    except (ValueError, KeyError):
+        return None
+    return meta
+
+
 def check_records(records, tin, path, exact=True, backend="cpu"):
     """Every article has a record equal to dhatu-vectorize's, whose lineage
-    names the input message that carried the article."""
+    names the input message that carried the article, and which carries the
+    article's lang and source (null when it has none)."""
     expect = vectorized(path)
+    meta = article_meta(path)
     raw = {m["key"]: m for m in dump(tin, "--raw")}
     seen = {}
     for r in records:
         lin = r.pop("lineage")
+        if list(r)[-2:] != ["lang", "source"]:
+            fail("record of %r has no lang and source after its lineage: keys %s" % (r.get("id"), list(r)))
+        lang, source = r.pop("lang"), r.pop("source")
+        if meta is not None and r["id"] in meta and (lang, source) != meta[r["id"]]:
+            fail("record of %r: lang %r, source %r; the article has %r" % (r["id"], lang, source, meta[r["id"]]))
         if r["id"] not in expect:
             fail("record for unknown id %r" % r["id"])
         if not same_record(r, expect[r["id"]], 0.0 if backend == "cpu" else 1e-12):
