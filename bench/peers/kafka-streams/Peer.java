@@ -173,7 +173,7 @@ public class Peer {
         }
 
         @Override public void process(FixedKeyRecord<byte[], byte[]> r) {
-            String id = null, title = null, text = null;
+            String id = null, title = null, text = null, lang = null, source = null;
             try (JsonParser p = json.createParser(r.value())) {
                 if (p.nextToken() != JsonToken.START_OBJECT) throw new IllegalArgumentException("not an object");
                 while (p.nextToken() == JsonToken.FIELD_NAME) {
@@ -182,6 +182,8 @@ public class Peer {
                     if (f.equals("id")) id = p.getText();
                     else if (f.equals("title")) title = t == JsonToken.VALUE_NULL ? null : p.getText();
                     else if (f.equals("text")) text = p.getText();
+                    else if (f.equals("lang")) lang = t == JsonToken.VALUE_NULL ? null : p.getText();
+                    else if (f.equals("source")) source = t == JsonToken.VALUE_NULL ? null : p.getText();
                     else p.skipChildren();
                 }
                 if (id == null || text == null) throw new IllegalArgumentException("no id or text");
@@ -221,6 +223,11 @@ public class Peer {
                     g.writeStringField("processor", "dhatu-streams-peer");
                     g.writeStringField("backend", "kafka-streams");
                     g.writeEndObject();
+                    // the article's lang and source (record schema version 2)
+                    if (lang == null) g.writeNullField("lang");
+                    else g.writeStringField("lang", lang);
+                    if (source == null) g.writeNullField("source");
+                    else g.writeStringField("source", source);
                     g.writeEndObject();
                 }
                 ctx.forward(r.withValue(out.toByteArray()));
@@ -305,6 +312,8 @@ public class Peer {
                 rec.put("prime_bases", bases);
                 rec.put("ambiguity", seed.ambiguity);
                 rec.put("lineage", lineage);
+                rec.put("lang", article.get("lang"));       // record schema version 2
+                rec.put("source", article.get("source"));
                 out.reset();
                 encoder.encode(rec, out);
                 ctx.forward(r.withValue(out.toByteArray()));
