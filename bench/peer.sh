@@ -1,26 +1,29 @@
 #!/usr/bin/env bash
-# peer.sh [COUNT] -- dhatu-consumer against a Kafka Streams application doing
-# the same work (bench/peers/kafka-streams/Peer.java: the seed model's record
-# of every article), on one broker of its own (port 29592, state under
+# peer.sh [COUNT] -- dhatu-consumer against a Kafka Streams 4.4.0 application
+# doing the same work (bench/peers/kafka-streams/Peer.java: the seed model's
+# record of every article), on one broker of its own (port 29592, state under
 # build/bench-peer, wiped after), with the same input: COUNT articles
-# (default 200,000; arXiv abstracts repeated with distinct ids) in 8
-# partitions. Each round runs both, alternating who goes first, with fresh
-# groups and output topics. Prints per run: articles/s (cold: first article
-# to last acknowledgement, or to the Streams close; warm: the same without
-# the first 10 s, Streams only: a C program has no JIT to warm), CPU seconds
-# per article, peak RSS, the broker's CPU seconds; then the ratio ours/peer
-# of the round. After round 1, every record of both outputs is compared by
-# input (partition, offset) (those at offsets below 25,000 in their partition:
-# all of a 200,000-article run), all fields but lineage.processed_at,
-# processor and backend, doubles to 1e-15 relative.
-# FORMAT=json|avro (default json); ROUNDS (default 2); MODEL for our side
-# (default seed; the peer computes seed only); ARGS: more consumer options
-# (e.g. "-s engine.threads=2").
+# (default 2,400,000, long enough for a steady warm JVM; arXiv abstracts
+# repeated with distinct ids) in 8 partitions, for each format of FORMATS
+# (default "json avro"). Each round runs both, alternating who goes first,
+# with fresh groups and output topics. Prints per run: articles/s (whole:
+# first article to last acknowledgement, or to the Streams close; warm: the
+# same without Streams' first 10 s: a C program has no JIT to warm), CPU
+# seconds per article, cores busy (CPU seconds over that window), peak RSS,
+# the broker's CPU seconds; then per round the ratios ours/peer, whole-run
+# and against Streams warm. After round 1 of each format, every record of
+# both outputs is compared by input (partition, offset) (those at offsets
+# below 25,000 in their partition), all fields but lineage.processed_at,
+# processor and backend, doubles to 1e-15 relative; the script exits 1 when
+# they disagree (or a side fails), after the other runs.
+# ROUNDS (default 2); MODEL for our side (default seed; the peer computes
+# seed only); ARGS: more consumer options (e.g. "-s engine.threads=2").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-COUNT=${1:-200000}
-FORMAT=${FORMAT:-json}
+COUNT=${1:-2400000}
+FORMATS=${FORMATS:-${FORMAT:-json avro}}
+disagree=0
 CORPUS=${CORPUS:-../shared/corpora/arxiv_abstracts_en.jsonl}
 work=$PWD/$B/bench-peer-work
 mkdir -p "$work"
@@ -33,12 +36,10 @@ javac -nowarn -d "$work/classes" -cp "$(cat "$work/cp.txt")" "$peer/Peer.java"
 bench_on_exit 'rm -rf "$work"'
 bench_broker peer "${PEER_KAFKA_PORT:-29592}"
 bench/distinct.py "$CORPUS" "$COUNT" >"$work/in.jsonl"
-tin=peer-in-$$
-"$K" topic "$tin" 8
-bench_feed "$tin" "$FORMAT" "$work/in.jsonl"
 bpid=$("$K" broker 1 pid)
 broker_cpu() { awk '{print ($14 + $15) / 100}' "/proc/$bpid/stat"; }
-echo "$COUNT articles ($FORMAT), $(nproc) cores, $(uname -r), $(date -u +%F); broker pid $bpid"
+echo "$COUNT articles ($FORMATS), $(nproc) cores, $(uname -r), $(date -u +%F); broker pid $bpid;" \
+     "$(java -version 2>&1 | head -n 1); $(grep -o 'kafka-streams-[0-9.]*jar' "$work/cp.txt" | head -n 1)"
 
 # run NAME OUT_TOPIC CMD... : prints "NAME: rate, cpu/article, rss, broker cpu"
 # and leaves the rate in $rate.
@@ -46,7 +47,7 @@ run() {
   local name=$1 tout=$2; shift 2
   local b0 b1 line
   b0=$(broker_cpu)
-  /usr/bin/time -f "TIME %U %S %M" "$@" >"$work/$name.log" 2>&1 || echo "$name: exit $? (log below)"
+  /usr/bin/time -f "TIME %U %S %M" "$@" >"$work/$name.log" 2>&1 || { echo "$name: exit $? (log below)"; disagree=1; }
   b1=$(broker_cpu)
   read -r _ u s m < <(grep '^TIME ' "$work/$name.log" | tail -n 1)
   if grep -q '^peer: ' "$work/$name.log"; then
@@ -58,8 +59,11 @@ run() {
     rate=$(sed -E 's/.*last acknowledgement [0-9.]+ s: ([0-9]+) articles\/s.*/\1/' <<<"$line")
     warm=-
   fi
-  printf '%-22s cold %7s/s  warm %-9s  %5.1f us CPU/article  peak RSS %4d MiB  broker %5.1f CPU s\n' \
-    "$name:" "$rate" "$warm" "$(echo "($u + $s) * 1000000 / $COUNT" | bc -l)" $((m / 1024)) "$(echo "$b1 - $b0" | bc -l)"
+  warm_rate=${warm%/s}
+  # cores busy: CPU seconds over the whole-run window (COUNT / rate)
+  printf '%-22s whole %7s/s  warm %-9s  %5.1f us CPU/article  %4.2f cores  peak RSS %4d MiB  broker %5.1f CPU s\n' \
+    "$name:" "$rate" "$warm" "$(echo "($u + $s) * 1000000 / $COUNT" | bc -l)" \
+    "$(echo "($u + $s) * $rate / $COUNT" | bc -l)" $((m / 1024)) "$(echo "$b1 - $b0" | bc -l)"
   grep -qE '^peer: [0-9]+ records, 0 failed|clean exit' <<<"$line" || { echo "  $line"; tail -n 5 "$work/$name.log"; }
 }
 
@@ -77,16 +81,24 @@ streams() {  # round
   run "kafka-streams r$1" "$tout" java -Xms1g -Xmx1g -cp "$work/classes:$(cat "$work/cp.txt")" \
     -Djava.io.tmpdir="$work" Peer "$brokers" "$tin" "$tout" "peer-streams-$1-$$" "$FORMAT" "$COUNT" schemas/avro
   peer_rate=$rate
+  peer_warm=$warm_rate
 }
 "$K" topic peer-dlq-$$ 1
+for FORMAT in $FORMATS; do
+tin=peer-in-$FORMAT-$$
+"$K" topic "$tin" 8
+bench_feed "$tin" "$FORMAT" "$work/in.jsonl"
+echo "== $FORMAT: $COUNT articles in $tin"
 for round in $(seq 1 "${ROUNDS:-2}"); do
   if [ $((round % 2)) -eq 1 ]; then ours "$round"; streams "$round"; else streams "$round"; ours "$round"; fi
-  echo "round $round: dhatu-consumer / kafka-streams = $(echo "scale=2; $ours_rate / $peer_rate" | bc -l)"
+  if [[ "$peer_warm" =~ ^[0-9]+$ ]]; then w=$(echo "scale=2; $ours_rate / $peer_warm" | bc -l); else w=n/a; fi
+  echo "round $round ($FORMAT): dhatu-consumer / kafka-streams = $(echo "scale=2; $ours_rate / $peer_rate" | bc -l)" \
+       "whole-run, $w against Streams warm"
   if [ "$round" = 1 ]; then
     for side in ours streams; do
       "$B/tools/dhatu-dump" -b "$brokers" -t "peer-$side-1-$$" --timeout-ms 5000 >"$work/$side.jsonl" 2>/dev/null || true
     done
-    python3 - "$work/ours.jsonl" "$work/streams.jsonl" "$COUNT" <<'EOF'
+    if python3 - "$work/ours.jsonl" "$work/streams.jsonl" "$COUNT" <<'EOF'
 import json, sys
 LIMIT = 25000
 def load(path):
@@ -120,8 +132,13 @@ for k in bad[:3]:
     print("  differ at", k, "\n   ours: ", json.dumps(a[k])[:400], "\n   peer: ", json.dumps(b[k])[:400])
 if na != n or nb != n or set(a) != set(b) or bad:
     print("RECORDS DISAGREE")
+    sys.exit(1)
 EOF
+    then :; else disagree=1; fi
   fi
   "$K" delete-topic "peer-ours-$round-$$"
   "$K" delete-topic "peer-streams-$round-$$"
 done
+"$K" delete-topic "$tin"
+done
+[ "$disagree" = 0 ] || { echo "peer.sh: FAILED (a side failed or the records disagree)"; exit 1; }
