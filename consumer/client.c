@@ -137,6 +137,37 @@ rd_kafka_t *client_consumer(consumer *c, const client_callbacks *cb, char *err, 
     return create(c, c, RD_KAFKA_CONSUMER, conf, &t, err, en);
 }
 
+rd_kafka_share_t *client_share(consumer *c, char *err, size_t en)
+{
+    props t;
+    char polls[24];
+    t.n = 0;
+    snprintf(polls, sizeof polls, "%" PRId64, c->cfg.batch_articles);
+    add(&t, "bootstrap.servers", c->cfg.brokers, NULL);
+    add(&t, "client.id", c->cfg.client_id, NULL);
+    add(&t, "group.id", c->cfg.group_id, NULL);
+    /* Every record of a batch is acknowledged by us, once its output is:
+     * implicit mode would accept it at the next poll whatever happened. */
+    add(&t, "share.acknowledgement.mode", "explicit", "a record is accepted only once its output is acknowledged");
+    /* One batch at a time (explicit mode): its size bounds the time a
+     * record is held under the broker's acquisition lock. */
+    add(&t, "max.poll.records", polls, NULL);
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (kafka_conf_apply(conf, t.p, t.n, c->cfg.kafka_props.v, c->cfg.kafka_props.n, err, en)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_conf_set_opaque(conf, c);
+    kafka_route_events(conf);
+    char msg[512];
+    rd_kafka_share_t *sh = rd_kafka_share_consumer_new(conf, msg, sizeof msg);
+    if (!sh) {
+        snprintf(err, en, "share consumer: %s", msg);
+        rd_kafka_conf_destroy(conf);
+    }
+    return sh;
+}
+
 rd_kafka_t *client_nudge(consumer *c, void *opaque,
                          void (*rebalance)(rd_kafka_t *, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t *, void *),
                          char *err, size_t en)

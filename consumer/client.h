@@ -24,6 +24,10 @@ typedef struct client_callbacks {
  * NULL with the reason in errstr. */
 rd_kafka_t *client_producer(consumer *c, const client_callbacks *cb, char *errstr, size_t n);
 rd_kafka_t *client_consumer(consumer *c, const client_callbacks *cb, char *errstr, size_t n);
+/* The share consumer of a share group (share.h): explicit acknowledgement,
+ * max.poll.records from batch.max_articles, the user's properties over
+ * ours. NULL with the reason in errstr. */
+rd_kafka_share_t *client_share(consumer *c, char *errstr, size_t n);
 /* The orphan watch's nudge member (orphans.h): the consumer's properties
  * without group.instance.id (a dynamic member) and without its callbacks;
  * opaque must start with a kafka_events. */

@@ -39,6 +39,10 @@ static const struct setting {
       "partition.assignment.strategy: cooperative-sticky (incremental), range or roundrobin (eager)"),
     S("kafka.group_protocol", group_protocol, "classic",
       "classic (the client assigns, kafka.assignor) or consumer (KIP-848: the brokers assign; Kafka 4)"),
+    /* Share groups (KIP-932): members past the partition count. The
+     * preview share consumer of librdkafka 2.15; docs/SHARE.md. */
+    S("kafka.group_type", group_type, "consumer",
+      "consumer (a consumer group) or share (a share group, KIP-932, Kafka 4.2+; EXPERIMENTAL, at least once only)"),
     /* A member killed between the two rounds of a cooperative rebalance
      * leaves partitions to nobody, for good under static membership
      * (orphans.h); the watch finds them and has the group assign them. */
@@ -61,6 +65,10 @@ static const struct setting {
     S("kafka.properties_file", properties_file, "",
       "librdkafka client properties, key=value lines (also -F); kafka.librdkafka and -X win over it"),
     L("kafka.librdkafka", librdkafka, NULL, "extra librdkafka properties, \"key=value\" (also -X)"),
+    I("share.max_deliveries", share_max_deliveries, 5, 1, 1000,
+      "share group: a record delivered more times than this is dead-lettered (class redelivery-limit)"),
+    I("share.lock_ms", share_lock_ms, 30000, 1000, 3600000,
+      "share group: the brokers' group.share.record.lock.duration.ms; a batch taking over half of it is logged"),
     L("topics.input", input, "articles", "topics to consume articles from"),
     S("topics.output", output, "dhatu-records", "topic for dhatu records"),
     S("topics.dead_letter", dead_letter, "dhatu-dlq", "topic for messages that cannot be processed"),
@@ -330,6 +338,9 @@ int ccfg_validate(ccfg *c, char *errstr, size_t n)
     static const char *const protocols[] = { "classic", "consumer", NULL };
     if (!one_of(c->group_protocol, protocols))
         return errmsg(errstr, n, "kafka.group_protocol \"%s\": expected classic or consumer", c->group_protocol);
+    static const char *const group_types[] = { "consumer", "share", NULL };
+    if (!one_of(c->group_type, group_types))
+        return errmsg(errstr, n, "kafka.group_type \"%s\": expected consumer or share", c->group_type);
     if (!one_of(c->assignor, assignors))
         return errmsg(errstr, n, "kafka.assignor \"%s\": expected range, roundrobin or cooperative-sticky", c->assignor);
     if (c->input.n == 0) return errmsg(errstr, n, "topics.input: at least one topic");
@@ -376,6 +387,14 @@ int ccfg_validate(ccfg *c, char *errstr, size_t n)
         return errmsg(errstr, n, "kafka.start_at \"%s\": expected RFC 3339 (2026-12-06T09:00:00Z) or epoch "
                       "milliseconds", c->start_at);
     c->exactly_once = !strcmp(c->mode, "exactly-once");
+    c->share = !strcmp(c->group_type, "share");
+    /* KIP-932: a transaction can hold output records and consumer-group
+     * offsets, never share acknowledgements; an exactly-once claim would
+     * be false. */
+    if (c->share && c->exactly_once)
+        return errmsg(errstr, n, "delivery.mode exactly-once is refused in a share group (kafka.group_type=share): "
+                      "Kafka transactions do not cover share acknowledgements (KIP-932), so a record could be "
+                      "both committed and delivered again; use at-least-once");
     c->json_output = !strcmp(c->output_format, "json");
     c->registry_output = !strcmp(c->output_format, "avro-registry");
     return 0;

@@ -22,6 +22,8 @@ typedef struct ccfg_list { char **v; int n; } ccfg_list;
 typedef struct ccfg {
     /* kafka */
     char *brokers, *group_id, *group_instance_id, *assignor, *group_protocol, *client_id, *start_at;
+    char *group_type;                      /* consumer, or share (KIP-932, share.h) */
+    int64_t share_max_deliveries, share_lock_ms;
     char *properties_file;                 /* librdkafka "key=value" lines (-F) */
     ccfg_list librdkafka;                  /* "key=value" for consumer and producer */
     int64_t orphan_check_ms, orphan_grace_ms;
@@ -48,7 +50,7 @@ typedef struct ccfg {
     /* trace */
     int64_t trace_generate;
     /* derived by ccfg_validate */
-    int exactly_once, json_output, registry_output;
+    int exactly_once, json_output, registry_output, share;
     int64_t start_at_ms;                   /* kafka.start_at, parsed; -1: none */
     kafka_items kafka_props;               /* properties_file's items, then librdkafka's: what the clients get */
 } ccfg;

@@ -31,7 +31,7 @@
  *
  * Modules, top to bottom (a module calls only those below it; ctest
  * consumer_layers checks it on the compiled objects): main.c, member.h,
- * rebalance.h, loop.h, txn.h, exporter.h, orphans.h, stage.h, deliver.h,
+ * rebalance.h, loop.h, share.h, txn.h, exporter.h, orphans.h, stage.h, deliver.h,
  * client.h, outcome.h, trace.h, then watchdog.h, http.h, metrics.h,
  * track.h and config.h. Each has its header, with its contract; loop, txn and the stage
  * keep their state in a struct of their own (loop_state, txn_state, stage)
@@ -70,6 +70,7 @@
 #include "loop.h"
 #include "member.h"
 #include "rebalance.h"
+#include "share.h"
 #include "stage.h"
 #include "txn.h"
 #include "watchdog.h"
@@ -103,6 +104,8 @@ typedef struct consumer_stats {
     atomic_int group_unowned;               /* the orphan watch: input partitions no member owns */
     atomic_uint_fast64_t group_nudges;      /* ... and the nudge members it joined to the group */
     _Atomic int64_t last_ack_ms;            /* last acknowledgement */
+    _Atomic int64_t share_held_since_ms;    /* share group: when the batch held now was polled; 0 none */
+    uint64_t share_redelivered;             /* share group: records delivered more than once (polling thread) */
     int64_t first_msg_ms;                   /* first article consumed (polling thread) */
     int64_t started_ms;
     double start_wall_s;
@@ -118,7 +121,8 @@ typedef struct consumer {
     logger log;                     /* [consumer:GROUP] */
     logger engine_log;              /* [engine] */
     ccfg cfg;
-    rd_kafka_t *consumer, *producer;
+    rd_kafka_t *consumer, *producer;   /* consumer: NULL in a share group */
+    rd_kafka_share_t *share;        /* kafka.group_type=share (share.h), else NULL */
     const volatile sig_atomic_t *stop;   /* SIGTERM or SIGINT arrived */
     atomic_int fatal;               /* an EXIT_* status once something fatal happened */
     int passthrough;                /* benchmark: everything but the engine */

@@ -51,6 +51,7 @@ typedef struct origin {
     int64_t offset, timestamp;  /* -1: none */
     size_t length;              /* of the original value; (size_t)-1 unknown */
     trace_ctx trace;            /* the article's W3C trace context (trace.h) */
+    int delivery_count;         /* share group: rd_kafka_message_delivery_count; 0 none */
 } origin;
 
 /* The headers a dead letter sets itself (dhatu-redrive takes them off
@@ -110,6 +111,11 @@ static rd_kafka_headers_t *dl_headers(const char *cls, const char *why, const or
         rd_kafka_header_add(h, "dhatu.value.dropped", -1, dropped, -1);
     }
     trace_add(&h, &o->trace);
+    if (o->delivery_count > 0) {    /* share group: how often the broker delivered it */
+        char dc[16];
+        snprintf(dc, sizeof dc, "%d", o->delivery_count);
+        rd_kafka_header_add(h, "dhatu.delivery.count", -1, dc, -1);
+    }
     return h;
 }
 
@@ -137,7 +143,7 @@ void deliver_dead_letter(consumer *c, const rd_kafka_message_t *m, uint64_t toke
 {
     rd_kafka_timestamp_type_t tstype;
     origin o = { rd_kafka_topic_name(m->rkt), m->partition, m->offset, rd_kafka_message_timestamp(m, &tstype),
-                 m->len, { "", "" } };
+                 m->len, { "", "" }, rd_kafka_message_delivery_count(m) };
     if (trace) o.trace = *trace;
     else trace_copy(&o.trace, m, (int)c->cfg.trace_generate);
     const char *name = outcome_dl_name(cls), *dropped = NULL;
@@ -238,6 +244,7 @@ static const char *header(const rd_kafka_message_t *m, const char *name, char *b
 static int refused(consumer *c, const rd_kafka_message_t *m, uint64_t token)
 {
     origin o;
+    memset(&o, 0, sizeof o);
     if (track_origin(&c->tracks, token, &o.topic, &o.partition, &o.offset)) return 0;   /* revoked: redone */
     rd_kafka_timestamp_type_t tstype;
     o.timestamp = rd_kafka_message_timestamp(m, &tstype);
@@ -271,7 +278,7 @@ void deliver_store_offsets(consumer *c)
         /* Advanced in both modes (flow control and draining count what is in
          * flight); stored only at least once: exactly-once offsets travel in
          * the transaction. */
-        if (!track_advance(p) || c->cfg.exactly_once) continue;
+        if (!track_advance(p) || c->cfg.exactly_once || !c->consumer) continue;   /* share group: nothing to store */
         if (!l) l = rd_kafka_topic_partition_list_new(c->tracks.nparts);
         rd_kafka_topic_partition_list_add(l, track_topic(p), track_partition(p))->offset = track_next_store(p);
     }

@@ -71,15 +71,8 @@ static void intake(consumer *c, rd_kafka_message_t *m)
     }
     uint64_t token = track_push(&c->tracks, p, m->offset);
     track_set_eof(p, 0);
-    if (w->n == 0) w->opened_ms = clk_now_ms();
-    if (!c->stats.first_msg_ms) c->stats.first_msg_ms = clk_now_ms();
     txn_count(c);
-    w->msgs[w->n] = m;
-    w->tokens[w->n] = token;
-    w->n++;
-    w->bytes += m->len;
-    atomic_fetch_add(&c->stats.consumed, 1);
-    atomic_fetch_add(&c->stats.in_bytes, m->len);
+    stage_take(c, w, m, token);
     c->lp.last_activity_ms = clk_now_ms();
 }
 

@@ -183,7 +183,7 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
 
-    int status = member_start(c) ? EXIT_CONFIG : loop_run(c);
+    int status = member_start(c) ? EXIT_CONFIG : c->share ? share_run(c) : loop_run(c);
     if (status != EXIT_CONFIG) member_summary(c, status);
     member_cleanup(c);
     free(c);

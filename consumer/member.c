@@ -48,6 +48,11 @@ void member_summary(consumer *c, int status)
     if (c->cfg.exactly_once)
         snprintf(more, sizeof more, "; %" PRIu64 " transactions committed, %" PRIu64 " aborted", s->txn_commits,
                  s->txn_aborts);
+    if (c->cfg.share) {
+        size_t m = strlen(more);
+        snprintf(more + m, sizeof more - m, "; share group: %" PRIu64 " record%s delivered more than once",
+                 s->share_redelivered, s->share_redelivered == 1 ? "" : "s");
+    }
     if (stage_registry(c)) {
         size_t m = strlen(more);
         snprintf(more + m, sizeof more - m, "; registry: %" PRIu64 " requests, %" PRIu64 " failed, %" PRIu64
@@ -107,7 +112,7 @@ int member_start(consumer *c)
     }
     static const client_callbacks cb = { deliver_on_report, rebalance_cb, exporter_on_stats };
     if (!(c->producer = client_producer(c, &cb, err, sizeof err)) || client_check_cluster(c, err, sizeof err) ||
-        !(c->consumer = client_consumer(c, &cb, err, sizeof err))) {
+        (!c->cfg.share && !(c->consumer = client_consumer(c, &cb, err, sizeof err)))) {
         log_error(&c->log, "%s", err);
         return -1;
     }
@@ -140,6 +145,17 @@ int member_start(consumer *c)
             return -1;
         }
     }
+    if (c->cfg.share) {         /* a share group: share.c instead of the group consumer */
+        if (share_start(c, err, sizeof err)) {
+            log_error(&c->log, "%s", err);
+            return -1;
+        }
+        if (stage_start(c)) {
+            log_error(&c->log, "cannot start the engine thread");
+            return -1;
+        }
+        return 0;
+    }
     rd_kafka_poll_set_consumer(c->consumer);
     rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(c->cfg.input.n);
     for (int i = 0; i < c->cfg.input.n; i++)
@@ -168,6 +184,7 @@ void member_cleanup(consumer *c)
     stage_stop(c);
     http_stop(c->http);          /* before the handles a scrape reads */
     if (c->consumer) rd_kafka_destroy(c->consumer);
+    share_free(c);
     if (c->producer) rd_kafka_destroy(c->producer);
     stage_free(c);
     deliver_free_pending(c);

@@ -9,7 +9,8 @@ void outcome_fail(atomic_int *fatal, int status)
 
 const char *outcome_dl_name(int cls)
 {
-    static const char *const own[] = { "too-large", "invalid-for-model", "record-too-large", "rejected", "other" };
+    static const char *const own[] = { "too-large", "invalid-for-model", "record-too-large", "rejected",
+                                       "redelivery-limit", "other" };
     if (cls >= 0 && cls < SCHEMA_NSTATUS) return schema_status_name((schema_status)cls);
     return cls >= DL_TOO_LARGE && cls < DL_NCLASSES ? own[cls - DL_TOO_LARGE] : "other";
 }

@@ -26,6 +26,7 @@ enum {
     DL_INVALID_FOR_MODEL,          /* the engine refused the article */
     DL_RECORD_TOO_LARGE,           /* its record is larger than the output topic or producer accept */
     DL_REJECTED,                   /* the broker refused its record for another reason of its own */
+    DL_REDELIVERY_LIMIT,           /* share group: delivered more than share.max_deliveries times */
     DL_OTHER,
     DL_NCLASSES
 };

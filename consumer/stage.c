@@ -333,7 +333,8 @@ static void *encoder_main(void *arg)
         atomic_store(&c->stats.encoder_busy_since_ms, clk_now_ms());
         complete_batch(c, w);       /* a device that hangs shows as a busy encoder in /health */
         encode_records(c, w);
-        for (size_t i = 0; i < w->n; i++) rd_kafka_message_destroy(w->msgs[i]);
+        /* A share group's messages belong to their poll batch (share.c). */
+        for (size_t i = 0; i < w->n && !c->share; i++) rd_kafka_message_destroy(w->msgs[i]);
         w->n = 0;
         w->bytes = 0;
         atomic_store(&c->stats.encoder_busy_since_ms, 0);
@@ -386,11 +387,23 @@ work *stage_filling(consumer *c)
     return s->filling;
 }
 
+void stage_take(consumer *c, work *w, rd_kafka_message_t *m, uint64_t token)
+{
+    if (w->n == 0) w->opened_ms = clk_now_ms();
+    if (!c->stats.first_msg_ms) c->stats.first_msg_ms = clk_now_ms();
+    w->msgs[w->n] = m;
+    w->tokens[w->n] = token;
+    w->n++;
+    w->bytes += m->len;
+    atomic_fetch_add(&c->stats.consumed, 1);
+    atomic_fetch_add(&c->stats.in_bytes, m->len);
+}
+
 void stage_drop_filling(consumer *c)
 {
     work *w = c->st.filling;
     if (!w) return;
-    for (size_t i = 0; i < w->n; i++) rd_kafka_message_destroy(w->msgs[i]);
+    for (size_t i = 0; i < w->n && !c->share; i++) rd_kafka_message_destroy(w->msgs[i]);
     w->n = 0;
     w->bytes = 0;
 }

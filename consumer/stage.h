@@ -74,6 +74,9 @@ void stage_free(consumer *c);
 int stage_in_flight(consumer *c);
 /* The batch being filled, taking an empty one when none is (NULL: all busy). */
 work *stage_filling(consumer *c);
+/* Appends message m (its tracking token) to w, the filling batch, which has
+ * room; counts it as consumed. The polling thread's side. */
+void stage_take(consumer *c, work *w, rd_kafka_message_t *m, uint64_t token);
 /* Hands the filling batch (if not empty) to the engine; the caller checked in_flight. */
 void stage_submit(consumer *c);
 /* The batch being filled, or NULL when none is (never takes one). */

@@ -22,6 +22,7 @@ LAYERS = [
     "member",     # start, summary, cleanup: composes the others, wires callbacks
     "rebalance",  # the rebalance callback (runs inside the loop's poll)
     "loop",       # the polling loop, flow control, shutdown
+    "share",      # the share-group loop (KIP-932): poll batches, acknowledge
     "txn",        # exactly-once transactions
     "exporter",   # /metrics, /health, /ready, the statistics
     "orphans",    # the orphan watch's thread (its own nudge member)

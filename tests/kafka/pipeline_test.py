@@ -14,6 +14,7 @@ Scenarios, by concern (one module each, over the shared harness.py):
   monitoring.py  prometheus
   replay.py      start-at
   redrive.py     redrive
+  share.py       share (fixture kafka44: a Kafka 4.4 broker)
   deploy.py      image (DHATU_TEST_IMAGE), k8s-rendered (mutual-TLS cluster)
 """
 from harness import *  # noqa: F401,F403
@@ -26,6 +27,7 @@ from registry import registry_pipeline, registry_outage
 from deploy import image_scenario, k8s_rendered
 from replay import start_at
 from redrive import redrive_scenario
+from share import share_scenario
 
 try:
     if SCENARIO.startswith("group"):
@@ -60,6 +62,8 @@ try:
         prometheus()
     elif SCENARIO == "start-at":
         start_at()
+    elif SCENARIO == "share":
+        share_scenario()
     elif SCENARIO == "redrive":
         redrive_scenario()
     elif SCENARIO == "trace":
