@@ -3,7 +3,14 @@
  * image fetched when it is opened).
  *
  *   dhatu-report [-o report.html] [--articles ARTICLES.jsonl] [--title T] FILE.jsonl...
+ *   dhatu-report -b BROKERS -t TOPIC [--since TIME] [--until TIME] [-F FILE] [-X k=v] -o report.html
  *   dhatu-report --compare [-o compare.html] [--articles ARTICLES.jsonl] A.jsonl B.jsonl
+ *   dhatu-report --compare -b BROKERS -t TOPIC_A -t TOPIC_B -o compare.html
+ *
+ * -t TOPIC: the records of a topic, read by running dhatu-dump (found
+ * beside this program, or $DHATU_DUMP) with -b, --since, --until,
+ * --registry, -F and -X: reading Kafka stays dhatu-dump's one job and this
+ * program never links librdkafka.
  *
  * FILE: records as JSON Lines, as dhatu-vectorize and dhatu-dump print them
  * ("-": standard input). --articles: the articles they were made from, for
@@ -20,6 +27,7 @@
  * Bad lines are reported as FILE:LINE: reason and skipped.
  * Exit status: 0; 1 some lines were skipped; 2 usage or I/O error.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -27,7 +35,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lines.h"
 #include "report.h"
@@ -190,14 +200,9 @@ done:
 }
 
 /* Reads each line of f through fn; counts and reports bad ones. */
-static int read_lines(const char *name, int (*fn)(void *, const char *, size_t, const char **), void *ctx,
-                      uint64_t *skipped)
+static int read_stream(FILE *f, const char *name, int (*fn)(void *, const char *, size_t, const char **),
+                       void *ctx, uint64_t *skipped)
 {
-    FILE *f = strcmp(name, "-") ? fopen(name, "rb") : stdin;
-    if (!f) {
-        fprintf(stderr, PROG ": %s: cannot open\n", name);
-        return -1;
-    }
     lines_reader *lr = lines_open(f, 1 << 26);
     const char *line, *why;
     size_t len;
@@ -218,8 +223,102 @@ static int read_lines(const char *name, int (*fn)(void *, const char *, size_t, 
         }
     }
     lines_close(lr);
-    if (f != stdin) fclose(f);
     return st == LINES_EOF ? 0 : -1;
+}
+
+static int read_lines(const char *name, int (*fn)(void *, const char *, size_t, const char **), void *ctx,
+                      uint64_t *skipped)
+{
+    FILE *f = strcmp(name, "-") ? fopen(name, "rb") : stdin;
+    if (!f) {
+        fprintf(stderr, PROG ": %s: cannot open\n", name);
+        return -1;
+    }
+    int rc = read_stream(f, name, fn, ctx, skipped);
+    if (f != stdin) fclose(f);
+    return rc;
+}
+
+/* ---- records from a topic: dhatu-dump reads it (brokers, security,
+ * registry, transactions, the time window are its job), this program
+ * reads what it prints, so dhatu-report itself never links librdkafka. */
+
+typedef struct dump_args {
+    const char *brokers, *since, *until, *registry;
+    const char *items[64];      /* -F FILE and -X key=value, as given: "-F", path, "-X", kv... */
+    int nitems;
+} dump_args;
+
+/* dhatu-dump beside this program (installed together, built together), or
+ * $DHATU_DUMP. */
+static void dump_path(char *buf, size_t n)
+{
+    const char *env = getenv("DHATU_DUMP");
+    if (env && *env) {
+        snprintf(buf, n, "%s", env);
+        return;
+    }
+    ssize_t k = readlink("/proc/self/exe", buf, n - 1);
+    buf[k > 0 ? k : 0] = '\0';
+    char *slash = strrchr(buf, '/');
+    if (slash && (size_t)(slash - buf) + 12 < n) strcpy(slash + 1, "dhatu-dump");
+    else snprintf(buf, n, "dhatu-dump");
+}
+
+/* The records of topic (dhatu-dump's output) through fn. 0; 1 dhatu-dump
+ * reported messages it could not decode (counted as skipped); -1 it
+ * failed (its message is on stderr). */
+static int read_topic(const char *topic, const dump_args *d, int (*fn)(void *, const char *, size_t, const char **),
+                      void *ctx, uint64_t *skipped)
+{
+    char exe[4096];
+    const char *argv[96];
+    int k = 0;
+    dump_path(exe, sizeof exe);
+    argv[k++] = exe;
+    argv[k++] = "-b";
+    argv[k++] = d->brokers;
+    argv[k++] = "-t";
+    argv[k++] = topic;
+    if (d->since) { argv[k++] = "--since"; argv[k++] = d->since; }
+    if (d->until) { argv[k++] = "--until"; argv[k++] = d->until; }
+    if (d->registry) { argv[k++] = "--registry"; argv[k++] = d->registry; }
+    for (int i = 0; i < d->nitems; i++) argv[k++] = d->items[i];
+    argv[k] = NULL;
+    int fds[2];
+    if (pipe(fds)) {
+        fprintf(stderr, PROG ": pipe: %s\n", strerror(errno));
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, PROG ": fork: %s\n", strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execv(exe, (char *const *)argv);
+        fprintf(stderr, PROG ": cannot run %s: %s (set DHATU_DUMP)\n", exe, strerror(errno));
+        _exit(127);
+    }
+    close(fds[1]);
+    FILE *f = fdopen(fds[0], "rb");
+    int rc = f ? read_stream(f, topic, fn, ctx, skipped) : -1;
+    if (f) fclose(f);
+    else close(fds[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    if (rc || code > 1) {
+        fprintf(stderr, PROG ": topic %s: dhatu-dump exited %d\n", topic, code);
+        return -1;
+    }
+    if (code == 1) (*skipped)++;
+    return 0;
 }
 
 static int on_record(void *ctx, const char *line, size_t len, const char **why)
@@ -276,12 +375,17 @@ static void report_free(report *r, arts *a)
 static void usage(FILE *f)
 {
     fputs("Usage: " PROG " [-o FILE.html] [--articles ARTICLES.jsonl] [--title TEXT] RECORDS.jsonl...\n"
+          "       " PROG " -b BROKERS -t TOPIC [--since TIME] [--until TIME] [-F FILE] [-X key=value]... [-o FILE.html]\n"
           "       " PROG " --compare [-o FILE.html] [--articles ARTICLES.jsonl] A.jsonl B.jsonl\n"
+          "       " PROG " --compare -b BROKERS -t TOPIC_A -t TOPIC_B [-o FILE.html]\n"
           "One self-contained HTML page (inline SVG, no script) of what the records say: the dominant\n"
           "dhātu's share, mean weights, polarity, by lang and by source (from --articles), over time,\n"
           "and the articles that express each dhātu most. RECORDS: JSON Lines of dhatu-vectorize or\n"
           "dhatu-dump (\"-\": standard input).\n"
           "  -o FILE            the page (default: standard output)\n"
+          "  -t TOPIC           records of a topic (dhatu-dump, beside this program, reads it), with\n"
+          "                     -b BROKERS, --since/--until TIME (message timestamps: epoch ms or RFC 3339),\n"
+          "                     --registry URL, -F FILE and -X key=value (a secured cluster) as dhatu-dump\n"
           "  --articles FILE    the articles (JSON Lines): titles, lang, source, published\n"
           "  --title TEXT       the page's title\n"
           "  --compare          two record sets of the same articles (say two lexicon versions): the\n"
@@ -296,11 +400,37 @@ int main(int argc, char **argv)
     static const struct option lo[] = { { "articles", required_argument, 0, 'a' },
                                         { "title", required_argument, 0, 'T' },
                                         { "compare", no_argument, 0, 'C' },
+                                        { "brokers", required_argument, 0, 'b' },
+                                        { "topic", required_argument, 0, 't' },
+                                        { "since", required_argument, 0, 'S' },
+                                        { "until", required_argument, 0, 'U' },
+                                        { "registry", required_argument, 0, 'R' },
                                         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
-    const char *out = NULL, *articles = NULL, *title = NULL;
-    int c, compare = 0;
-    while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
+    const char *out = NULL, *articles = NULL, *title = NULL, *topics[2] = { NULL, NULL };
+    dump_args d = { .brokers = "127.0.0.1:9092" };
+    int c, compare = 0, ntopics = 0;
+    while ((c = getopt_long(argc, argv, "o:hb:t:F:X:", lo, NULL)) != -1) {
         switch (c) {
+        case 'b': d.brokers = optarg; break;
+        case 't':
+            if (ntopics == 2) {
+                fputs(PROG ": at most two -t TOPIC (--compare A B)\n", stderr);
+                return 2;
+            }
+            topics[ntopics++] = optarg;
+            break;
+        case 'S': d.since = optarg; break;
+        case 'U': d.until = optarg; break;
+        case 'R': d.registry = optarg; break;
+        case 'F':
+        case 'X':
+            if (d.nitems + 2 > (int)(sizeof d.items / sizeof *d.items)) {
+                fputs(PROG ": too many -F and -X\n", stderr);
+                return 2;
+            }
+            d.items[d.nitems++] = c == 'F' ? "-F" : "-X";
+            d.items[d.nitems++] = optarg;
+            break;
         case 'o': out = optarg; break;
         case 'a': articles = optarg; break;
         case 'T': title = optarg; break;
@@ -309,11 +439,19 @@ int main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
-    if (optind == argc || (compare && argc - optind != 2)) {
-        if (compare) fputs(PROG ": --compare takes two record files, A and B\n", stderr);
+    /* The record sets: the topics (-t, in order), then the files. */
+    int nfiles = argc - optind, nsets = ntopics + nfiles;
+    if (nsets == 0 || (compare && nsets != 2)) {
+        if (compare) fputs(PROG ": --compare takes two record sets, A and B (files or -t topics)\n", stderr);
         usage(stderr);
         return 2;
     }
+    if (!ntopics && (d.since || d.until || d.registry || d.nitems)) {
+        fputs(PROG ": --since, --until, --registry, -F and -X go with -t TOPIC\n", stderr);
+        return 2;
+    }
+    const char *names[2] = { NULL, NULL };
+    for (int k = 0; k < 2 && k < nsets; k++) names[k] = k < ntopics ? topics[k] : argv[optind + k - ntopics];
     if (!title) title = compare ? "What changed between two record sets" : "What the records say";
     static report r, rb;
     arts a = { 0 };
@@ -322,14 +460,16 @@ int main(int argc, char **argv)
     void *ctx[2] = { &r, &a }, *ctxb[2] = { &rb, &a };
     r.keep_ids = rb.keep_ids = compare;
     if (articles && read_lines(articles, on_article, &a, &bad_articles)) rc = 2;
+    /* Set k: a topic while k < ntopics, else a file. */
+#define READ_SET(k, cx, rep) ((k) < ntopics ? read_topic(topics[k], &d, on_record, cx, &(rep).skipped) \
+                                            : read_lines(argv[optind + (k) - ntopics], on_record, cx, &(rep).skipped))
     if (compare) {
-        if (!rc && (read_lines(argv[optind], on_record, ctx, &r.skipped) ||
-                    read_lines(argv[optind + 1], on_record, ctxb, &rb.skipped)))
-            rc = 2;
+        if (!rc && (READ_SET(0, ctx, r) || READ_SET(1, ctxb, rb))) rc = 2;
     } else {
-        for (int i = optind; !rc && i < argc; i++)
-            if (read_lines(argv[i], on_record, ctx, &r.skipped)) rc = 2;
+        for (int k = 0; !rc && k < nsets; k++)
+            if (READ_SET(k, ctx, r)) rc = 2;
     }
+#undef READ_SET
     r.skipped += bad_articles + rb.skipped;
     FILE *o = rc ? NULL : out ? fopen(out, "w") : stdout;
     if (!rc && !o) {
@@ -337,7 +477,7 @@ int main(int argc, char **argv)
         rc = 2;
     }
     if (!rc) {
-        if (compare) write_compare(o, &r, &rb, argv[optind], argv[optind + 1], &a, title);
+        if (compare) write_compare(o, &r, &rb, names[0], names[1], &a, title);
         else write_report(o, &r, &a, title);
         if ((out ? fclose(o) : fflush(o)) != 0) {
             fprintf(stderr, PROG ": %s: write failed\n", out ? out : "standard output");
