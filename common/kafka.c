@@ -118,6 +118,13 @@ int kafka_items_file(kafka_items *it, const char *path, char *errstr, size_t en)
     return rc;
 }
 
+int kafka_items_option(kafka_items *it, int opt, const char *arg, char *errstr, size_t en)
+{
+    if (opt == 'X') return kafka_items_add(it, arg) ? errmsg(errstr, en, "out of memory") : 0;
+    char why[512];
+    return kafka_items_file(it, arg, why, sizeof why) ? errmsg(errstr, en, "-F %s", why) : 0;
+}
+
 void kafka_items_free(kafka_items *it)
 {
     for (int i = 0; i < it->n; i++) free(it->v[i]);

@@ -55,6 +55,9 @@ int kafka_items_add(kafka_items *it, const char *kv);    /* -1: out of memory */
  * blank lines and '#' comments skipped, whitespace around key and value
  * trimmed. A bad line is an error naming FILE:LINE (never the value). */
 int kafka_items_file(kafka_items *it, const char *path, char *errstr, size_t errstr_size);
+/* A tool's -X key=value (opt 'X') or -F FILE (opt 'F'): the item, or the
+ * file's items. 0, or -1 with "out of memory" or "-F reason" in errstr. */
+int kafka_items_option(kafka_items *it, int opt, const char *arg, char *errstr, size_t errstr_size);
 void kafka_items_free(kafka_items *it);
 
 /* "librdkafka 2.15.1 from /path/to/librdkafka.so.1": the library the program

@@ -168,6 +168,13 @@ rd_kafka_share_t *client_share(consumer *c, char *err, size_t en)
     return sh;
 }
 
+rd_kafka_topic_partition_list_t *client_input_topics(const consumer *c)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(c->cfg.input.n);
+    for (int i = 0; i < c->cfg.input.n; i++) rd_kafka_topic_partition_list_add(l, c->cfg.input.v[i], RD_KAFKA_PARTITION_UA);
+    return l;
+}
+
 rd_kafka_t *client_nudge(consumer *c, void *opaque,
                          void (*rebalance)(rd_kafka_t *, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t *, void *),
                          char *err, size_t en)

@@ -28,6 +28,8 @@ rd_kafka_t *client_consumer(consumer *c, const client_callbacks *cb, char *errst
  * max.poll.records from batch.max_articles, the user's properties over
  * ours. NULL with the reason in errstr. */
 rd_kafka_share_t *client_share(consumer *c, char *errstr, size_t n);
+/* The input topics as a subscription list (caller destroys). */
+rd_kafka_topic_partition_list_t *client_input_topics(const consumer *c);
 /* The orphan watch's nudge member (orphans.h): the consumer's properties
  * without group.instance.id (a dynamic member) and without its callbacks;
  * opaque must start with a kafka_events. */

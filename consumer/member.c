@@ -157,9 +157,7 @@ int member_start(consumer *c)
         return 0;
     }
     rd_kafka_poll_set_consumer(c->consumer);
-    rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(c->cfg.input.n);
-    for (int i = 0; i < c->cfg.input.n; i++)
-        rd_kafka_topic_partition_list_add(subs, c->cfg.input.v[i], RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_t *subs = client_input_topics(c);
     rd_kafka_resp_err_t serr = rd_kafka_subscribe(c->consumer, subs);
     rd_kafka_topic_partition_list_destroy(subs);
     if (serr) {

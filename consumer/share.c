@@ -51,9 +51,7 @@ int share_start(consumer *c, char *errstr, size_t n)
     if (group_from_earliest(c, why, sizeof why))
         log_warn(&c->log, "share group %s: cannot set share.auto.offset.reset=earliest (%s): a new group starts at "
                  "the end of the input; set it with kafka-configs --entity-type groups", c->cfg.group_id, why);
-    rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(c->cfg.input.n);
-    for (int i = 0; i < c->cfg.input.n; i++)
-        rd_kafka_topic_partition_list_add(subs, c->cfg.input.v[i], RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_t *subs = client_input_topics(c);
     rd_kafka_resp_err_t err = rd_kafka_share_subscribe(c->share, subs);
     rd_kafka_topic_partition_list_destroy(subs);
     if (err) {
@@ -133,7 +131,6 @@ static size_t process(consumer *c, rd_kafka_messages_t *batch)
         if (clk_now_ms() >= deadline) ok = 0;
         deliver_serve(c, 10);
     }
-    deliver_store_offsets(c);       /* pops the done prefixes: nothing is stored in a share group */
     ok = ok && !atomic_load(&c->fatal);
     rd_kafka_share_AcknowledgeType_t type = ok ? RD_KAFKA_SHARE_ACKNOWLEDGE_TYPE_ACCEPT
                                                : RD_KAFKA_SHARE_ACKNOWLEDGE_TYPE_RELEASE;

@@ -214,10 +214,8 @@ static int parse_args(producer *p, options *o, int argc, char **argv)
         }
         case 'q': o->quiet = 1; break;
         case 'X':
-            if (kafka_items_add(&o->user, optarg)) { log_error(&p->log, "out of memory"); return EXIT_USAGE; }
-            break;
         case 'F':
-            if (kafka_items_file(&o->user, optarg, err, sizeof err)) { log_error(&p->log, "-F %s", err); return EXIT_USAGE; }
+            if (kafka_items_option(&o->user, c, optarg, err, sizeof err)) { log_error(&p->log, "%s", err); return EXIT_USAGE; }
             break;
         case 'h': usage(stdout); return EXIT_OK;
         case 'V':

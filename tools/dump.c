@@ -148,11 +148,9 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "b:t:F:X:hV", lo, NULL)) != -1) {
         switch (c) {
         case 'X':
-            if (kafka_items_add(&user, optarg)) { log_error(&lg, "out of memory"); kafka_items_free(&user); return 2; }
-            break;
         case 'F':
-            if (kafka_items_file(&user, optarg, err, sizeof err)) {
-                log_error(&lg, "-F %s", err);
+            if (kafka_items_option(&user, c, optarg, err, sizeof err)) {
+                log_error(&lg, "%s", err);
                 kafka_items_free(&user);
                 return 2;
             }

@@ -111,9 +111,9 @@ static int in_list(const char *const *v, int n, const char *s, size_t len)
     return 0;
 }
 
-/* One JSON line about dead letter m: what happened to it. extra: more
- * fields (owned, consumed). */
-static void print_line(const rd_kafka_message_t *m, const char *action, const char *cls, json_t *extra)
+/* The JSON line about dead letter m: what happened to it (action), which
+ * one it is; the caller adds fields, then emit prints it. */
+static json_t *line_new(const rd_kafka_message_t *m, const char *action, const char *cls)
 {
     json_t *o = json_object();
     json_object_set_new(o, "action", json_string(action));
@@ -122,11 +122,24 @@ static void print_line(const rd_kafka_message_t *m, const char *action, const ch
     json_object_set_new(o, "class", json_string(cls));
     json_t *k = m->key ? json_stringn(m->key, m->key_len) : NULL;
     json_object_set_new(o, "key", k ? k : json_null());
-    if (extra) json_object_update(o, extra);
-    json_decref(extra);
-    json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    return o;
+}
+
+/* Prints line on stdout and releases it. */
+static void emit(json_t *line)
+{
+    json_dumpf(line, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
     fputc('\n', stdout);
-    json_decref(o);
+    json_decref(line);
+}
+
+/* A refused dead letter's line: extra (owned) says why. */
+static void refused_line(const rd_kafka_message_t *m, const char *cls, json_t *extra)
+{
+    json_t *o = line_new(m, "refused", cls);
+    json_object_update(o, extra);
+    json_decref(extra);
+    emit(o);
 }
 
 /* A produced message's line, printed when the broker answers: the line
@@ -147,9 +160,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         json_object_set_new(line, "offset", json_integer(m->offset));
     }
     a->t.queued--;
-    json_dumpf(line, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    fputc('\n', stdout);
-    json_decref(line);
+    emit(line);
 }
 
 static void rfc3339_now(char *buf, size_t n)
@@ -167,34 +178,33 @@ static void rfc3339_now(char *buf, size_t n)
 static int redrive(app *a, rd_kafka_t *prod, const rd_kafka_message_t *m, rd_kafka_headers_t *dh, const char *cls,
                    const char *dlq, const sel *s)
 {
-    char dropped[256], otopic[256], opart[32], ots[32], cnt[32], when[40], from[320];
+    char dropped[256], otopic[256], opart[32], ooff[32], ots[32], cnt[32], when[40], from[320];
     header(dh, "dhatu.value.dropped", dropped, sizeof dropped);
     int have_topic = header(dh, "dhatu.original.topic", otopic, sizeof otopic);
     header(dh, "dhatu.original.partition", opart, sizeof opart);
-    header(dh, "dhatu.original.offset", from, sizeof from);
+    header(dh, "dhatu.original.offset", ooff, sizeof ooff);
     long count = header(dh, "dhatu.redrive.count", cnt, sizeof cnt) ? strtol(cnt, NULL, 10) : 0;
     if (!m->payload || dropped[0]) {
         a->t.refused_reference++;
         log_warn(a->lg, "%s [%" PRId32 "] @%" PRId64 ": refused: a reference-only dead letter (%s), its value was "
                  "not kept; the article is still in %s [%s] at offset %s: produce it from there",
                  dlq, m->partition, m->offset, dropped[0] ? dropped : "no value", have_topic ? otopic : "?",
-                 opart[0] ? opart : "?", from[0] ? from : "?");
-        print_line(m, "refused", cls, json_pack("{s:s}", "reason", "reference-only"));
+                 opart[0] ? opart : "?", ooff[0] ? ooff : "?");
+        refused_line(m, cls, json_pack("{s:s}", "reason", "reference-only"));
         return 0;
     }
     if (count >= s->max_redrives) {
         a->t.refused_limit++;
         log_warn(a->lg, "%s [%" PRId32 "] @%" PRId64 ": refused: re-driven %ld time%s already (--max-redrives %ld)",
                  dlq, m->partition, m->offset, count, count == 1 ? "" : "s", s->max_redrives);
-        print_line(m, "refused", cls, json_pack("{s:s,s:I}", "reason", "redrive-limit", "redrive_count",
-                                                 (json_int_t)count));
+        refused_line(m, cls, json_pack("{s:s,s:I}", "reason", "redrive-limit", "redrive_count", (json_int_t)count));
         return 0;
     }
     if (!s->to && !have_topic) {
         a->t.refused_origin++;
         log_warn(a->lg, "%s [%" PRId32 "] @%" PRId64 ": refused: no dhatu.original.topic header (name a topic with "
                  "--to)", dlq, m->partition, m->offset);
-        print_line(m, "refused", cls, json_pack("{s:s}", "reason", "no-origin"));
+        refused_line(m, cls, json_pack("{s:s}", "reason", "no-origin"));
         return 0;
     }
     const char *to = s->to ? s->to : otopic;
@@ -210,20 +220,12 @@ static int redrive(app *a, rd_kafka_t *prod, const rd_kafka_message_t *m, rd_kaf
         rd_kafka_timestamp_type_t tt;
         ts = rd_kafka_message_timestamp(m, &tt);
     }
-    json_t *line = json_object();
-    json_object_set_new(line, "action", json_string(s->dry_run ? "would-send" : "sent"));
-    json_object_set_new(line, "dlq_partition", json_integer(m->partition));
-    json_object_set_new(line, "dlq_offset", json_integer(m->offset));
-    json_object_set_new(line, "class", json_string(cls));
-    json_t *k = m->key ? json_stringn(m->key, m->key_len) : NULL;
-    json_object_set_new(line, "key", k ? k : json_null());
+    json_t *line = line_new(m, s->dry_run ? "would-send" : "sent", cls);
     json_object_set_new(line, "to", json_string(to));
     json_object_set_new(line, "redrive_count", json_integer(count + 1));
     if (s->dry_run) {
         if (partition != RD_KAFKA_PARTITION_UA) json_object_set_new(line, "partition", json_integer(partition));
-        json_dumpf(line, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        fputc('\n', stdout);
-        json_decref(line);
+        emit(line);
         a->t.sent++;
         return 0;
     }
@@ -256,9 +258,7 @@ static int redrive(app *a, rd_kafka_t *prod, const rd_kafka_message_t *m, rd_kaf
                   rd_kafka_err2str(err));
         json_object_set_new(line, "action", json_string("failed"));
         json_object_set_new(line, "error", json_string(rd_kafka_err2str(err)));
-        json_dumpf(line, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        fputc('\n', stdout);
-        json_decref(line);
+        emit(line);
         return -1;
     }
     a->t.queued++;
@@ -321,11 +321,9 @@ int main(int argc, char **argv)
         char *end = NULL;
         switch (c) {
         case 'X':
-            if (kafka_items_add(&user, optarg)) { log_error(&lg, "out of memory"); goto usage_error; }
-            break;
         case 'F':
-            if (kafka_items_file(&user, optarg, err, sizeof err)) {
-                log_error(&lg, "-F %s", err);
+            if (kafka_items_option(&user, c, optarg, err, sizeof err)) {
+                log_error(&lg, "%s", err);
                 goto usage_error;
             }
             break;
