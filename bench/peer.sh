@@ -16,8 +16,13 @@
 # below 25,000 in their partition), all fields but lineage.processed_at,
 # processor and backend, doubles to 1e-15 relative; the script exits 1 when
 # they disagree (or a side fails), after the other runs.
-# ROUNDS (default 2); MODEL for our side (default seed; the peer computes
-# seed only); ARGS: more consumer options (e.g. "-s engine.threads=2").
+# JSON runs the peer in two styles (Jackson streaming by hand, and
+# ObjectMapper data binding; JSON_STYLES) and gives the ratio against each;
+# the faster warm is the one to quote. Each round then runs our member once
+# more with the lexicon model (LEXICON=0: not), to show what the real model
+# costs beside the seed model (the peer computes seed only).
+# ROUNDS (default 2); MODEL for our side (default seed); ARGS: more consumer
+# options (e.g. "-s engine.threads=2").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -45,43 +50,46 @@ echo "$COUNT articles ($FORMATS), $(nproc) cores, $(uname -r), $(date -u +%F); b
 # and leaves the rate in $rate.
 run() {
   local name=$1 tout=$2; shift 2
-  local b0 b1 line
+  local b0 b1 line log=$work/${1//[\/ ]/-}.log
   b0=$(broker_cpu)
-  /usr/bin/time -f "TIME %U %S %M" "$@" >"$work/$name.log" 2>&1 || { echo "$name: exit $? (log below)"; disagree=1; }
+  /usr/bin/time -f "TIME %U %S %M" "$@" >"$log" 2>&1 || { echo "$name: exit $? (log below)"; disagree=1; }
   b1=$(broker_cpu)
-  read -r _ u s m < <(grep '^TIME ' "$work/$name.log" | tail -n 1)
-  if grep -q '^peer: ' "$work/$name.log"; then
-    line=$(grep '^peer: ' "$work/$name.log")
+  read -r _ u s m < <(grep '^TIME ' "$log" | tail -n 1)
+  if grep -q '^peer: ' "$log"; then
+    line=$(grep '^peer: ' "$log")
     rate=$(sed -E 's/.*cold ([0-9]+)\/s.*/\1/' <<<"$line")
     warm=$(sed -E 's/.*warm ([0-9]+\/s|n\/a[^,]*).*/\1/' <<<"$line")
   else
-    line=$(grep -E '(clean exit|UNCLEAN exit|FAILED): ' "$work/$name.log" | tail -n 1)
+    line=$(grep -E '(clean exit|UNCLEAN exit|FAILED): ' "$log" | tail -n 1)
     rate=$(sed -E 's/.*last acknowledgement [0-9.]+ s: ([0-9]+) articles\/s.*/\1/' <<<"$line")
     warm=-
   fi
   warm_rate=${warm%/s}
   # cores busy: CPU seconds over the whole-run window (COUNT / rate)
-  printf '%-22s whole %7s/s  warm %-9s  %5.1f us CPU/article  %4.2f cores  peak RSS %4d MiB  broker %5.1f CPU s\n' \
+  printf '%-28s whole %7s/s  warm %-9s  %5.1f us CPU/article  %4.2f cores  peak RSS %4d MiB  broker %5.1f CPU s (%4.2f cores)\n' \
     "$name:" "$rate" "$warm" "$(echo "($u + $s) * 1000000 / $COUNT" | bc -l)" \
-    "$(echo "($u + $s) * $rate / $COUNT" | bc -l)" $((m / 1024)) "$(echo "$b1 - $b0" | bc -l)"
-  grep -qE '^peer: [0-9]+ records, 0 failed|clean exit' <<<"$line" || { echo "  $line"; tail -n 5 "$work/$name.log"; }
+    "$(echo "($u + $s) * $rate / $COUNT" | bc -l)" $((m / 1024)) "$(echo "$b1 - $b0" | bc -l)" \
+    "$(echo "($b1 - $b0) * $rate / $COUNT" | bc -l)"
+  grep -qE '^peer: [0-9]+ records, 0 failed|clean exit' <<<"$line" || { echo "  $line"; tail -n 5 "$log"; }
 }
 
-ours() {  # round
-  local tout=peer-ours-$1-$$
+ours() {  # round [model]
+  local model=${2:-${MODEL:-seed}} tout=peer-ours-$1-$$
+  [ -z "${2:-}" ] || tout=peer-ours-$2-$1-$$
   "$K" topic "$tout" 8
   # shellcheck disable=SC2086
-  run "dhatu-consumer r$1" "$tout" "$B/consumer/dhatu-consumer" -q -b "$brokers" -t "$tin" -o "$tout" -d peer-dlq-$$ \
-    -g "peer-ours-$1-$$" --exit-idle 2000 -s http.port=-1 --format "$FORMAT" -B cpu -m "${MODEL:-seed}" ${ARGS:-}
-  ours_rate=$rate
+  run "dhatu-consumer${2:+/$2} r$1" "$tout" "$B/consumer/dhatu-consumer" -q -b "$brokers" -t "$tin" -o "$tout" \
+    -d peer-dlq-$$ -g "$tout" --exit-idle 2000 -s http.port=-1 --format "$FORMAT" -B cpu -m "$model" ${ARGS:-}
+  [ -n "${2:-}" ] || ours_rate=$rate
+  [ -z "${2:-}" ] || "$K" delete-topic "$tout"
 }
-streams() {  # round
-  local tout=peer-streams-$1-$$
+streams() {  # round style
+  local tout=peer-streams-$2-$1-$$
   "$K" topic "$tout" 8
-  run "kafka-streams r$1" "$tout" java -Xms1g -Xmx1g -cp "$work/classes:$(cat "$work/cp.txt")" \
-    -Djava.io.tmpdir="$work" Peer "$brokers" "$tin" "$tout" "peer-streams-$1-$$" "$FORMAT" "$COUNT" schemas/avro
-  peer_rate=$rate
-  peer_warm=$warm_rate
+  run "kafka-streams/$2 r$1" "$tout" java -Xms1g -Xmx1g -Dstyle="$2" -cp "$work/classes:$(cat "$work/cp.txt")" \
+    -Djava.io.tmpdir="$work" Peer "$brokers" "$tin" "$tout" "peer-streams-$2-$1-$$" "$FORMAT" "$COUNT" schemas/avro
+  peer_rate[$2]=$rate
+  peer_warm[$2]=$warm_rate
 }
 "$K" topic peer-dlq-$$ 1
 for FORMAT in $FORMATS; do
@@ -89,15 +97,31 @@ tin=peer-in-$FORMAT-$$
 "$K" topic "$tin" 8
 bench_feed "$tin" "$FORMAT" "$work/in.jsonl"
 echo "== $FORMAT: $COUNT articles in $tin"
+# The peer's styles: JSON both ways a Streams user writes it (the faster
+# one is the peer), Avro through Apache Avro's generic records.
+if [ "$FORMAT" = json ]; then read -ra styles <<<"${JSON_STYLES:-streaming databind}"; else styles=(generic); fi
 for round in $(seq 1 "${ROUNDS:-2}"); do
-  if [ $((round % 2)) -eq 1 ]; then ours "$round"; streams "$round"; else streams "$round"; ours "$round"; fi
-  if [[ "$peer_warm" =~ ^[0-9]+$ ]]; then w=$(echo "scale=2; $ours_rate / $peer_warm" | bc -l); else w=n/a; fi
-  echo "round $round ($FORMAT): dhatu-consumer / kafka-streams = $(echo "scale=2; $ours_rate / $peer_rate" | bc -l)" \
-       "whole-run, $w against Streams warm"
+  declare -A peer_rate=() peer_warm=()
+  if [ $((round % 2)) -eq 1 ]; then
+    ours "$round"; for st in "${styles[@]}"; do streams "$round" "$st"; done
+  else
+    for ((i = ${#styles[@]} - 1; i >= 0; i--)); do streams "$round" "${styles[i]}"; done; ours "$round"
+  fi
+  # what the real model costs, on the same input (the peer computes seed only)
+  [ "${LEXICON:-1}" = 0 ] || ours "$round" lexicon
+  best=
+  for st in "${styles[@]}"; do
+    if [[ "${peer_warm[$st]}" =~ ^[0-9]+$ ]]; then w=$(echo "scale=2; $ours_rate / ${peer_warm[$st]}" | bc -l); else w=n/a; fi
+    echo "round $round ($FORMAT): dhatu-consumer / kafka-streams/$st = $(echo "scale=2; $ours_rate / ${peer_rate[$st]}" | bc -l)" \
+         "whole-run, $w against Streams warm"
+    if [ -z "$best" ] || [ "${peer_warm[$st]:-0}" -gt "${peer_warm[$best]:-0}" ] 2>/dev/null; then best=$st; fi
+  done
+  [ "${#styles[@]}" -gt 1 ] && echo "round $round ($FORMAT): the faster peer warm is kafka-streams/$best"
   if [ "$round" = 1 ]; then
-    for side in ours streams; do
-      "$B/tools/dhatu-dump" -b "$brokers" -t "peer-$side-1-$$" --timeout-ms 5000 >"$work/$side.jsonl" 2>/dev/null || true
-    done
+    "$B/tools/dhatu-dump" -b "$brokers" -t "peer-ours-1-$$" --timeout-ms 5000 >"$work/ours.jsonl" 2>/dev/null || true
+    for st in "${styles[@]}"; do
+    "$B/tools/dhatu-dump" -b "$brokers" -t "peer-streams-$st-1-$$" --timeout-ms 5000 >"$work/streams.jsonl" 2>/dev/null || true
+    echo -n "kafka-streams/$st: "
     if python3 - "$work/ours.jsonl" "$work/streams.jsonl" "$COUNT" <<'EOF'
 import json, sys
 LIMIT = 25000
@@ -135,9 +159,10 @@ if na != n or nb != n or set(a) != set(b) or bad:
     sys.exit(1)
 EOF
     then :; else disagree=1; fi
+    done
   fi
   "$K" delete-topic "peer-ours-$round-$$"
-  "$K" delete-topic "peer-streams-$round-$$"
+  for st in "${styles[@]}"; do "$K" delete-topic "peer-streams-$st-$round-$$"; done
 done
 "$K" delete-topic "$tin"
 done

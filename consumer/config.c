@@ -69,6 +69,8 @@ static const struct setting {
       "share group: a record delivered more times than this is dead-lettered (class redelivery-limit)"),
     I("share.lock_ms", share_lock_ms, 30000, 1000, 3600000,
       "share group: the brokers' group.share.record.lock.duration.ms; a batch taking over half of it is logged"),
+    I("share.backlog_interval_ms", share_backlog_ms, 5000, 100, 3600000,
+      "share group: how often the member asks the input partitions' ends for dhatu_share_backlog_records"),
     L("topics.input", input, "articles", "topics to consume articles from"),
     S("topics.output", output, "dhatu-records", "topic for dhatu records"),
     S("topics.dead_letter", dead_letter, "dhatu-dlq", "topic for messages that cannot be processed"),

@@ -23,7 +23,7 @@ typedef struct ccfg {
     /* kafka */
     char *brokers, *group_id, *group_instance_id, *assignor, *group_protocol, *client_id, *start_at;
     char *group_type;                      /* consumer, or share (KIP-932, share.h) */
-    int64_t share_max_deliveries, share_lock_ms;
+    int64_t share_max_deliveries, share_lock_ms, share_backlog_ms;
     char *properties_file;                 /* librdkafka "key=value" lines (-F) */
     ccfg_list librdkafka;                  /* "key=value" for consumer and producer */
     int64_t orphan_check_ms, orphan_grace_ms;

@@ -70,6 +70,7 @@
 #include "loop.h"
 #include "member.h"
 #include "rebalance.h"
+#include "backlog.h"
 #include "share.h"
 #include "stage.h"
 #include "txn.h"
@@ -123,6 +124,7 @@ typedef struct consumer {
     ccfg cfg;
     rd_kafka_t *consumer, *producer;   /* consumer: NULL in a share group */
     rd_kafka_share_t *share;        /* kafka.group_type=share (share.h), else NULL */
+    backlog share_backlog;          /* share group: its backlog as this member sees it (backlog.h) */
     const volatile sig_atomic_t *stop;   /* SIGTERM or SIGINT arrived */
     atomic_int fatal;               /* an EXIT_* status once something fatal happened */
     int passthrough;                /* benchmark: everything but the engine */

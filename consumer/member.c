@@ -112,7 +112,8 @@ int member_start(consumer *c)
     }
     static const client_callbacks cb = { deliver_on_report, rebalance_cb, exporter_on_stats };
     if (!(c->producer = client_producer(c, &cb, err, sizeof err)) || client_check_cluster(c, err, sizeof err) ||
-        (!c->cfg.share && !(c->consumer = client_consumer(c, &cb, err, sizeof err)))) {
+        (!c->cfg.share && !(c->consumer = client_consumer(c, &cb, err, sizeof err))) ||
+        (c->cfg.share && share_init(c, err, sizeof err))) {
         log_error(&c->log, "%s", err);
         return -1;
     }

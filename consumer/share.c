@@ -44,6 +44,15 @@ static int group_from_earliest(consumer *c, char *why, size_t wn)
     return rc;
 }
 
+int share_init(consumer *c, char *errstr, size_t n)
+{
+    if (backlog_init(&c->share_backlog, c->producer, c->cfg.group_id, c->cfg.share_backlog_ms, &c->log)) {
+        snprintf(errstr, n, "share backlog: out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 int share_start(consumer *c, char *errstr, size_t n)
 {
     char why[512];
@@ -66,6 +75,7 @@ int share_start(consumer *c, char *errstr, size_t n)
 
 void share_free(consumer *c)
 {
+    if (c->cfg.share) backlog_free(&c->share_backlog);
     if (!c->share) return;
     rd_kafka_error_t *e = rd_kafka_share_destroy(c->share);
     if (e) rd_kafka_error_destroy(e);
@@ -103,6 +113,7 @@ static size_t process(consumer *c, rd_kafka_messages_t *batch)
             continue;
         }
         held++;
+        backlog_seen(&c->share_backlog, rd_kafka_topic_name(m->rkt), m->partition, m->offset);
         track_part *p = track_add(&c->tracks, rd_kafka_topic_name(m->rkt), m->partition);
         uint64_t token = p ? track_push(&c->tracks, p, m->offset) : 0;
         if (!token) {
@@ -185,6 +196,7 @@ int share_run(consumer *c)
         }
         rd_kafka_messages_destroy(batch);
         deliver_serve(c, 0);
+        backlog_tick(&c->share_backlog, clk_now_ms());
         atomic_store(&c->stats.heartbeat_ms, clk_now_ms());
         atomic_store(&c->stats.inflight, stage_in_flight(c));
         /* Drained, as far as a share member can tell: no record for

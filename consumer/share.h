@@ -36,6 +36,11 @@
 
 typedef struct consumer consumer;
 
+/* What a share member publishes before it joins (the backlog, backlog.h),
+ * made before the exporter starts: on the producer's handle, which must
+ * exist. 0, or -1 with the reason in errstr. */
+int share_init(consumer *c, char *errstr, size_t n);
+
 /* Creates the share consumer, makes the group start at the earliest offset
  * when it has no position yet (share.auto.offset.reset, a group config,
  * set through the admin API; a refusal is logged, not fatal) and
@@ -47,7 +52,8 @@ int share_start(consumer *c, char *errstr, size_t n);
  * Returns the exit status. */
 int share_run(consumer *c);
 
-/* Destroys the share consumer (member_cleanup). NULL-safe. */
+/* Destroys the share consumer and the backlog (member_cleanup). Safe at any
+ * point of a failed start. */
 void share_free(consumer *c);
 
 #endif

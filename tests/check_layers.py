@@ -32,6 +32,7 @@ LAYERS = [
     "outcome",    # exit statuses, the first fatal one, dead-letter classes
     "trace",      # W3C trace context carried from an article to its outputs
     "content",    # what the records say, as metrics (content_* families)
+    "backlog",    # a share group's backlog as one member sees it (ListOffsets)
     "watchdog", "http", "metrics", "track", "config",   # no Kafka handle; no arrow among them
 ]
 MAX_UP = 0

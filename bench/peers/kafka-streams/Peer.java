@@ -6,7 +6,14 @@
 // it: stateless, 2 stream threads, idempotent lz4 producer with acks=all
 // (as dhatu-consumer's), per-task reusable digests and buffers.
 //
-// Usage: java -cp CP Peer BROKERS IN OUT APP_ID json|avro EXPECT [SCHEMA_DIR]
+// JSON comes in two styles (-Dstyle=): "streaming" (default; JsonParser and
+// JsonGenerator by hand) and "databind" (ObjectMapper reading an Article class
+// and writing a Record class, what most Streams code does); peer.sh runs both
+// and compares against the faster. Both use processValues, not mapValues: the
+// record's lineage needs the input's topic, partition and offset, which only
+// a processor's context gives.
+//
+// Usage: java -cp CP [-Dstyle=streaming|databind] Peer BROKERS IN OUT APP_ID json|avro EXPECT [SCHEMA_DIR]
 // Runs until EXPECT records were processed, then closes (flush and commit)
 // and prints one line: "peer: N records, cold R/s, warm W/s, ..." where
 // cold is first record to close done, warm the same excluding the first 10 s.
@@ -14,6 +21,12 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.ObjectWriter;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
@@ -244,6 +257,78 @@ public class Peer {
         }
     }
 
+    /** The article as ObjectMapper reads it (docs/RECORD.md's input). */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public static final class Article {
+        public String id, title, text, lang, source;
+    }
+
+    @JsonPropertyOrder({"topic", "partition", "offset", "timestamp", "processed_at", "processor", "backend"})
+    public static final class Lineage {
+        public String topic;
+        public int partition;
+        public long offset, timestamp;
+        @JsonProperty("processed_at") public long processedAt;
+        public String processor = "dhatu-streams-peer", backend = "kafka-streams";
+    }
+
+    /** The record as ObjectMapper writes it, fields in the schema's order. */
+    @JsonPropertyOrder({"id", "model", "weights", "positive", "negative", "tokens", "dominant", "polarity",
+                        "intensity", "confidence", "signature", "prime_bases", "ambiguity", "lineage", "lang",
+                        "source"})
+    public static final class Record {
+        static final String[] NONES = {"none", "none", "none", "none", "none", "none", "none", "none", "none"};
+        public String id, model = "seed-1", dominant, lang, source;
+        public double[] weights, confidence = new double[9];
+        public int[] positive = new int[9], negative = new int[9], intensity = new int[9];
+        public String[] polarity = NONES;
+        public long tokens, signature;
+        @JsonProperty("prime_bases") public double[] primeBases;
+        public double ambiguity;
+        public Lineage lineage = new Lineage();
+    }
+
+    /** JSON in and out through ObjectMapper (data binding), one reader and writer per task. */
+    static final class JsonDatabindSeed implements FixedKeyProcessor<byte[], byte[], byte[]> {
+        static final ObjectMapper MAPPER = new ObjectMapper();
+        final ObjectReader reader = MAPPER.readerFor(Article.class);
+        final ObjectWriter writer = MAPPER.writerFor(Record.class);
+        Seed seed;
+        FixedKeyProcessorContext<byte[], byte[]> ctx;
+
+        @Override public void init(FixedKeyProcessorContext<byte[], byte[]> c) {
+            ctx = c;
+            try { seed = new Seed(); } catch (Exception e) { throw new RuntimeException(e); }
+        }
+
+        @Override public void process(FixedKeyRecord<byte[], byte[]> r) {
+            try {
+                Article a = reader.readValue(r.value());
+                if (a.id == null || a.text == null) throw new IllegalArgumentException("no id or text");
+                seed.compute(a.title != null ? a.title + " " + a.text : a.text);
+                RecordMetadata md = ctx.recordMetadata().orElseThrow();
+                Record rec = new Record();
+                rec.id = a.id;
+                rec.weights = seed.weights.clone();
+                rec.primeBases = seed.primeBases.clone();
+                rec.tokens = seed.tokens;
+                rec.dominant = seed.dominant < 0 ? null : DHATUS[seed.dominant];
+                rec.ambiguity = seed.ambiguity;
+                rec.lineage.topic = md.topic();
+                rec.lineage.partition = md.partition();
+                rec.lineage.offset = md.offset();
+                rec.lineage.timestamp = r.timestamp();
+                rec.lineage.processedAt = System.currentTimeMillis();
+                rec.lang = a.lang;
+                rec.source = a.source;
+                ctx.forward(r.withValue(writer.writeValueAsBytes(rec)));
+                count();
+            } catch (Exception e) {
+                failed.incrementAndGet();
+            }
+        }
+    }
+
     /** Avro single-object article in, Avro single-object DhatuRecord out. */
     static final class AvroSeed implements FixedKeyProcessor<byte[], byte[], byte[]> {
         final Schema articleSchema, recordSchema, lineageSchema, dhatuSchema, polaritySchema;
@@ -347,7 +432,8 @@ public class Peer {
             Schema record = new Schema.Parser().parse(new File(a[6], "record.avsc"));
             stream = stream.processValues(() -> new AvroSeed(article, record));
         } else {
-            stream = stream.processValues(JsonSeed::new);
+            if (System.getProperty("style", "streaming").equals("databind")) stream = stream.processValues(JsonDatabindSeed::new);
+            else stream = stream.processValues(JsonSeed::new);
         }
         stream.to(out, Produced.with(Serdes.ByteArray(), Serdes.ByteArray()));
         KafkaStreams streams = new KafkaStreams(b.build(), p);

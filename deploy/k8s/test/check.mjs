@@ -30,8 +30,8 @@ if (!consumer || !work) {
   process.exit(2);
 }
 fs.mkdirSync(work, { recursive: true });
-const KUSTOMIZATIONS = ["base", "overlays/cpu", "overlays/gpu", "overlays/spot", "strimzi"];
-const OVERLAYS = ["overlays/cpu", "overlays/gpu", "overlays/spot"];
+const KUSTOMIZATIONS = ["base", "overlays/cpu", "overlays/gpu", "overlays/spot", "overlays/share", "strimzi"];
+const OVERLAYS = ["overlays/cpu", "overlays/gpu", "overlays/spot", "overlays/share"];
 let failures = 0;
 const fail = (what, msg) => { failures++; console.log(`FAIL ${what}: ${msg}`); };
 const ok = (what, msg) => console.log(`ok   ${what}: ${msg}`);
@@ -91,6 +91,16 @@ function effective(objs, dir) {
     return Number(v.replace(/L$/, ""));
   };
   return { get, text };
+}
+
+// The metric families the consumer exports (--help-metrics), once.
+let families;
+function metricFamilies() {
+  if (!families) {
+    const r = spawnSync(consumer, ["--help-metrics"], { encoding: "utf8" });
+    families = (r.stdout || "").split("\n").map((l) => l.split("\t")[0]).filter(Boolean);
+  }
+  return families;
 }
 
 // --- policies -------------------------------------------------------------
@@ -167,6 +177,33 @@ export function policies(objs, strimzi, dir) {
         v.push(`maxReplicaCount ${so.spec.maxReplicaCount} is above the ${topic.spec.partitions} partitions of ${m.topic}`);
       if (!(Number(m.lagThreshold) > 0)) v.push("lagThreshold missing");
     }
+    // A share group (docs/SHARE.md) has no consumer lag: KEDA's kafka
+    // scaler cannot read it; the Prometheus scaler reads the members' own
+    // backlog gauge instead.
+    const share = cfg("kafka", "group_type") === "share";
+    if (share && so.spec.triggers.some((t) => t.type === "kafka"))
+      v.push("a kafka trigger on a share group: KEDA's kafka scaler reads consumer-group lag only");
+    for (const t of so.spec.triggers.filter((t) => t.type === "prometheus")) {
+      const m = t.metadata || {};
+      const KNOWN = ["serverAddress", "query", "threshold", "activationThreshold", "ignoreNullValues", "namespace",
+        "customHeaders", "queryParameters", "unsafeSsl", "timeout", "authModes"];
+      for (const k of Object.keys(m)) if (!KNOWN.includes(k)) v.push(`trigger metadata ${k}: not a prometheus scaler setting`);
+      for (const [k, val] of Object.entries(m))
+        if (typeof val !== "string") v.push(`trigger metadata ${k} is a ${typeof val}: the CRD takes strings only`);
+      const names = [...(m.query || "").matchAll(/\b(dhatu_[a-z_]+)\b/g)].map((x) => x[1]);
+      for (const n of names) if (!metricFamilies().includes(n)) v.push(`trigger query: the consumer exports no metric ${n}`);
+      if (names.some((n) => n.startsWith("dhatu_share_")) && !share)
+        v.push("trigger query reads share-group metrics of a consumer that is not in a share group");
+      const group = (m.query || "").match(/\bgroup="([^"]*)"/)?.[1];
+      if (names.length && group !== cfg("kafka", "group_id"))
+        v.push(`trigger query group ${group} differs from the consumer's kafka.group_id ${cfg("kafka", "group_id")}`);
+      const ns = (m.query || "").match(/\bnamespace="([^"]*)"/)?.[1];
+      if (names.length && ns !== dep.metadata.namespace)
+        v.push(`trigger query namespace ${ns} differs from the Deployment's ${dep.metadata.namespace}`);
+      if (names.length && !(so.spec.minReplicaCount >= 1))
+        v.push("minReplicaCount 0 with a trigger on the members' own metrics: a group scaled to zero never wakes");
+      if (!(Number(m.threshold) > 0)) v.push("threshold missing");
+    }
   }
   // Topics: what the consumer reads and writes exists, and sizes agree.
   const mb = (t) => Number(byName(t)?.spec.config?.["max.message.bytes"]);
@@ -237,6 +274,27 @@ if (rendered["overlays/cpu"]) {
     const v = policies(copy, strimzi, path.join(work, "broken"));
     if (v.some((m) => m.includes(expect))) ok("policy self-test", `${name}: caught`);
     else fail("policy self-test", `${name}: not caught (violations: ${JSON.stringify(v)})`);
+  }
+}
+// The share overlay's own breaks (its trigger is Prometheus, not kafka).
+const SHARE_BREAKS = {
+  "kafka trigger on a share group": [(o) => { find(o, "ScaledObject").spec.triggers.push({ type: "kafka", metadata: {} }); }, "a kafka trigger on a share group"],
+  "query names a metric the consumer lacks": [(o) => { find(o, "ScaledObject").spec.triggers[0].metadata.query = 'sum(dhatu_share_lag{namespace="dhatu", group="dhatu"})'; }, "exports no metric dhatu_share_lag"],
+  "query group differs": [(o) => { const m = find(o, "ScaledObject").spec.triggers[0].metadata; m.query = m.query.replace('group="dhatu"', 'group="other"'); }, "trigger query group other differs"],
+  "scaled to zero on its own metrics": [(o) => { find(o, "ScaledObject").spec.minReplicaCount = 0; }, "never wakes"],
+  "misspelt prometheus setting": [(o) => { find(o, "ScaledObject").spec.triggers[0].metadata.treshold = "5"; }, "treshold: not a prometheus scaler"],
+  "share trigger on a consumer group": [(o) => {
+    const args = dep(o).args;
+    args.splice(args.indexOf("kafka.group_type=share") - 1, 2);
+  }, "not in a share group"],
+};
+if (rendered["overlays/share"]) {
+  for (const [name, [breakIt, expect]] of Object.entries(SHARE_BREAKS)) {
+    const copy = structuredClone(rendered["overlays/share"]);
+    breakIt(copy);
+    const v = policies(copy, strimzi, path.join(work, "broken"));
+    if (v.some((m) => m.includes(expect))) ok("policy self-test", `share: ${name}: caught`);
+    else fail("policy self-test", `share: ${name}: not caught (violations: ${JSON.stringify(v)})`);
   }
 }
 // For check.sh: tsc --noEmit -p WORKDIR (types from this folder's node_modules).
