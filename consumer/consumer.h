@@ -106,7 +106,7 @@ typedef struct consumer_stats {
     atomic_uint_fast64_t group_nudges;      /* ... and the nudge members it joined to the group */
     _Atomic int64_t last_ack_ms;            /* last acknowledgement */
     _Atomic int64_t share_held_since_ms;    /* share group: when the batch held now was polled; 0 none */
-    uint64_t share_redelivered;             /* share group: records delivered more than once (polling thread) */
+    atomic_uint_fast64_t share_redelivered; /* share group: records delivered more than once */
     int64_t first_msg_ms;                   /* first article consumed (polling thread) */
     int64_t started_ms;
     double start_wall_s;

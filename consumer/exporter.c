@@ -11,7 +11,7 @@ enum fam {
     F_TEXTS, F_CONSUMED, F_ACKED, F_DEAD, F_DELIVERY_ERR, F_IN_BYTES, F_OUT_BYTES, F_BATCH_ARTICLES, F_STAGE,
     F_ACK_SECONDS, F_E2E, F_ASSIGNED, F_PAUSED, F_REBALANCES, F_INFLIGHT, F_PRODUCER_QUEUE, F_BACKEND, F_BUILD,
     F_LAG, F_COMMITTED, F_STORED, F_GROUP_STATE, F_REG_WAITING, F_REG_REQUESTS, F_REG_FAILURES, F_REG_HITS,
-    F_GROUP_UNOWNED, F_GROUP_NUDGES, F_ENGINE_INFLIGHT, F_DEVICE_MEMORY, F_DEVICE_BUSY, F_SHARE_HELD, F_SHARE_BACKLOG, F_N
+    F_GROUP_UNOWNED, F_GROUP_NUDGES, F_ENGINE_INFLIGHT, F_DEVICE_MEMORY, F_DEVICE_BUSY, F_SHARE_HELD, F_SHARE_BACKLOG, F_SHARE_REDELIVERED, F_N
 };
 
 static const struct family { const char *name, *type, *help; } families[F_N] = {
@@ -65,6 +65,9 @@ static const struct family { const char *name, *type, *help; } families[F_N] = {
     [F_SHARE_BACKLOG] = { "dhatu_share_backlog_records", "gauge",
                           "Share group: records of the partition past the highest offset this member was given "
                           "(the group's backlog: the sum over partitions of the minimum over members)." },
+    [F_SHARE_REDELIVERED] = { "dhatu_share_redelivered_total", "counter",
+                              "Share group: records given to this member with a delivery count above 1 (a member died "
+                              "or released them, or their lock expired)." },
 };
 
 static const char *fam(metrics_buf *b, enum fam f)
@@ -201,7 +204,8 @@ static void render_metrics(consumer *c, metrics_buf *b)
     if (c->cfg.share) {
         int64_t since = atomic_load(&s->share_held_since_ms);
         metrics_sample(b, fam(b, F_SHARE_HELD), NULL, since ? (double)(clk_now_ms() - since) / 1000.0 : 0.0);
-        if (c->share) backlog_render(&c->share_backlog, b, fam(b, F_SHARE_BACKLOG));
+        counter(b, F_SHARE_REDELIVERED, NULL, &s->share_redelivered);
+        backlog_render(&c->share_backlog, b, fam(b, F_SHARE_BACKLOG));
     }
     if (orphans_enabled(c)) {
         metrics_sample(b, fam(b, F_GROUP_UNOWNED), NULL, atomic_load(&s->group_unowned));

@@ -51,7 +51,7 @@ void member_summary(consumer *c, int status)
     if (c->cfg.share) {
         size_t m = strlen(more);
         snprintf(more + m, sizeof more - m, "; share group: %" PRIu64 " record%s delivered more than once",
-                 s->share_redelivered, s->share_redelivered == 1 ? "" : "s");
+                 (uint64_t)atomic_load(&s->share_redelivered), atomic_load(&s->share_redelivered) == 1 ? "" : "s");
     }
     if (stage_registry(c)) {
         size_t m = strlen(more);

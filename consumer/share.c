@@ -122,7 +122,7 @@ static size_t process(consumer *c, rd_kafka_messages_t *batch)
             break;
         }
         int dc = rd_kafka_message_delivery_count(m);
-        if (dc > 1) c->stats.share_redelivered++;
+        if (dc > 1) atomic_fetch_add(&c->stats.share_redelivered, 1);
         if (dc > c->cfg.share_max_deliveries) {
             char why[160];
             snprintf(why, sizeof why, "delivered %d times, more than share.max_deliveries (%" PRId64 ")", dc,
