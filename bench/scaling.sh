@@ -5,8 +5,9 @@
 # COUNT articles (default 400,000: arXiv abstracts with distinct ids) from 8
 # partitions, with a fresh group and output topic, on one broker of its own
 # (port 29692, state under build/bench-scaling, wiped after) on the same
-# cores. Prints per configuration: the group's rate (COUNT over the longest
-# member's first-article-to-last-acknowledgement window), and the CPU each
+# cores. Prints per configuration: the group's rate (COUNT over the group's
+# window: the first to the last processed_at of its records, bench/span.py;
+# the longest member's own window is printed beside it), and the CPU each
 # side used in that run as cores: its CPU seconds (consumers: user + system
 # of every member, start to exit; the broker: from before the members start
 # to after they exit) over the window. Both include a little outside the
@@ -62,11 +63,17 @@ run() {  # name, members, consumer args...
     [ -n "$w" ] && window=$(echo "if ($w > $window) $w else $window" | bc -l)
     grep -q 'clean exit' <<<"$line" || echo "  member $i: $line"
   done
-  local wall
+  local wall n first last span
   wall=$(echo "$t1 - $t0" | bc -l)
-  printf '%-28s %8.0f articles/s  consumers %4.2f cores  broker %4.2f cores  %5.1f us CPU/article  (%d articles, window %.2f s, wall %.1f s)\n' \
-    "$name:" "$(echo "$COUNT / $window" | bc -l)" "$(echo "$cpu / $window" | bc -l)" \
-    "$(echo "($b1 - $b0) / $window" | bc -l)" "$(echo "$cpu * 1000000 / $COUNT" | bc -l)" "$total" "$window" "$wall"
+  # The group's window from its output: the first and last processed_at
+  # of its records (members joined at different times: the longest
+  # member's own window would leave out when the others ran).
+  read -r n first last < <("$B/tools/dhatu-dump" -b "$brokers" -t "$tout" --timeout-ms 5000 2>/dev/null | bench/span.py)
+  span=$(echo "($last - $first) / 1000" | bc -l)
+  [ "$n" = "$COUNT" ] || echo "  $name: $n records in $tout, not $COUNT"
+  printf '%-28s %8.0f articles/s  consumers %4.2f cores  broker %4.2f cores  %5.1f us CPU/article  (%d articles, group window %.2f s, longest member %.2f s, wall %.1f s)\n' \
+    "$name:" "$(echo "$COUNT / $span" | bc -l)" "$(echo "$cpu / $span" | bc -l)" \
+    "$(echo "($b1 - $b0) / $span" | bc -l)" "$(echo "$cpu * 1000000 / $COUNT" | bc -l)" "$total" "$span" "$window" "$wall"
   "$K" delete-topic "$tout"
 }
 for round in $(seq 1 "${ROUNDS:-2}"); do

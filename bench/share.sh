@@ -9,11 +9,14 @@
 # heartbeat, 5 s apart by default), then dhatu-producer writes COUNT
 # articles (default 400,000 arXiv abstracts with distinct ids) as fast as
 # it can, on the same 2 cores. Prints per configuration: the group's rate
-# (COUNT over the longest member's first-article-to-last-acknowledgement
-# window), how many members got work and the articles each, CPU per article
-# (user + system of every member, start to exit, over COUNT), records
-# delivered more than once. FORMAT (default json), MODEL (default seed),
-# ROUNDS (default 2), ARGS (more consumer options).
+# (COUNT over the group's window: the first to the last processed_at of its
+# records, bench/span.py; members exit after 15 s without an article), how
+# many members got work and the articles each, CPU per article (user +
+# system of every member, start to exit, over COUNT), records delivered
+# more than once. BACKLOG=1: the articles are produced first and the
+# members started together on the backlog (the producer then takes no CPU
+# from them; a member that joins late gets less). FORMAT (default json),
+# MODEL (default seed), ROUNDS (default 2), ARGS (more consumer options).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -30,23 +33,24 @@ export KAFKA_VERSION=${KAFKA_VERSION:-4.4.0}
 bench_broker share "${SHARE_KAFKA_PORT:-29892}"
 bench/distinct.py "$CORPUS" "$COUNT" >"$work/in.jsonl"
 "$K" topic share-dlq-$$ 1
+if [ "${BACKLOG:-0}" = 0 ]; then how="the producer runs beside the members"; else how="a backlog produced first"; fi
 echo "$COUNT articles ($FORMAT, model $MODEL) on 2 partitions, Kafka $KAFKA_VERSION, $(nproc) cores," \
-     "$(uname -r), $(date -u +%F); the producer runs beside the members"
+     "$(uname -r), $(date -u +%F); $how"
 
 run() {  # name members type round
   local name=$1 members=$2 type=$3 round=$4
   local tin=share-in-$name-$$ tout=share-out-$name-$$ pids=() i cpu=0 window=0 total=0 busy=0 spread= again=0
   "$K" topic "$tin" 2
   "$K" topic "$tout" 2
+  [ "${BACKLOG:-0}" = 0 ] || bench_feed "$tin" "$FORMAT" "$work/in.jsonl"
   for ((i = 1; i <= members; i++)); do
     # shellcheck disable=SC2086
     /usr/bin/time -f "TIME %U %S %M" "$B/consumer/dhatu-consumer" -b "$brokers" -t "$tin" -o "$tout" \
-      -d share-dlq-$$ -g "share-$name-$$" --exit-idle 3000 -s http.port=-1 -s kafka.group_type="$type" \
+      -d share-dlq-$$ -g "share-$name-$$" --exit-idle 15000 -s http.port=-1 -s kafka.group_type="$type" \
       --format "$FORMAT" -B cpu -m "$MODEL" ${ARGS:-} >"$logs/$name-$i.log" 2>&1 &
     pids+=($!)
   done
-  sleep 8
-  bench_feed "$tin" "$FORMAT" "$work/in.jsonl"
+  if [ "${BACKLOG:-0}" = 0 ]; then sleep 8; bench_feed "$tin" "$FORMAT" "$work/in.jsonl"; fi
   for p in "${pids[@]}"; do wait "$p" || echo "$name: a member failed"; done
   for ((i = 1; i <= members; i++)); do
     local line u s w n a
@@ -64,9 +68,14 @@ run() {  # name members type round
     again=$((again + ${a:-0}))
     grep -q 'clean exit' <<<"$line" || echo "  member $i: $line"
   done
-  printf '%-24s %8.0f articles/s  %d of %d members busy (%s)  %5.1f us CPU/article  redelivered %d  (%d consumed, window %.2f s)\n' \
-    "$name:" "$(echo "$COUNT / $window" | bc -l)" "$busy" "$members" "$spread" "$(echo "$cpu * 1000000 / $COUNT" | bc -l)" \
-    "$again" "$total" "$window"
+  local n first last span
+  read -r n first last < <("$B/tools/dhatu-dump" -b "$brokers" -t "$tout" --timeout-ms 5000 2>/dev/null | bench/span.py)
+  span=$(echo "($last - $first) / 1000" | bc -l)
+  [ "$n" != 0 ] || { echo "$name: no record (logs in $logs)"; span=1e9; }
+  [ "$n" -ge "$COUNT" ] || echo "  $name: $n records in $tout, fewer than $COUNT"
+  printf '%-24s %8.0f articles/s  %d of %d members busy (%s)  %5.1f us CPU/article  redelivered %d  (%d consumed, group window %.2f s, longest member %.2f s)\n' \
+    "$name:" "$(echo "$COUNT / $span" | bc -l)" "$busy" "$members" "$spread" "$(echo "$cpu * 1000000 / $COUNT" | bc -l)" \
+    "$again" "$total" "$span" "$window"
   "$K" delete-topic "$tin"
   "$K" delete-topic "$tout"
 }
