@@ -20,8 +20,9 @@
  * (ccfg_validate): transactions do not cover share acknowledgements.
  *
  * The preview cannot renew a lock: a batch must finish well inside the
- * lock duration. The batch is capped by batch.max_articles
- * (max.poll.records, a soft bound in the preview) and the member logs a
+ * lock duration. A poll batch is capped by batch.max_articles x
+ * batch.max_in_flight (max.poll.records, a soft bound in the preview; it is
+ * split into engine batches that overlap in the stage) and the member logs a
  * warning when one took more than half of share.lock_ms; the age of the
  * oldest record held is exported (dhatu_share_oldest_held_seconds).
  *
