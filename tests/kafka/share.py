@@ -28,6 +28,30 @@ def backlog(port):
     return {int(p): float(v) for p, v in found} or None
 
 
+def metrics_port(p, end):
+    """The port a member serves /metrics on, from its log (None by end)."""
+    while time.monotonic() < end:
+        ports = re.findall(r"metrics and probes on http://[0-9.]+:(\d+)/", open(p.logname).read())
+        if ports:
+            return int(ports[0])
+        time.sleep(0.05)
+    return None
+
+
+def wait_held(port, end):
+    """Polls dhatu_share_oldest_held_seconds until the member holds records
+    (a batch between poll and acknowledgement) or end; returns its value."""
+    held = 0.0
+    while held <= 0 and time.monotonic() < end:
+        try:
+            held = metric(port, "dhatu_share_oldest_held_seconds")
+        except OSError:
+            held = 0.0
+        if held <= 0:
+            time.sleep(0.005)
+    return held
+
+
 def share_scenario():
     """6 members of one share group on a 2-partition topic of 3,000 articles
     (batches of 100): more than 2 of them get work, every article has a
@@ -86,11 +110,8 @@ def share_scenario():
     # (dhatu_share_oldest_held_seconds) above 0 means a batch is between
     # poll and acknowledgement (large batches of the lexicon model last
     # tens of milliseconds; the scrape-to-kill gap is about one).
-    port, end = None, time.monotonic() + 120
-    while port is None and time.monotonic() < end:
-        ports = re.findall(r"metrics and probes on http://[0-9.]+:(\d+)/", open(a.logname).read())
-        port = int(ports[0]) if ports else None
-        time.sleep(0.05)
+    end = time.monotonic() + 120
+    port = metrics_port(a, end)
     if port is None:
         fail("the first member never listened for /metrics: %s" % open(a.logname).read()[-1500:])
     # Its backlog first (the member's view: the partitions' ends past what
@@ -104,14 +125,7 @@ def share_scenario():
         time.sleep(0.02)
     if not seen or not 0 < sum(seen.values()) < 100000:
         fail("the first member's backlog: %s, not between 0 and 100,000 records" % seen)
-    held = 0.0
-    while held <= 0 and time.monotonic() < end:
-        try:
-            held = metric(port, "dhatu_share_oldest_held_seconds")
-        except OSError:
-            held = 0.0
-        if held <= 0:
-            time.sleep(0.005)
+    held = wait_held(port, end)
     a.send_signal(signal.SIGKILL)
     if held <= 0:
         fail("the first member never held a record within 120 s")
@@ -131,10 +145,11 @@ def share_scenario():
     def done():
         return {r["id"] for r in dump(tout2)} | {m["key"] for m in dump(tdlq2, "--raw")}
 
+    port_b = metrics_port(b, time.monotonic() + 60)
+
     def given_again():
-        ports = re.findall(r"metrics and probes on http://[0-9.]+:(\d+)/", open(b.logname).read())
         try:
-            return metric(int(ports[0]), "dhatu_share_redelivered_total") if ports else -1
+            return metric(port_b, "dhatu_share_redelivered_total") if port_b else -1
         except OSError:
             return -1
     # Done: every article has a record or a dead letter, and what the
@@ -151,7 +166,6 @@ def share_scenario():
     done_at = time.monotonic()
     # Every article has a record: the survivor's view of the backlog falls
     # to 0 in each partition (it was given the last records of both).
-    port_b = int(re.findall(r"metrics and probes on http://[0-9.]+:(\d+)/", open(b.logname).read())[0])
     left, end = None, time.monotonic() + 30
     while time.monotonic() < end:
         left = backlog(port_b)
@@ -192,26 +206,15 @@ def share_scenario():
     tin3, tout3 = topic("in3-" + TAG, 2), topic("out3-" + TAG, 2)
     a3 = consumer(tin3, tout3, tdlq, "share3-" + TAG, *SHARE, *slow, name="stopped")
     b3 = consumer(tin3, tout3, tdlq, "share3-" + TAG, *SHARE, *slow, name="stays")
-    port3, end = None, time.monotonic() + 120
-    while port3 is None and time.monotonic() < end:
-        ports = re.findall(r"metrics and probes on http://[0-9.]+:(\d+)/", open(a3.logname).read())
-        port3 = int(ports[0]) if ports else None
-        time.sleep(0.05)
+    end = time.monotonic() + 120
+    port3 = metrics_port(a3, end)
     for p in (a3, b3):
         wait_log(p, "EXPERIMENTAL", 60)
     # Both in the group before the articles come (20,000/s for 5 s), so
     # that the stopped member holds records when the signal lands and the
     # other one has work left after it.
     feed3 = produce_streaming(tin3, path2, 20000)
-    held = 0.0
-    while held <= 0 and time.monotonic() < end:
-        try:
-            held = metric(port3, "dhatu_share_oldest_held_seconds")
-        except OSError:
-            held = 0.0
-        if held <= 0:
-            time.sleep(0.005)
-    if held <= 0:
+    if wait_held(port3, end) <= 0:
         fail("the member to stop never held a record within 120 s")
     a3.send_signal(signal.SIGTERM)
     if a3.wait(60) != 0:
