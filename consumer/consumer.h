@@ -97,6 +97,8 @@ typedef struct consumer_stats {
     atomic_uint_fast64_t dead_by[DL_NCLASSES];
     atomic_uint_fast64_t rebalances;
     atomic_int assigned, paused_parts, inflight, ready;
+    atomic_int producer_queue;              /* rd_kafka_outq_len, published by the polling thread */
+    atomic_uint_fast64_t producer_resets;   /* exactly-once: failed producers replaced (txn.h) */
     atomic_llong heartbeat_ms;              /* the polling loop turned */
     atomic_llong engine_busy_since_ms;      /* 0 when idle */
     atomic_llong encoder_busy_since_ms;     /* 0 when idle */

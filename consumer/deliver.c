@@ -30,6 +30,11 @@ rd_kafka_resp_err_t deliver_produce(consumer *c, const char *topic, const void *
     }
 }
 
+int deliver_txn_failed(const consumer *c, rd_kafka_resp_err_t err)
+{
+    return c->cfg.exactly_once && (err == RD_KAFKA_RESP_ERR__STATE || err == RD_KAFKA_RESP_ERR__FATAL);
+}
+
 int deliver_error_is_per_message(rd_kafka_resp_err_t err)
 {
     switch (err) {
@@ -161,6 +166,7 @@ void deliver_dead_letter(consumer *c, const rd_kafka_message_t *m, uint64_t toke
             err = produce_reference(c, token, name, why, &o, dropped, 1);
         }
     }
+    if (deliver_txn_failed(c, err)) return;
     if (err) {
         log_error(&c->log, "cannot produce to dead-letter topic %s: %s", c->cfg.dead_letter, rd_kafka_err2str(err));
         outcome_fail(&c->fatal, EXIT_FATAL);

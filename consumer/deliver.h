@@ -24,6 +24,12 @@ void deliver_dead_letter(consumer *c, const rd_kafka_message_t *m, uint64_t toke
 /* A produce or delivery error that belongs to one message (its size, its
  * content), as opposed to one of the cluster or the client. */
 int deliver_error_is_per_message(rd_kafka_resp_err_t err);
+/* Exactly-once: produce refused because the transaction failed (an
+ * abortable error, __STATE) or the producer did (__FATAL). Nothing to report
+ * for the message: the polling thread aborts the transaction or replaces
+ * the producer (txn.h), and the input is consumed again. The caller stops
+ * producing the batch. */
+int deliver_txn_failed(const consumer *c, rd_kafka_resp_err_t err);
 /* Dead letters the delivery reports asked for, produced from the polling
  * thread outside the callback (deliver_serve calls it). */
 void deliver_retry_pending(consumer *c);

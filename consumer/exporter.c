@@ -11,7 +11,8 @@ enum fam {
     F_TEXTS, F_CONSUMED, F_ACKED, F_DEAD, F_DELIVERY_ERR, F_IN_BYTES, F_OUT_BYTES, F_BATCH_ARTICLES, F_STAGE,
     F_ACK_SECONDS, F_E2E, F_ASSIGNED, F_PAUSED, F_REBALANCES, F_INFLIGHT, F_PRODUCER_QUEUE, F_BACKEND, F_BUILD,
     F_LAG, F_COMMITTED, F_STORED, F_GROUP_STATE, F_REG_WAITING, F_REG_REQUESTS, F_REG_FAILURES, F_REG_HITS,
-    F_GROUP_UNOWNED, F_GROUP_NUDGES, F_ENGINE_INFLIGHT, F_DEVICE_MEMORY, F_DEVICE_BUSY, F_SHARE_HELD, F_SHARE_BACKLOG, F_SHARE_REDELIVERED, F_N
+    F_GROUP_UNOWNED, F_GROUP_NUDGES, F_ENGINE_INFLIGHT, F_DEVICE_MEMORY, F_DEVICE_BUSY, F_SHARE_HELD, F_SHARE_BACKLOG, F_SHARE_REDELIVERED,
+    F_PRODUCER_RESETS, F_N
 };
 
 static const struct family { const char *name, *type, *help; } families[F_N] = {
@@ -65,6 +66,9 @@ static const struct family { const char *name, *type, *help; } families[F_N] = {
     [F_SHARE_BACKLOG] = { "dhatu_share_backlog_records", "gauge",
                           "Share group: records of the partition past the highest offset this member was given "
                           "(the group's backlog: the sum over partitions of the minimum over members)." },
+    [F_PRODUCER_RESETS] = { "dhatu_producer_resets_total", "counter",
+                            "Exactly-once: transactional producers replaced after a fatal error (the input "
+                            "going on from the committed offsets)." },
     [F_SHARE_REDELIVERED] = { "dhatu_share_redelivered_total", "counter",
                               "Share group: records given to this member with a delivery count above 1 (a member died "
                               "or released them, or their lock expired)." },
@@ -190,7 +194,7 @@ static void render_metrics(consumer *c, metrics_buf *b)
     metrics_sample(b, fam(b, F_PAUSED), NULL, atomic_load(&s->paused_parts));
     counter(b, F_REBALANCES, grp, &s->rebalances);
     metrics_sample(b, fam(b, F_INFLIGHT), NULL, atomic_load(&s->inflight));
-    metrics_sample(b, fam(b, F_PRODUCER_QUEUE), NULL, rd_kafka_outq_len(c->producer));
+    metrics_sample(b, fam(b, F_PRODUCER_QUEUE), NULL, atomic_load(&s->producer_queue));
     const char *bi[] = { "backend", backend, "device", dhatu_engine_describe(e), "model", model, NULL };
     metrics_sample(b, fam(b, F_BACKEND), bi, 1);
     const char *vi[] = { "version", DHATU_VERSION_STRING, "librdkafka", rd_kafka_version_str(), NULL };
@@ -201,6 +205,7 @@ static void render_metrics(consumer *c, metrics_buf *b)
         counter(b, F_REG_FAILURES, NULL, &s->registry_failures);
         counter(b, F_REG_HITS, NULL, &s->registry_cache_hits);
     }
+    if (c->cfg.exactly_once) counter(b, F_PRODUCER_RESETS, NULL, &s->producer_resets);
     if (c->cfg.share) {
         int64_t since = atomic_load(&s->share_held_since_ms);
         metrics_sample(b, fam(b, F_SHARE_HELD), NULL, since ? (double)(clk_now_ms() - since) / 1000.0 : 0.0);

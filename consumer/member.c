@@ -46,8 +46,9 @@ void member_summary(consumer *c, int status)
                       "; first article to last acknowledgement %.3f s: %.0f articles/s, %.2f MB/s", busy_ms / 1e3,
                       (double)n * 1e3 / (double)busy_ms, (double)atomic_load(&s->in_bytes) / 1e3 / (double)busy_ms);
     if (c->cfg.exactly_once)
-        snprintf(more, sizeof more, "; %" PRIu64 " transactions committed, %" PRIu64 " aborted", s->txn_commits,
-                 s->txn_aborts);
+        snprintf(more, sizeof more, "; %" PRIu64 " transactions committed, %" PRIu64 " aborted, %" PRIu64
+                 " producer replacement%s", s->txn_commits, s->txn_aborts, (uint64_t)atomic_load(&s->producer_resets),
+                 atomic_load(&s->producer_resets) == 1 ? "" : "s");
     if (c->cfg.share) {
         size_t m = strlen(more);
         snprintf(more + m, sizeof more - m, "; share group: %" PRIu64 " record%s delivered more than once",

@@ -199,6 +199,7 @@ int share_run(consumer *c)
         backlog_tick(&c->share_backlog, clk_now_ms());
         atomic_store(&c->stats.heartbeat_ms, clk_now_ms());
         atomic_store(&c->stats.inflight, stage_in_flight(c));
+        atomic_store(&c->stats.producer_queue, rd_kafka_outq_len(c->producer));
         /* Drained, as far as a share member can tell: no record for
          * exit_idle_ms. (A share group has no per-member offsets to compare
          * with the partitions' ends; records another member holds come

@@ -64,6 +64,7 @@ static void encode_records(consumer *c, work *w)
             deliver_dead_letter(c, m, token, DL_RECORD_TOO_LARGE, err, &trace);
             continue;
         }
+        if (deliver_txn_failed(c, e)) break;     /* the polling thread aborts or replaces (txn.c) */
         if (e) {
             log_error(&c->log, "cannot produce to %s: %s", c->cfg.output, rd_kafka_err2str(e));
             outcome_fail(&c->fatal, EXIT_FATAL);

@@ -40,24 +40,33 @@ int txn_init(consumer *c, char *errstr, size_t n)
     return 0;
 }
 
-int txn_begin(consumer *c)
+static int begin(consumer *c)
 {
     rd_kafka_error_t *e = rd_kafka_begin_transaction(c->producer);
     if (e) {
         log_error(&c->log, "begin_transaction: %s", rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
-        outcome_fail(&c->fatal, EXIT_FATAL);
         return -1;
     }
     c->tx.open = 1;
     return 0;
 }
 
-/* Aborts the open transaction once the engine returned its batches: 0, or
- * -1 after a fatal status (not even an abort within the deadline: the
- * member stops with exit 3; nothing of the transaction was committed, a
- * restart redoes it). */
-static int txn_abort(consumer *c)
+int txn_begin(consumer *c)
+{
+    if (!begin(c)) return 0;
+    if (rd_kafka_fatal_error(c->producer, NULL, 0)) return txn_recover(c, 1);
+    outcome_fail(&c->fatal, EXIT_FATAL);
+    return -1;
+}
+
+/* Aborts the open transaction once the engine returned its batches: 0;
+ * 1 when the abort met a producer in a fatal state and the producer was
+ * replaced instead (txn_recover, rewinding if asked: the transaction is
+ * gone and a new one open); or -1 after a fatal status (not even an abort
+ * within the deadline: the member stops with exit 3; nothing of the
+ * transaction was committed, a restart redoes it). */
+static int txn_abort(consumer *c, int rewind)
 {
     stage_drop_filling(c);
     stage_wait_idle(c, clk_now_ms() + c->cfg.shutdown_deadline_ms);
@@ -81,6 +90,7 @@ static int txn_abort(consumer *c)
     if (e) {
         log_error(&c->log, "abort_transaction: %s", rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
+        if (rd_kafka_fatal_error(c->producer, NULL, 0)) return txn_recover(c, rewind) ? -1 : 1;
         outcome_fail(&c->fatal, EXIT_FATAL);
         return -1;
     }
@@ -96,7 +106,7 @@ static int txn_abort(consumer *c)
  * the outage that lost them, would only time out. */
 void txn_abort_lost(consumer *c)
 {
-    if (txn_abort(c)) return;
+    if (txn_abort(c, 0)) return;
     log_warn(&c->log, "transaction aborted: the assignment was lost");
     txn_begin(c);
 }
@@ -108,7 +118,7 @@ void txn_abort_lost(consumer *c)
  * to stop with exit 3); a seek needs no broker. */
 void txn_abort_and_rewind(consumer *c)
 {
-    if (txn_abort(c)) return;
+    if (txn_abort(c, 1)) return;
     rd_kafka_topic_partition_list_t *to = rd_kafka_topic_partition_list_new(c->tracks.nparts + 1);
     rd_kafka_topic_partition_list_t *a = NULL;
     if (rd_kafka_assignment(c->consumer, &a)) a = NULL;
@@ -185,6 +195,7 @@ void txn_commit(consumer *c, int64_t deadline)
             c->tx.open = 0;
             c->stats.txn_commits++;
             c->tx.msgs = 0;
+            c->tx.resets_in_row = 0;
             for (track_part *p = track_next(&c->tracks, NULL); p; p = track_next(&c->tracks, p))
                 track_txn_committed(p);
             break;
@@ -219,8 +230,11 @@ void txn_commit(consumer *c, int64_t deadline)
             return;
         }
         if (!retriable) {
-            /* Fatal, fenced included: another instance took over. */
-            outcome_fail(&c->fatal, EXIT_FATAL);
+            /* The producer failed: replaced unless another instance took
+             * over (txn_recover). Whether this commit reached the
+             * coordinator or not, the committed offsets say where to go on. */
+            if (rd_kafka_fatal_error(c->producer, NULL, 0)) txn_recover(c, 1);
+            else outcome_fail(&c->fatal, EXIT_FATAL);
             break;
         }
     }
@@ -238,4 +252,174 @@ void txn_abort_fatal(consumer *c)
     watchdog_disarm(&c->wd);
     if (e) rd_kafka_error_destroy(e);
     c->tx.open = 0;
+}
+
+/* ---- replacing a producer in a fatal state.
+ *
+ * librdkafka makes a transactional producer's error fatal when its own
+ * state and the coordinator's disagree, and then no call but destroy
+ * succeeds. The fault harness met two such after a member was stopped
+ * (SIGSTOP) for 14 s while its session expired: an abort answered
+ * INVALID_TXN_STATE, and a retried batch whose first attempt had been
+ * written after all answered OUT_OF_ORDER_SEQUENCE_NUMBER (librdkafka
+ * counted it as not persisted and reused its sequence after the abort).
+ * Neither says anything about the member's input or output: a new
+ * producer with the same transactional id (InitProducerId fences the old
+ * epoch and ends whatever transaction it left open) and the committed
+ * offsets are all that is needed to go on, which is what Kafka Streams
+ * does with its task producers. Stopping instead would hand the partitions
+ * to another member after a session timeout, to redo the same work. */
+
+static const client_callbacks producer_cb = { deliver_on_report, NULL, NULL };
+
+/* Why the producer may not be replaced, or NULL when it may. */
+static const char *not_replaceable(consumer *c, rd_kafka_resp_err_t perr)
+{
+    if (!c->cfg.exactly_once || !perr) return "the error is not the transactional producer's";
+    if (c->consumer && rd_kafka_fatal_error(c->consumer, NULL, 0)) return "the consumer failed too";
+    /* With a static group.instance.id the transactional id is the
+     * instance's: a fence may come from the instance that replaced this
+     * one (a zombie must stop, never fence back). Without it the id names
+     * this process, and only the coordinator's own epoch bump (a
+     * transaction past its timeout) fences it. */
+    int fenced = perr == RD_KAFKA_RESP_ERR__FENCED || perr == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+                 perr == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH;
+    if (fenced && *c->cfg.group_instance_id)
+        return "fenced: another instance of this group.instance.id took over";
+    if (c->tx.resets_in_row >= TXN_MAX_RESETS_IN_ROW) return "it failed again after each replacement";
+    return NULL;
+}
+
+/* Every assigned partition back to its committed offset; one with none
+ * committed to where the failed transaction began, or, if it had consumed
+ * nothing there, left where it is (nothing of it was handed out). The
+ * committed offsets are asked again while the coordinator does not answer,
+ * until the deadline. 0, or -1 (logged). */
+static int rewind_to_committed(consumer *c, int64_t deadline)
+{
+    rd_kafka_topic_partition_list_t *a = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_assignment(c->consumer, &a);
+    if (err) {
+        log_error(&c->log, "rewind: the assignment: %s", rd_kafka_err2str(err));
+        return -1;
+    }
+    for (int attempt = 1; a->cnt; attempt++) {
+        err = rd_kafka_committed(c->consumer, a, bounded(clk_now_ms() + 10000 < deadline ? clk_now_ms() + 10000
+                                                                                       : deadline));
+        if (!err || clk_now_ms() >= deadline) break;
+        log_warn(&c->log, "rewind: committed offsets: %s (try %d); asking again", rd_kafka_err2str(err), attempt);
+    }
+    rd_kafka_topic_partition_list_t *to = rd_kafka_topic_partition_list_new(a->cnt + 1);
+    for (int i = 0; !err && i < a->cnt; i++) {
+        rd_kafka_topic_partition_t *e = &a->elems[i];
+        track_part *p = track_find(&c->tracks, e->topic, e->partition);
+        int64_t at = e->offset >= 0 ? e->offset : p && track_txn_base(p) >= 0 ? track_txn_base(p) : -1;
+        if (e->err) err = e->err;
+        else if (at >= 0) rd_kafka_topic_partition_list_add(to, e->topic, e->partition)->offset = at;
+    }
+    rd_kafka_topic_partition_list_destroy(a);
+    if (err) {
+        log_error(&c->log, "rewind: committed offsets: %s", rd_kafka_err2str(err));
+        rd_kafka_topic_partition_list_destroy(to);
+        return -1;
+    }
+    rd_kafka_error_t *se = to->cnt ? rd_kafka_seek_partitions(c->consumer, to, bounded(deadline)) : NULL;
+    int rc = 0;
+    if (se) {
+        log_error(&c->log, "rewind: %s", rd_kafka_error_string(se));
+        rd_kafka_error_destroy(se);
+        rc = -1;
+    }
+    for (int i = 0; !rc && i < to->cnt; i++) {
+        if (to->elems[i].err) {
+            log_error(&c->log, "rewind of %s [%d] to %" PRId64 ": %s", to->elems[i].topic,
+                      (int)to->elems[i].partition, to->elems[i].offset, rd_kafka_err2str(to->elems[i].err));
+            rc = -1;
+        }
+    }
+    if (!rc) log_info(&c->log, "rewound %d partition(s) to their committed offsets", to->cnt);
+    rd_kafka_topic_partition_list_destroy(to);
+    return rc;
+}
+
+/* Destroys the failed producer once the stage returned every batch (its
+ * encoder produces through c->producer), makes a new one, initializes its
+ * transactions and begins one; with rewind, the input goes back to the
+ * committed offsets. -1 after a fatal status. */
+static int replace_producer(consumer *c, int rewind)
+{
+    int64_t deadline = clk_now_ms() + c->cfg.shutdown_deadline_ms;
+    stage_drop_filling(c);
+    if (stage_wait_idle(c, deadline)) {
+        log_error(&c->log, "producer replacement: the engine did not return its batches in time");
+        outcome_fail(&c->fatal, EXIT_FATAL);
+        return -1;
+    }
+    /* Its queue is dropped unsent: this transaction is never committed. */
+    rd_kafka_purge(c->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING);
+    watchdog_arm(&c->wd, "destroy of the failed producer", 60000);
+    rd_kafka_destroy(c->producer);
+    watchdog_disarm(&c->wd);
+    c->producer = NULL;
+    c->tx.open = 0;
+    c->tx.msgs = 0;
+    deliver_free_pending(c);
+    /* Its fatal flag goes with it; a fatal error of the consumer's meanwhile
+     * sets it again (and the loop stops on it). */
+    atomic_store(&c->kev.fatal, 0);
+    if (c->consumer && rd_kafka_fatal_error(c->consumer, NULL, 0)) atomic_store(&c->kev.fatal, 1);
+    char err[512];
+    if (!(c->producer = client_producer(c, &producer_cb, err, sizeof err))) {
+        log_error(&c->log, "producer replacement: %s", err);
+        outcome_fail(&c->fatal, EXIT_FATAL);
+        return -1;
+    }
+    /* The coordinator may be the reason (an outage): retried while
+     * retriable, up to the transaction timeout, past which it has aborted
+     * the old producer's transaction by itself anyway. */
+    int64_t give_up = clk_now_ms() + c->cfg.txn_timeout_ms;
+    for (;;) {
+        watchdog_arm(&c->wd, "init_transactions", 30000);
+        rd_kafka_error_t *e = returned(c, rd_kafka_init_transactions(c->producer, 30000));
+        if (!e) break;
+        int again = rd_kafka_error_is_retriable(e) && clk_now_ms() < give_up;
+        log_warn(&c->log, "producer replacement: init_transactions: %s%s", rd_kafka_error_string(e),
+                 again ? "; trying again" : "");
+        rd_kafka_error_destroy(e);
+        if (!again) {
+            outcome_fail(&c->fatal, EXIT_FATAL);
+            return -1;
+        }
+    }
+    if (rewind && rewind_to_committed(c, clk_now_ms() + c->cfg.txn_timeout_ms)) {
+        outcome_fail(&c->fatal, EXIT_FATAL);
+        return -1;
+    }
+    /* What was handed out and not committed is consumed again (rewound) or
+     * is the next owner's (lost): no partition waits for its records. */
+    for (track_part *p = track_next(&c->tracks, NULL); p; p = track_next(&c->tracks, p)) track_clear(p);
+    if (begin(c)) {
+        outcome_fail(&c->fatal, EXIT_FATAL);
+        return -1;
+    }
+    c->tx.resets_in_row++;
+    atomic_fetch_add(&c->stats.producer_resets, 1);
+    log_warn(&c->log, "producer replaced; a new transaction is open%s",
+             rewind ? " and the input goes on from the committed offsets" : "");
+    return 0;
+}
+
+int txn_recover(consumer *c, int rewind)
+{
+    char why[512] = "";
+    rd_kafka_resp_err_t perr = rd_kafka_fatal_error(c->producer, why, sizeof why);
+    const char *no = not_replaceable(c, perr);
+    if (no) {
+        log_error(&c->log, "the transactional producer cannot be replaced (%s)%s%s", no, *why ? ": " : "", why);
+        outcome_fail(&c->fatal, EXIT_FATAL);
+        return -1;
+    }
+    log_warn(&c->log, "the transactional producer failed (%s: %s): replacing it (%d of %d in a row)",
+             rd_kafka_err2name(perr), why, c->tx.resets_in_row + 1, TXN_MAX_RESETS_IN_ROW);
+    return replace_producer(c, rewind);
 }

@@ -19,7 +19,7 @@ Scenarios, by concern (one module each, over the shared harness.py):
 """
 from harness import *  # noqa: F401,F403
 from group import group_scenario, batch_parts, backend_scenario, join_leave, orphan, paused_rebalance, idle_group
-from delivery import dead_letter, chaos, sigterm, producer_inputs, poison, producer_interrupt, trace
+from delivery import dead_letter, chaos, sigterm, producer_inputs, poison, producer_interrupt, trace, frozen_eos
 from faults import outage, leader_loss, cluster_failures, acl_revoke
 from security import secure_pipeline, secure_oauth, secure_refusals
 from monitoring import prometheus
@@ -52,6 +52,8 @@ try:
         join_leave("-s", "kafka.group_protocol=consumer")
     elif SCENARIO == "sigterm":
         sigterm()
+    elif SCENARIO == "frozen-eos":
+        frozen_eos()
     elif SCENARIO == "batch-parts":
         batch_parts()
     elif SCENARIO == "paused-rebalance":
