@@ -67,8 +67,8 @@ static const struct family { const char *name, *type, *help; } families[F_N] = {
                           "Share group: records of the partition past the highest offset this member was given "
                           "(the group's backlog: the sum over partitions of the minimum over members)." },
     [F_PRODUCER_RESETS] = { "dhatu_producer_resets_total", "counter",
-                            "Exactly-once: transactional producers replaced after a fatal error (the input "
-                            "going on from the committed offsets)." },
+                            "Transactional producers replaced after a fatal error, the input going on from "
+                            "the committed offsets (exactly-once; 0 at least once)." },
     [F_SHARE_REDELIVERED] = { "dhatu_share_redelivered_total", "counter",
                               "Share group: records given to this member with a delivery count above 1 (a member died "
                               "or released them, or their lock expired)." },
@@ -205,7 +205,8 @@ static void render_metrics(consumer *c, metrics_buf *b)
         counter(b, F_REG_FAILURES, NULL, &s->registry_failures);
         counter(b, F_REG_HITS, NULL, &s->registry_cache_hits);
     }
-    if (c->cfg.exactly_once) counter(b, F_PRODUCER_RESETS, NULL, &s->producer_resets);
+    /* In every mode (0 at least once), so that the alert's series exists. */
+    counter(b, F_PRODUCER_RESETS, NULL, &s->producer_resets);
     if (c->cfg.share) {
         int64_t since = atomic_load(&s->share_held_since_ms);
         metrics_sample(b, fam(b, F_SHARE_HELD), NULL, since ? (double)(clk_now_ms() - since) / 1000.0 : 0.0);

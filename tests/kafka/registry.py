@@ -122,7 +122,11 @@ def registry_outage():
     java_client("produce", BROKERS, stage, NATIVE, avsc, "evolved", second)   # registered now, copied later
     registry_signal(signal.SIGSTOP)
     try:
-        p = consumer(tin, tout, tdlq, "g-" + TAG, "--exit-idle", "6000", "-s", "registry.url=" + CCOMPAT,
+        # Idle for 20 s before it leaves: the mid-stream copy below is a JVM
+        # that starts after the first 150 records are out, and on a loaded
+        # CI machine it took more than the 6 s this once allowed (the
+        # member left, exit 0, before the new schema's articles came).
+        p = consumer(tin, tout, tdlq, "g-" + TAG, "--exit-idle", "20000", "-s", "registry.url=" + CCOMPAT,
                      "-s", "registry.timeout_ms=1000")
         time.sleep(12)
         if p.poll() is not None:
