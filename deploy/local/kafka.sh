@@ -44,16 +44,17 @@ port=${KAFKA_PORT:-9092}
 nbrokers=${KAFKA_BROKERS:-1}
 security=${KAFKA_SECURITY:-plaintext}
 state=${KAFKA_STATE_DIR:-$here/.kafka}
-# The broker's release, from Maven Central: the default is the one the suite
-# passes on (bench/results.md has the compatibility table); 3.9.x and 4.x
-# releases start the same way. Each version has its jars of its own.
-version=${KAFKA_VERSION:-4.1.1}
+# The broker's release, from Maven Central: the default is the newest one the
+# suite passes on (bench/results.md has the compatibility table: 4.4.0 since
+# 2026-12-07, 4.1.1 before); 3.9.x and 4.x releases start the same way. Each
+# version has its jars of its own.
+version=${KAFKA_VERSION:-4.4.0}
 lib=$here/target/kafka-$version/lib
 
 die() { echo "kafka.sh: $*" >&2; exit 1; }
 case "$nbrokers" in 1|3) ;; *) die "KAFKA_BROKERS must be 1 or 3" ;; esac
 case "$security" in plaintext|ssl|sasl_ssl) ;; *) die "KAFKA_SECURITY must be plaintext, ssl or sasl_ssl" ;; esac
-[[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "KAFKA_VERSION must be a release such as 4.1.1"
+[[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "KAFKA_VERSION must be a release such as 4.4.0"
 major=${version%%.*}
 # The settings a state directory was made with are its own: a later call
 # with other ones would otherwise talk to the cluster in the wrong way.
