@@ -355,9 +355,15 @@ static int replace_producer(consumer *c, int rewind)
         outcome_fail(&c->fatal, EXIT_FATAL);
         return -1;
     }
-    /* Its queue is dropped unsent: this transaction is never committed. */
-    rd_kafka_purge(c->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING);
+    /* Its queue is dropped unsent: this transaction is never committed.
+     * The purge waits for the broker threads (not NON_BLOCKING) and its
+     * reports are served before the destroy: with requests still in flight,
+     * a Produce answer that declared the producer fenced raced the destroy
+     * inside librdkafka 2.15.1 (ASan: a double free in
+     * rd_kafka_txn_set_fatal_error on a broker thread, frozen-eos). */
     watchdog_arm(&c->wd, "destroy of the failed producer", 60000);
+    rd_kafka_purge(c->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_flush(c->producer, 1000);
     rd_kafka_destroy(c->producer);
     watchdog_disarm(&c->wd);
     c->producer = NULL;
