@@ -61,9 +61,17 @@ major=${version%%.*}
 if [ -f "$state/cluster.env" ]; then
   # shellcheck disable=SC1091
   . "$state/cluster.env"
-  [ "$nbrokers" = "$made_brokers" ] && [ "$security" = "$made_security" ] && [ "$port" = "$made_port" ] &&
-    [ "$version" = "${made_version:-4.1.1}" ] ||
-    die "$state was made with KAFKA_BROKERS=$made_brokers KAFKA_SECURITY=$made_security KAFKA_PORT=$made_port KAFKA_VERSION=${made_version:-4.1.1} (kafka.sh wipe to start over)"
+  case "${1:-}" in
+    stop|wipe)
+      # Stopping needs the settings it was made with, whatever the caller's
+      # (after the default release changed, wipe must still work).
+      nbrokers=$made_brokers security=$made_security port=$made_port version=${made_version:-4.1.1}
+      lib=$here/target/kafka-$version/lib major=${version%%.*} ;;
+    *)
+      [ "$nbrokers" = "$made_brokers" ] && [ "$security" = "$made_security" ] && [ "$port" = "$made_port" ] &&
+        [ "$version" = "${made_version:-4.1.1}" ] ||
+        die "$state was made with KAFKA_BROKERS=$made_brokers KAFKA_SECURITY=$made_security KAFKA_PORT=$made_port KAFKA_VERSION=${made_version:-4.1.1} (kafka.sh wipe to start over)" ;;
+  esac
 fi
 
 cport() { echo $((port + 3 * ($1 - 1) + 1)); }
