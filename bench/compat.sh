@@ -4,8 +4,9 @@
 # jars from Maven Central, fetched once), one run each, in $B (a configured
 # build; default build). Which scenarios: $SETS, ctest regular expressions
 # over the test names (default: the two single-broker chains, kafka_ and
-# kafka_b_, 25 scenarios; add '^kafka3_' for the secured three-broker cluster
-# and its broker failures, about 10 minutes more). Prints one markdown row per
+# kafka_b_, 29 scenarios with the registry ones on 2026-12-07; add '^kafka3_'
+# for the secured three-broker cluster and its broker failures, about 10
+# minutes more). Prints one markdown row per
 # version (passed, failed, the failed names, wall time) and keeps ctest's
 # output in $B/compat-VERSION.log. Exits non-zero when a scenario failed.
 #

@@ -111,6 +111,28 @@ void txn_abort_lost(consumer *c)
     txn_begin(c);
 }
 
+/* Seeks the consumer to the offsets in to (consumed: destroyed here),
+ * bounded by timeout_ms; each partition's own error is logged. 0, or -1. */
+static int seek_to(consumer *c, rd_kafka_topic_partition_list_t *to, int timeout_ms)
+{
+    rd_kafka_error_t *se = to->cnt ? rd_kafka_seek_partitions(c->consumer, to, timeout_ms) : NULL;
+    int rc = 0;
+    if (se) {
+        log_error(&c->log, "rewind: %s", rd_kafka_error_string(se));
+        rd_kafka_error_destroy(se);
+        rc = -1;
+    }
+    for (int i = 0; !rc && i < to->cnt; i++) {
+        if (to->elems[i].err) {
+            log_error(&c->log, "rewind of %s [%d] to %" PRId64 ": %s", to->elems[i].topic,
+                      (int)to->elems[i].partition, to->elems[i].offset, rd_kafka_err2str(to->elems[i].err));
+            rc = -1;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(to);
+    return rc;
+}
+
 /* Abortable transaction error: abort, then rewind each partition to the
  * first offset the aborted transaction consumed (tracked, track.h), so that
  * input is consumed again. Asking the coordinator for committed offsets
@@ -130,20 +152,7 @@ void txn_abort_and_rewind(consumer *c)
         track_clear(p);
     }
     if (a) rd_kafka_topic_partition_list_destroy(a);
-    rd_kafka_error_t *se = to->cnt ? rd_kafka_seek_partitions(c->consumer, to, 30000) : NULL;
-    for (int i = 0; !se && i < to->cnt; i++) {
-        if (to->elems[i].err) {
-            log_error(&c->log, "rewind of %s [%d] to %lld: %s", to->elems[i].topic, (int)to->elems[i].partition,
-                      (long long)to->elems[i].offset, rd_kafka_err2str(to->elems[i].err));
-            outcome_fail(&c->fatal, EXIT_FATAL);
-        }
-    }
-    if (se) {
-        log_error(&c->log, "rewind after abort failed: %s", rd_kafka_error_string(se));
-        rd_kafka_error_destroy(se);
-        outcome_fail(&c->fatal, EXIT_FATAL);
-    }
-    rd_kafka_topic_partition_list_destroy(to);
+    if (seek_to(c, to, 30000)) outcome_fail(&c->fatal, EXIT_FATAL);
     log_warn(&c->log, "transaction aborted; rewound to where it began");
     if (!atomic_load(&c->fatal)) txn_begin(c);
 }
@@ -323,23 +332,10 @@ static int rewind_to_committed(consumer *c, int64_t deadline)
         rd_kafka_topic_partition_list_destroy(to);
         return -1;
     }
-    rd_kafka_error_t *se = to->cnt ? rd_kafka_seek_partitions(c->consumer, to, bounded(deadline)) : NULL;
-    int rc = 0;
-    if (se) {
-        log_error(&c->log, "rewind: %s", rd_kafka_error_string(se));
-        rd_kafka_error_destroy(se);
-        rc = -1;
-    }
-    for (int i = 0; !rc && i < to->cnt; i++) {
-        if (to->elems[i].err) {
-            log_error(&c->log, "rewind of %s [%d] to %" PRId64 ": %s", to->elems[i].topic,
-                      (int)to->elems[i].partition, to->elems[i].offset, rd_kafka_err2str(to->elems[i].err));
-            rc = -1;
-        }
-    }
-    if (!rc) log_info(&c->log, "rewound %d partition(s) to their committed offsets", to->cnt);
-    rd_kafka_topic_partition_list_destroy(to);
-    return rc;
+    int n = to->cnt;
+    if (seek_to(c, to, bounded(deadline))) return -1;
+    log_info(&c->log, "rewound %d partition(s) to their committed offsets", n);
+    return 0;
 }
 
 /* Destroys the failed producer once the stage returned every batch (its

@@ -61,18 +61,20 @@ static consumer *start(mm_fixture *f, int n)
 }
 
 
-/* Each of the per_part input offsets of every partition named by exactly
- * one of recs[0..n). */
-static void one_record_each(const mm_rec *recs, int n, int per_part)
+/* Each input offset below per_part of every partition has exactly times
+ * records among recs[0..n), and there are no others. */
+static void each_times(const mm_rec *recs, int n, int per_part, int times)
 {
     static unsigned char seen[MM_NPARTS][MAXREC];
     memset(seen, 0, sizeof seen);
-    ck_assert_int_eq(n, per_part * MM_NPARTS);
+    ck_assert_int_eq(n, per_part * MM_NPARTS * times);
     for (int i = 0; i < n; i++) {
         ck_assert(recs[i].in_off >= 0 && recs[i].in_off < per_part);
-        ck_assert_msg(!seen[recs[i].in_part][recs[i].in_off]++, "input %d@%lld has two records", recs[i].in_part,
-                      recs[i].in_off);
+        seen[recs[i].in_part][recs[i].in_off]++;
     }
+    for (int p = 0; p < MM_NPARTS; p++)
+        for (int o = 0; o < per_part; o++)
+            ck_assert_msg(seen[p][o] == times, "input %d@%d: %d records", p, o, seen[p][o]);
 }
 
 START_TEST(test_commit_sends_records_and_offsets)
@@ -88,7 +90,7 @@ START_TEST(test_commit_sends_records_and_offsets)
     ck_assert_int_eq(mm_requests(&f, API_ADD_OFFSETS_TO_TXN), 1);
     ck_assert_int_ge(mm_requests(&f, API_TXN_OFFSET_COMMIT), 1);
     ck_assert_int_eq(mm_requests(&f, API_END_TXN), 1);
-    one_record_each(recs, mm_read_topic(&f, "out", MM_NPARTS, recs, MAXREC), 200);
+    each_times(recs, mm_read_topic(&f, "out", MM_NPARTS, recs, MAXREC), 200, 1);
     /* Idle: nothing consumed since, so no (empty) transaction is ended. */
     txn_commit(c, clk_now_ms() + 30000);
     ck_assert_uint_eq(c->stats.txn_commits, 1);
@@ -120,35 +122,10 @@ START_TEST(test_abort_sends_no_offsets_and_rewinds)
     ck_assert_int_ge(mm_requests(&f, API_TXN_OFFSET_COMMIT), 1);
     /* The mock shows aborted records too: 300 of the aborted transaction,
      * 300 of the committed one, each input offset twice. */
-    int n = mm_read_topic(&f, "out", MM_NPARTS, recs, MAXREC);
-    ck_assert_int_eq(n, 600);
-    static unsigned char seen[MM_NPARTS][MAXREC];
-    memset(seen, 0, sizeof seen);
-    for (int i = 0; i < n; i++) {
-        ck_assert(recs[i].in_off >= 0 && recs[i].in_off < 150);
-        seen[recs[i].in_part][recs[i].in_off]++;
-    }
-    for (int p = 0; p < MM_NPARTS; p++)
-        for (int o = 0; o < 150; o++) ck_assert_msg(seen[p][o] == 2, "input %d@%d: %d records", p, o, seen[p][o]);
+    each_times(recs, mm_read_topic(&f, "out", MM_NPARTS, recs, MAXREC), 150, 2);
     mm_teardown(&f);
 }
 END_TEST
-
-/* Each input offset below per_part of every partition has exactly times
- * records among recs[0..n). */
-static void each_times(const mm_rec *recs, int n, int per_part, int times)
-{
-    static unsigned char seen[MM_NPARTS][MAXREC];
-    memset(seen, 0, sizeof seen);
-    ck_assert_int_eq(n, per_part * MM_NPARTS * times);
-    for (int i = 0; i < n; i++) {
-        ck_assert(recs[i].in_off >= 0 && recs[i].in_off < per_part);
-        seen[recs[i].in_part][recs[i].in_off]++;
-    }
-    for (int p = 0; p < MM_NPARTS; p++)
-        for (int o = 0; o < per_part; o++)
-            ck_assert_msg(seen[p][o] == times, "input %d@%d: %d records", p, o, seen[p][o]);
-}
 
 START_TEST(test_failed_producer_is_replaced)
 {
