@@ -137,11 +137,13 @@ rd_kafka_t *client_consumer(consumer *c, const client_callbacks *cb, char *err, 
     return create(c, c, RD_KAFKA_CONSUMER, conf, &t, err, en);
 }
 
-rd_kafka_share_t *client_share(consumer *c, char *err, size_t en)
+rd_kafka_share_t *client_share(consumer *c, int (*on_stats)(rd_kafka_t *, char *, size_t, void *), char *err,
+                               size_t en)
 {
     props t;
     char polls[24];
     t.n = 0;
+    snprintf(t.stats, sizeof t.stats, "%" PRId64, c->cfg.stats_interval_ms);
     /* A poll batch of batch.max_in_flight engine batches: the preview
      * wants every record of a poll acknowledged before the next poll, so
      * one engine batch per poll would leave the stages taking turns (one
@@ -158,7 +160,9 @@ rd_kafka_share_t *client_share(consumer *c, char *err, size_t en)
     /* One poll batch at a time (explicit mode): its size bounds the time
      * a record is held under the broker's acquisition lock. */
     add(&t, "max.poll.records", polls, NULL);
+    add(&t, "statistics.interval.ms", t.stats, NULL);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (on_stats) rd_kafka_conf_set_stats_cb(conf, on_stats);
     if (kafka_conf_apply(conf, t.p, t.n, c->cfg.kafka_props.v, c->cfg.kafka_props.n, err, en)) {
         rd_kafka_conf_destroy(conf);
         return NULL;

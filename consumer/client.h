@@ -26,8 +26,10 @@ rd_kafka_t *client_producer(consumer *c, const client_callbacks *cb, char *errst
 rd_kafka_t *client_consumer(consumer *c, const client_callbacks *cb, char *errstr, size_t n);
 /* The share consumer of a share group (share.h): explicit acknowledgement,
  * max.poll.records from batch.max_articles, the user's properties over
- * ours. NULL with the reason in errstr. */
-rd_kafka_share_t *client_share(consumer *c, char *errstr, size_t n);
+ * ours; on_stats (NULL: none) every http.stats_interval_ms. NULL with the
+ * reason in errstr. */
+rd_kafka_share_t *client_share(consumer *c, int (*on_stats)(rd_kafka_t *, char *, size_t, void *), char *errstr,
+                               size_t n);
 /* The input topics as a subscription list (caller destroys). */
 rd_kafka_topic_partition_list_t *client_input_topics(const consumer *c);
 /* The orphan watch's nudge member (orphans.h): the consumer's properties

@@ -125,6 +125,11 @@ int exporter_on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
         const char *labels[] = { "group", c->cfg.group_id, "state", st ? st : "unknown", "join_state",
                                  js ? js : "unknown", NULL };
         metrics_sample(&b, fam(&b, F_GROUP_STATE), labels, 1);
+        /* A share member has no rebalance callback (KIP-932): the
+         * statistics are its only view of how many partitions it was
+         * given (share.c waits for one before its idle clock runs). */
+        json_t *as = json_object_get(cgrp, "assignment_size");
+        if (c->cfg.share && json_is_integer(as)) atomic_store(&c->stats.assigned, (int)json_integer_value(as));
     }
     json_decref(root);
     pthread_mutex_lock(&c->stats.stats_mu);

@@ -56,7 +56,7 @@ int share_init(consumer *c, char *errstr, size_t n)
 int share_start(consumer *c, char *errstr, size_t n)
 {
     char why[512];
-    if (!(c->share = client_share(c, errstr, n))) return -1;
+    if (!(c->share = client_share(c, exporter_on_stats, errstr, n))) return -1;
     if (group_from_earliest(c, why, sizeof why))
         log_warn(&c->log, "share group %s: cannot set share.auto.offset.reset=earliest (%s): a new group starts at "
                  "the end of the input; set it with kafka-configs --entity-type groups", c->cfg.group_id, why);
@@ -177,6 +177,7 @@ static size_t process(consumer *c, rd_kafka_messages_t *batch)
 int share_run(consumer *c)
 {
     int64_t last_work = clk_now_ms();
+    int assigned = 0, worked = 0;
     atomic_store(&c->stats.ready, 1);
     while (!*c->stop && !atomic_load(&c->fatal)) {
         if (atomic_load(&c->kev.fatal)) {
@@ -192,7 +193,13 @@ int share_run(consumer *c)
             rd_kafka_error_destroy(e);
         }
         if (batch && rd_kafka_messages_count(batch)) {
-            if (process(c, batch)) last_work = clk_now_ms();
+            if (process(c, batch)) last_work = clk_now_ms(), worked = 1;
+        }
+        int now_assigned = atomic_load(&c->stats.assigned);
+        if (now_assigned != assigned) {
+            log_info(&c->log, "share group %s: %d input partition(s) assigned to this member", c->cfg.group_id,
+                     now_assigned);
+            assigned = now_assigned;
         }
         rd_kafka_messages_destroy(batch);
         deliver_serve(c, 0);
@@ -201,9 +208,16 @@ int share_run(consumer *c)
         atomic_store(&c->stats.inflight, stage_in_flight(c));
         atomic_store(&c->stats.producer_queue, rd_kafka_outq_len(c->producer));
         /* Drained, as far as a share member can tell: no record for
-         * exit_idle_ms. (A share group has no per-member offsets to compare
-         * with the partitions' ends; records another member holds come
-         * back to the group if it dies.) */
+         * exit_idle_ms since it joined. (A share group has no per-member
+         * offsets to compare with the partitions' ends; records another
+         * member holds come back to the group if it dies.) Joined: the
+         * statistics say it was given a partition, or it got a record.
+         * Joining takes a heartbeat or two (5 s each by default), longer
+         * on a loaded broker: a clock that ran from the start let every
+         * member of a new group exit idle before its first record (CI,
+         * 2026-12-07). With statistics off (http.stats_interval_ms=0)
+         * nothing tells, and the clock runs from the start. */
+        if (!assigned && !worked && c->cfg.stats_interval_ms) last_work = clk_now_ms();
         if (c->cfg.exit_idle_ms && clk_now_ms() - last_work >= c->cfg.exit_idle_ms) break;
     }
     log_info(&c->log, "shutting down%s", *c->stop ? " (signal)" : "");

@@ -54,7 +54,9 @@ def wait_held(port, end):
 
 def share_scenario():
     """6 members of one share group on a 2-partition topic of 3,000 articles
-    (batches of 100): more than 2 of them get work, every article has a
+    (batches of 100), fed 9 s after they start (past their 8 s exit idle
+    time, which counts only once a member is given a partition): all wait,
+    more than 2 of them get work, every article has a
     record (duplicates counted: at least once allows them). Then, on a new
     group, a member killed -9 while it holds records: the records it held
     come back after the acquisition lock (30 s) to the other member, whose
@@ -79,6 +81,15 @@ def share_scenario():
                         "8000", name="m%d" % i) for i in range(6)]
     for p in members:
         wait_log(p, "EXPERIMENTAL", 60)
+    # Nothing to do for longer than their exit idle time (8 s) before the
+    # first article: joining takes a heartbeat or two, and a member must
+    # not count the time before it was given a partition as idle (CI,
+    # 2026-12-07: all six exited before their first record, on a loaded
+    # machine, when the clock ran from the start).
+    time.sleep(9)
+    if any(p.poll() is not None for p in members):
+        fail("share group: members exited idle before any article was produced (exits %s)"
+             % [p.poll() for p in members])
     feed = produce_streaming(tin, path, 300)
     if feed.wait(120) != 0:
         fail("dhatu-producer exit %d" % feed.returncode)
