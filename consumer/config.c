@@ -48,6 +48,11 @@ static const struct setting {
      * (orphans.h); the watch finds them and has the group assign them. */
     I("kafka.orphan_check_ms", orphan_check_ms, 10000, 0, 3600000,
       "ask the group coordinator this often whether every input partition has an owner (0: never)"),
+    /* librdkafka retries a join that cannot succeed without a word above
+     * debug level (KIP-848 against a broker older than 4.0: the member
+     * waits unassigned for ever; bench/compat.sh on 3.9.2). */
+    I("kafka.join_warn_ms", join_warn_ms, 60000, 0, 86400000,
+      "warn, and again at every such period, while the member has not joined its group (0: never)"),
     I("kafka.orphan_grace_ms", orphan_grace_ms, 30000, 1000, 86400000,
       "partitions unowned this long in a stable group: join a short-lived member so that the group assigns them"),
     /* The start-up checks (topics exist; each output topic's message size

@@ -26,7 +26,7 @@ typedef struct ccfg {
     int64_t share_max_deliveries, share_lock_ms, share_backlog_ms;
     char *properties_file;                 /* librdkafka "key=value" lines (-F) */
     ccfg_list librdkafka;                  /* "key=value" for consumer and producer */
-    int64_t orphan_check_ms, orphan_grace_ms;
+    int64_t orphan_check_ms, orphan_grace_ms, join_warn_ms;
     int64_t startup_timeout_ms;
     /* topics */
     ccfg_list input;

@@ -99,6 +99,9 @@ typedef struct consumer_stats {
     atomic_int assigned, paused_parts, inflight, ready;
     atomic_int producer_queue;              /* rd_kafka_outq_len, published by the polling thread */
     atomic_uint_fast64_t producer_resets;   /* exactly-once: failed producers replaced (txn.h) */
+    atomic_int group_steady;                /* statistics: librdkafka's join state is steady */
+    _Atomic int64_t join_wait_since_ms;     /* waiting to join the group since; 0: joined (loop.c) */
+    atomic_uint_fast64_t join_warnings;     /* kafka.join_warn_ms periods passed unjoined */
     atomic_llong heartbeat_ms;              /* the polling loop turned */
     atomic_llong engine_busy_since_ms;      /* 0 when idle */
     atomic_llong encoder_busy_since_ms;     /* 0 when idle */
@@ -117,6 +120,7 @@ typedef struct consumer_stats {
     content_stats content;                  /* what the records say (content.h) */
     pthread_mutex_t stats_mu;               /* guards stats_text only: copied, never held long */
     metrics_buf stats_text;                 /* per-partition series from librdkafka statistics */
+    char group_state[64];                   /* "state/join_state" at the last statistics (stats_mu) */
 } consumer_stats;
 
 typedef struct consumer {

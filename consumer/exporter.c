@@ -12,7 +12,7 @@ enum fam {
     F_ACK_SECONDS, F_E2E, F_ASSIGNED, F_PAUSED, F_REBALANCES, F_INFLIGHT, F_PRODUCER_QUEUE, F_BACKEND, F_BUILD,
     F_LAG, F_COMMITTED, F_STORED, F_GROUP_STATE, F_REG_WAITING, F_REG_REQUESTS, F_REG_FAILURES, F_REG_HITS,
     F_GROUP_UNOWNED, F_GROUP_NUDGES, F_ENGINE_INFLIGHT, F_DEVICE_MEMORY, F_DEVICE_BUSY, F_SHARE_HELD, F_SHARE_BACKLOG, F_SHARE_REDELIVERED,
-    F_PRODUCER_RESETS, F_N
+    F_PRODUCER_RESETS, F_JOIN_WAIT, F_N
 };
 
 static const struct family { const char *name, *type, *help; } families[F_N] = {
@@ -66,6 +66,8 @@ static const struct family { const char *name, *type, *help; } families[F_N] = {
     [F_SHARE_BACKLOG] = { "dhatu_share_backlog_records", "gauge",
                           "Share group: records of the partition past the highest offset this member was given "
                           "(the group's backlog: the sum over partitions of the minimum over members)." },
+    [F_JOIN_WAIT] = { "dhatu_group_join_wait_seconds", "gauge",
+                      "Seconds this member has waited to join its consumer group (0: joined)." },
     [F_PRODUCER_RESETS] = { "dhatu_producer_resets_total", "counter",
                             "Transactional producers replaced after a fatal error, the input going on from "
                             "the committed offsets (exactly-once; 0 at least once)." },
@@ -125,14 +127,20 @@ int exporter_on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
         const char *labels[] = { "group", c->cfg.group_id, "state", st ? st : "unknown", "join_state",
                                  js ? js : "unknown", NULL };
         metrics_sample(&b, fam(&b, F_GROUP_STATE), labels, 1);
+        atomic_store(&c->stats.group_steady, js && !strcmp(js, "steady"));
         /* A share member has no rebalance callback (KIP-932): the
          * statistics are its only view of how many partitions it was
          * given (share.c waits for one before its idle clock runs). */
         json_t *as = json_object_get(cgrp, "assignment_size");
         if (c->cfg.share && json_is_integer(as)) atomic_store(&c->stats.assigned, (int)json_integer_value(as));
     }
-    json_decref(root);
     pthread_mutex_lock(&c->stats.stats_mu);
+    if (cgrp) {
+        const char *st = json_string_value(json_object_get(cgrp, "state"));
+        const char *js = json_string_value(json_object_get(cgrp, "join_state"));
+        snprintf(c->stats.group_state, sizeof c->stats.group_state, "%s/%s", st ? st : "?", js ? js : "?");
+    }
+    json_decref(root);
     metrics_buf old = c->stats.stats_text;
     c->stats.stats_text = b;
     pthread_mutex_unlock(&c->stats.stats_mu);
@@ -212,6 +220,10 @@ static void render_metrics(consumer *c, metrics_buf *b)
     }
     /* In every mode (0 at least once), so that the alert's series exists. */
     counter(b, F_PRODUCER_RESETS, NULL, &s->producer_resets);
+    if (!c->cfg.share) {    /* a share member's join is seen in dhatu_assigned_partitions (share.c) */
+        int64_t joining = atomic_load(&s->join_wait_since_ms);
+        metrics_sample(b, fam(b, F_JOIN_WAIT), grp, joining ? (double)(clk_now_ms() - joining) / 1000.0 : 0.0);
+    }
     if (c->cfg.share) {
         int64_t since = atomic_load(&s->share_held_since_ms);
         metrics_sample(b, fam(b, F_SHARE_HELD), NULL, since ? (double)(clk_now_ms() - since) / 1000.0 : 0.0);

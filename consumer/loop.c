@@ -379,9 +379,44 @@ int loop_on_revoked(consumer *c, int lost)
     return c->lp.left_committed;
 }
 
+/* Joined: the group gave this member an assignment (the rebalance callback
+ * ran; an empty one counts: more members than partitions), or librdkafka's
+ * statistics say its join state is steady (a KIP-848 member given nothing
+ * may see no callback). Until then, every kafka.join_warn_ms, a warning
+ * with librdkafka's view of the group and what usually causes it: a join
+ * that cannot succeed is retried below librdkafka's debug level only. */
+static void join_watch(consumer *c, int64_t t)
+{
+    int64_t since = atomic_load(&c->stats.join_wait_since_ms);
+    if (!since) return;
+    if (c->stats.assignments > 0 || atomic_load(&c->stats.group_steady)) {
+        atomic_store(&c->stats.join_wait_since_ms, 0);
+        if (atomic_load(&c->stats.join_warnings))
+            log_info(&c->log, "joined group %s after %.1f s", c->cfg.group_id, (double)(t - since) / 1000.0);
+        return;
+    }
+    if (!c->cfg.join_warn_ms || t < c->lp.join_warn_at_ms) return;
+    c->lp.join_warn_at_ms = t + c->cfg.join_warn_ms;
+    atomic_fetch_add(&c->stats.join_warnings, 1);
+    char state[sizeof c->stats.group_state];
+    pthread_mutex_lock(&c->stats.stats_mu);
+    memcpy(state, c->stats.group_state, sizeof state);
+    pthread_mutex_unlock(&c->stats.stats_mu);
+    int kip848 = !strcmp(c->cfg.group_protocol, "consumer");
+    log_warn(&c->log, "not in group %s after %.0f s (librdkafka's group state: %s); %s", c->cfg.group_id,
+             (double)(t - since) / 1000.0, *state ? state : "no statistics yet",
+             kip848 ? "kafka.group_protocol=consumer (KIP-848) needs brokers of Kafka 4.0 or later with consumer in "
+                      "group.coordinator.rebalance.protocols, and librdkafka retries without an error when they lack "
+                      "it: use kafka.group_protocol=classic with older brokers"
+                    : "a join waits for the group coordinator and for the other members to rejoin (up to their "
+                      "max.poll.interval.ms): check that the brokers are reachable and the group's ACLs");
+}
+
 int loop_run(consumer *c)
 {
     c->lp.last_activity_ms = clk_now_ms();
+    atomic_store(&c->stats.join_wait_since_ms, c->lp.last_activity_ms);
+    c->lp.join_warn_at_ms = c->lp.last_activity_ms + c->cfg.join_warn_ms;
     int64_t next_txn = clk_now_ms() + c->cfg.txn_interval_ms;
     while (!*c->stop && !atomic_load(&c->fatal)) {
         if (atomic_load(&c->kev.fatal)) {
@@ -406,6 +441,7 @@ int loop_run(consumer *c)
         maybe_submit(c, t);
         flow_control(c);
         publish_gauges(c);
+        join_watch(c, t);
         if (c->cfg.exactly_once && t >= next_txn) {
             /* As long as the transaction may live (the coordinator aborts
              * it after that anyway), well inside max.poll.interval.ms. */

@@ -20,6 +20,7 @@ typedef struct loop_state {
     int64_t idle_checked_ms;        /* the brokers last confirmed there is nothing left */
     char not_idle[192];             /* the last reason logged at info (repeats at debug) */
     int64_t not_idle_logged_ms;     /* ... and when: a repeat is logged at info every 30 s */
+    int64_t join_warn_at_ms;        /* the next "not in the group" warning (kafka.join_warn_ms) */
 } loop_state;
 
 

@@ -7,6 +7,9 @@
  */
 #include <check.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +31,11 @@ static void check_drained(const char *mode)
     consumer *c = mm_consumer_new(&f, settings);
     ck_assert_int_eq(member_start(c), 0);
     int status = loop_run(c);
+    int64_t joining = atomic_load(&c->stats.join_wait_since_ms);
     member_cleanup(c);
     free(c);
     ck_assert_int_eq(status, EXIT_CLEAN);
+    ck_assert_int_eq(joining, 0);       /* it saw itself join */
     int64_t committed[MM_NPARTS];
     mm_committed(&f, committed);
     ck_assert_int_eq(mm_read_topic(&f, "out", MM_NPARTS, recs, MAXREC), n - bad);
@@ -52,4 +57,52 @@ START_TEST(member_drains_and_leaves_exactly_once)
 }
 END_TEST
 
-TL_MAIN("loop", member_drains_and_leaves_at_least_once, member_drains_and_leaves_exactly_once)
+static volatile sig_atomic_t stop_joining;
+
+static void *stop_later(void *arg)
+{
+    (void)arg;
+    struct timespec t = { 3, 500 * 1000 * 1000 };
+    nanosleep(&t, NULL);
+    stop_joining = 1;
+    return NULL;
+}
+
+/* A broker without KIP-848's ConsumerGroupHeartbeat v1 (Kafka 3.9 as
+ * installed): librdkafka 2.15.1 retries the join for ever and logs nothing
+ * above debug level. The member must say, every kafka.join_warn_ms, that it
+ * is not in its group, and a signal must still end it cleanly. */
+START_TEST(member_warns_while_it_cannot_join)
+{
+    mm_fixture f;
+    mm_cluster(&f);
+    /* 68: ConsumerGroupHeartbeat (librdkafka's rdkafka_protocol.h, not public). */
+    ck_assert_int_eq(rd_kafka_mock_set_apiversion(f.mc, 68, -1, -1), RD_KAFKA_RESP_ERR_NO_ERROR);
+    mm_feed(&f, 10, 0);
+    const char *settings[] = { "kafka.group_protocol=consumer", "kafka.join_warn_ms=1000", "http.stats_interval_ms=200",
+                               "engine.backend=cpu", "engine.threads=1", "http.port=-1", "kafka.orphan_check_ms=0",
+                               NULL };
+    consumer *c = mm_consumer_new(&f, settings);
+    c->stop = &stop_joining;
+    ck_assert_int_eq(member_start(c), 0);
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, stop_later, NULL), 0);
+    int status = loop_run(c);
+    pthread_join(th, NULL);
+    uint64_t warned = atomic_load(&c->stats.join_warnings);
+    int64_t joining = atomic_load(&c->stats.join_wait_since_ms);
+    uint64_t consumed = atomic_load(&c->stats.consumed), assignments = c->stats.assignments;
+    member_cleanup(c);
+    free(c);
+    ck_assert_int_eq(status, EXIT_CLEAN);
+    ck_assert_uint_eq(assignments, 0);
+    ck_assert_uint_eq(consumed, 0);
+    ck_assert_int_ne(joining, 0);
+    ck_assert_uint_ge(warned, 2);       /* at 1 s, 2 s and 3 s of 3.5 s; a loaded machine may miss one */
+    ck_assert_uint_le(warned, 3);
+    mm_teardown(&f);
+}
+END_TEST
+
+TL_MAIN("loop", member_drains_and_leaves_at_least_once, member_drains_and_leaves_exactly_once,
+        member_warns_while_it_cannot_join)
