@@ -146,8 +146,10 @@ MAX_DOWN_RESTARTS = 3
 def cluster_failures(kind):
     """Two members (exactly-once) process a stream while the cluster is
     restarted broker by broker (rolling), or stopped whole for 20 s (down).
-    Rolling: no member exits, by the transactional watchdog or otherwise:
-    one broker at a time down forces nothing (zero restarts asserted).
+    Rolling: two at-least-once members of another group read the same
+    stream, and no member of either exits, by the transactional watchdog or
+    otherwise: one broker at a time down forces nothing (zero restarts
+    asserted); every article has a record in each group's output.
     Down: longer than the brokers can hide, a member may stop with exit 3
     (fatal, documented: nothing uncommitted is lost, a restart redoes it); it
     is restarted as an orchestrator would, at most MAX_DOWN_RESTARTS times in
@@ -169,9 +171,24 @@ def cluster_failures(kind):
                       "-s", "batch.max_articles=64", "-s", "delivery.transaction_interval_ms=200", name="c%d" % i)
              for i in range(2)]
     restarted = 0
+    # Rolling: the at-least-once group, its own output and dead letters.
+    alo, alo_t = [], ("out-alo-" + TAG, "dlq-alo-" + TAG)
+    if kind == "rolling":
+        for name, parts in zip(alo_t, (8, 1)):
+            topic(name, parts)
+        if SECURITY:
+            subprocess.run([KAFKA_SH, "grant", tin, *alo_t, "g-alo-" + TAG], check=True, env=KENV)
+        alo = [consumer(tin, *alo_t, "g-alo-" + TAG, "--exit-idle", "30000", "-s", "batch.max_articles=64",
+                        name="alo%d" % i) for i in range(2)]
 
     def restart_failed(streaming):
         nonlocal restarted
+        for i, p in enumerate(alo):
+            rc = p.poll()
+            if rc is not None and (rc != 0 or streaming):
+                fail("at-least-once member alo%d exited %d during the %s%s; log %s:\n%s"
+                     % (i, rc, kind, ", with the stream still running" if streaming else "", p.logname,
+                        open(p.logname).read()[-3000:]))
         for i, p in enumerate(procs):
             rc = p.poll()
             if rc is None or (rc == 0 and not streaming):
@@ -233,7 +250,7 @@ def cluster_failures(kind):
     end = time.monotonic() + 300
     while True:
         restart_failed(False)
-        if all(p.poll() == 0 for p in procs):
+        if all(p.poll() == 0 for p in procs + alo):
             break
         if time.monotonic() > end:
             fail("members still running 300 s after the stream; logs %s" % ", ".join(p.logname for p in procs))
@@ -253,6 +270,12 @@ def cluster_failures(kind):
         fail("%d articles lost" % missing)
     if dups:
         fail("exactly-once: %d input messages have more than one committed record" % dups)
+    if alo:
+        recs = dump(alo_t[0])
+        ids = [r["id"] for r in recs]
+        log("%s, at-least-once group: %d articles, %d records, %d lost, %d duplicates, no member exit"
+            % (kind, n, len(recs), n - len(set(ids)), len(ids) - len(set(ids))))
+        check_records(recs, tin, path, exact=False)
 
 
 def acl_revoke():
