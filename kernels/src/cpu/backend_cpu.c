@@ -449,23 +449,18 @@ AVX2 static inline unsigned first_word_avx2(const cpu_ctx *c, text_scan *t, size
 /* The same for a token with characters above ASCII (été, Œuvre): its folded
  * bytes are gathered one character at a time, by scan_token's rules, and
  * looked up. Returns the token's end, or 0 (a symbol, a folded form of 32
- * bytes or more, or an answer the table does not have).
- * The key is gathered in four 64-bit words and loaded from them one by one:
- * bytes stored one at a time and then loaded as 32 bytes cannot be
- * forwarded from the store buffer, a stall of a dozen cycles or more on
- * every such token (perf: 11% of a French run on the first use of the key). */
+ * bytes or more, or an answer the table does not have). */
 AVX2 static inline size_t first_word_utf8(const cpu_ctx *c, const unsigned char *s, size_t n, size_t p,
                                           uint32_t mask, uint32_t *st, int32_t *cand)
 {
-    uint64_t key[CPU_WORD_KEY / 8] = { 0 };
+    unsigned char key[CPU_WORD_KEY] = { 0 };
     unsigned kl = 0;
-#define KEY_PUT(byte) (key[kl >> 3] |= (uint64_t)(byte) << (8 * (kl & 7)), kl++)
     while (p < n) {
         unsigned char b = s[p];
         if (b < 0x80) {
             if (c->ascii_class[b] != DHATU_CC_WORD) break;
             if (kl == CPU_WORD_KEY - 1) return 0;
-            KEY_PUT(c->ascii_fold[b]);
+            key[kl++] = c->ascii_fold[b];
             p++;
             continue;
         }
@@ -473,7 +468,8 @@ AVX2 static inline size_t first_word_utf8(const cpu_ctx *c, const unsigned char 
             const struct latin *l = &c->latin[((b & 0x1F) << 6 | (s[p + 1] & 0x3F)) - 0x80];
             if (l->cls == DHATU_CC_WORD && l->flen <= 2) {
                 if (kl + l->flen > CPU_WORD_KEY - 1) return 0;
-                for (unsigned i = 0; i < l->flen; i++) KEY_PUT((unsigned char)l->f[i]);
+                memcpy(key + kl, l->f, 2);
+                kl += l->flen;
                 p += 2;
                 continue;
             }
@@ -489,13 +485,13 @@ AVX2 static inline size_t first_word_utf8(const cpu_ctx *c, const unsigned char 
             unsigned char u[4];
             int m = dhatu_utf8_encode(f, u);
             if (kl + (unsigned)m > CPU_WORD_KEY - 1) return 0;
-            for (int i = 0; i < m; i++) KEY_PUT(u[i]);
+            memcpy(key + kl, u, (size_t)m);
+            kl += (unsigned)m;
         }
         p += len;
     }
-#undef KEY_PUT
     if (!kl) return 0;
-    __m256i folded = _mm256_set_epi64x((long long)key[3], (long long)key[2], (long long)key[1], (long long)key[0]);
+    __m256i folded = _mm256_loadu_si256((const __m256i *)key);
     return word_lookup(c, folded, kl, mask, st, cand) ? p : 0;
 }
 #endif
