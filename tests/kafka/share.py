@@ -211,9 +211,14 @@ def share_scenario():
         % (first, again, done_at - killed_at, dups2, int(sum(seen.values()))))
 
     # SIGTERM while a member holds records: it finishes its batch and
-    # accepts it before it leaves, so nothing stays locked: the other member
-    # has every article done well inside the 30 s lock (and the 45 s
-    # session), and no record is delivered twice.
+    # accepts it before it leaves, so nothing stays locked and no record is
+    # delivered twice: a record left locked would come back to the other
+    # member after the 30 s lock, or a released one at once, either way
+    # with delivery count 2 (its "delivered more than once" count) and a
+    # second record in the output (check_records, exact). That is the
+    # proof; the time the other member takes to finish is reported, not
+    # bounded by the lock: on CI's loaded machine the rest of the 100,000
+    # articles once took it 25-34 s (2026-12-07).
     tin3, tout3 = topic("in3-" + TAG, 2), topic("out3-" + TAG, 2)
     a3 = consumer(tin3, tout3, tdlq, "share3-" + TAG, *SHARE, *slow, name="stopped")
     b3 = consumer(tin3, tout3, tdlq, "share3-" + TAG, *SHARE, *slow, name="stays")
@@ -232,9 +237,10 @@ def share_scenario():
         fail("SIGTERM while holding records: exit %d" % a3.returncode)
     stopped_at = time.monotonic()
     while len({r["id"] for r in dump(tout3)} & want) < len(want):
-        if time.monotonic() - stopped_at > 25 or b3.poll() is not None:
-            fail("after SIGTERM to a member that held records, %d of %d articles had a record %.0f s later: records "
-                 "left locked?" % (len({r["id"] for r in dump(tout3)} & want), len(want), time.monotonic() - stopped_at))
+        if time.monotonic() - stopped_at > 180 or b3.poll() is not None:
+            fail("after SIGTERM to a member that held records, %d of %d articles had a record %.0f s later (the other "
+                 "member %s)" % (len({r["id"] for r in dump(tout3)} & want), len(want), time.monotonic() - stopped_at,
+                                 "running" if b3.poll() is None else "exited %d" % b3.returncode))
         time.sleep(0.5)
     took = time.monotonic() - stopped_at
     if feed3.wait(60) != 0:
@@ -249,5 +255,5 @@ def share_scenario():
         fail("the stopped member consumed nothing: the test proved nothing")
     check_records(dump(tout3), tin3, path2, exact=True)
     log("share group, SIGTERM to a member holding records: exit 0 after %d articles; the other member had every one of "
-        "100,000 articles done %.1f s later (the lock is 30 s), each exactly once, none delivered twice"
+        "100,000 articles done %.1f s later, each exactly once, none delivered twice (nothing left locked or released)"
         % (consumed(a3), took))
