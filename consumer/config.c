@@ -52,7 +52,7 @@ static const struct setting {
      * debug level (KIP-848 against a broker older than 4.0: the member
      * waits unassigned for ever; bench/compat.sh on 3.9.2). */
     I("kafka.join_warn_ms", join_warn_ms, 60000, 0, 86400000,
-      "warn, and again at every such period, while the member has not joined its group (0: never)"),
+      "warn, and again at every such period, while the member is out of its group: at start, or after a lost assignment (0: never)"),
     I("kafka.orphan_grace_ms", orphan_grace_ms, 30000, 1000, 86400000,
       "partitions unowned this long in a stable group: join a short-lived member so that the group assigns them"),
     /* The start-up checks (topics exist; each output topic's message size

@@ -67,7 +67,7 @@ static const struct family { const char *name, *type, *help; } families[F_N] = {
                           "Share group: records of the partition past the highest offset this member was given "
                           "(the group's backlog: the sum over partitions of the minimum over members)." },
     [F_JOIN_WAIT] = { "dhatu_group_join_wait_seconds", "gauge",
-                      "Seconds this member has waited to join its consumer group (0: joined)." },
+                      "Seconds this member has been out of its consumer group, at start or after a lost assignment (0: in it)." },
     [F_PRODUCER_RESETS] = { "dhatu_producer_resets_total", "counter",
                             "Transactional producers replaced after a fatal error, the input going on from "
                             "the committed offsets (exactly-once; 0 at least once)." },

@@ -375,7 +375,15 @@ int loop_on_assigned(consumer *c)
 int loop_on_revoked(consumer *c, int lost)
 {
     c->lp.last_activity_ms = clk_now_ms();
-    if (lost) c->lp.assignment_lost = 1;
+    if (lost) {
+        c->lp.assignment_lost = 1;
+        /* Out of the group until it is given partitions again: the join
+         * watch starts over (a rejoin can wait minutes unseen, issue 27). */
+        if (!atomic_load(&c->stats.join_wait_since_ms)) {
+            atomic_store(&c->stats.join_wait_since_ms, c->lp.last_activity_ms);
+            c->lp.join_warn_at_ms = c->lp.last_activity_ms + c->cfg.join_warn_ms;
+        }
+    }
     return c->lp.left_committed;
 }
 
@@ -389,10 +397,12 @@ static void join_watch(consumer *c, int64_t t)
 {
     int64_t since = atomic_load(&c->stats.join_wait_since_ms);
     if (!since) return;
-    if (c->stats.assignments > 0 || atomic_load(&c->stats.group_steady)) {
+    /* After a lost assignment only a new one counts (the statistics may
+     * still say steady from before). */
+    if (!c->lp.assignment_lost && (c->stats.assignments > 0 || atomic_load(&c->stats.group_steady))) {
         atomic_store(&c->stats.join_wait_since_ms, 0);
         if (atomic_load(&c->stats.join_warnings))
-            log_info(&c->log, "joined group %s after %.1f s", c->cfg.group_id, (double)(t - since) / 1000.0);
+            log_info(&c->log, "in group %s again after %.1f s", c->cfg.group_id, (double)(t - since) / 1000.0);
         return;
     }
     if (!c->cfg.join_warn_ms || t < c->lp.join_warn_at_ms) return;
@@ -403,7 +413,7 @@ static void join_watch(consumer *c, int64_t t)
     memcpy(state, c->stats.group_state, sizeof state);
     pthread_mutex_unlock(&c->stats.stats_mu);
     int kip848 = !strcmp(c->cfg.group_protocol, "consumer");
-    log_warn(&c->log, "not in group %s after %.0f s (librdkafka's group state: %s); %s", c->cfg.group_id,
+    log_warn(&c->log, "not in group %s for %.0f s (librdkafka's group state: %s); %s", c->cfg.group_id,
              (double)(t - since) / 1000.0, *state ? state : "no statistics yet",
              kip848 ? "kafka.group_protocol=consumer (KIP-848) needs brokers of Kafka 4.0 or later with consumer in "
                       "group.coordinator.rebalance.protocols, and librdkafka retries without an error when they lack "

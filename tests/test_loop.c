@@ -104,5 +104,63 @@ START_TEST(member_warns_while_it_cannot_join)
 }
 END_TEST
 
+static volatile sig_atomic_t stop_out;
+
+typedef struct { mm_fixture *f; consumer *c; } out_arg;
+
+static void nap(long ms)
+{
+    struct timespec t = { ms / 1000, (ms % 1000) * 1000 * 1000 };
+    nanosleep(&t, NULL);
+}
+
+/* In the member's group, then out of it: its heartbeat is answered
+ * UNKNOWN_MEMBER_ID (the coordinator dropped it: the assignment is lost)
+ * and its JoinGroup is held (on the mock it stays unanswered for longer
+ * than this test lasts); stop 4.5 s later. */
+static void *lose_then_stop(void *arg)
+{
+    out_arg *a = arg;
+    while (atomic_load(&a->c->stats.ready) == 0) nap(50);
+    rd_kafka_mock_broker_push_request_error_rtts(a->f->mc, 1, 11, 1, RD_KAFKA_RESP_ERR_NO_ERROR, 4000);
+    rd_kafka_mock_push_request_errors(a->f->mc, 12, 1, RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID);
+    nap(4500);
+    stop_out = 1;
+    return NULL;
+}
+
+/* A member whose assignment was lost and who is not given a new one is
+ * watched as at start (the five-minute no-rejoin of issue 27 went unseen):
+ * a warning every kafka.join_warn_ms while it is out, and a signal still
+ * ends it cleanly. */
+START_TEST(member_warns_while_out_of_its_group)
+{
+    mm_fixture f;
+    mm_cluster(&f);
+    mm_feed(&f, 10, 0);
+    const char *settings[] = { "kafka.join_warn_ms=1000", "http.stats_interval_ms=200", "engine.backend=cpu",
+                               "engine.threads=1", "http.port=-1", "kafka.orphan_check_ms=0",
+                               "kafka.librdkafka=heartbeat.interval.ms=100", NULL };
+    consumer *c = mm_consumer_new(&f, settings);
+    c->stop = &stop_out;
+    ck_assert_int_eq(member_start(c), 0);
+    pthread_t th;
+    out_arg a = { &f, c };
+    ck_assert_int_eq(pthread_create(&th, NULL, lose_then_stop, &a), 0);
+    int status = loop_run(c);
+    pthread_join(th, NULL);
+    uint64_t warned = atomic_load(&c->stats.join_warnings), assignments = c->stats.assignments;
+    int64_t joining = atomic_load(&c->stats.join_wait_since_ms);
+    member_cleanup(c);
+    free(c);
+    ck_assert_int_eq(status, EXIT_CLEAN);
+    ck_assert_uint_eq(assignments, 1);  /* the first only: out of the group since the loss */
+    ck_assert_int_ne(joining, 0);       /* ... and the watch says so */
+    ck_assert_uint_ge(warned, 2);       /* out of it about 4 s, warned every second */
+    ck_assert_uint_le(warned, 5);
+    mm_teardown(&f);
+}
+END_TEST
+
 TL_MAIN("loop", member_drains_and_leaves_at_least_once, member_drains_and_leaves_exactly_once,
-        member_warns_while_it_cannot_join)
+        member_warns_while_it_cannot_join, member_warns_while_out_of_its_group)
