@@ -68,16 +68,20 @@ static void *stop_later(void *arg)
     return NULL;
 }
 
-/* A broker without KIP-848's ConsumerGroupHeartbeat v1 (Kafka 3.9 as
- * installed): librdkafka 2.15.1 retries the join for ever and logs nothing
- * above debug level. The member must say, every kafka.join_warn_ms, that it
- * is not in its group, and a signal must still end it cleanly. */
+/* A KIP-848 member whose coordinator does not answer its first
+ * ConsumerGroupHeartbeat (as on Kafka 3.9, where librdkafka 2.15.1 finds no
+ * ConsumerGroupHeartbeat v1 and retries for ever, logging nothing above
+ * debug level): the member must say, every kafka.join_warn_ms, that it is
+ * not in its group, and a signal must still end it cleanly. */
 START_TEST(member_warns_while_it_cannot_join)
 {
     mm_fixture f;
     mm_cluster(&f);
-    /* 68: ConsumerGroupHeartbeat (librdkafka's rdkafka_protocol.h, not public). */
-    ck_assert_int_eq(rd_kafka_mock_set_apiversion(f.mc, 68, -1, -1), RD_KAFKA_RESP_ERR_NO_ERROR);
+    /* 68: ConsumerGroupHeartbeat (librdkafka's rdkafka_protocol.h, not
+     * public): the first one answered after 5 s, longer than the test.
+     * (Switching the API off, as Kafka 3.9 does, shows the same here but
+     * leaks two librdkafka queues at destroy under LeakSanitizer.) */
+    rd_kafka_mock_broker_push_request_error_rtts(f.mc, 1, 68, 1, RD_KAFKA_RESP_ERR_NO_ERROR, 5000);
     mm_feed(&f, 10, 0);
     const char *settings[] = { "kafka.group_protocol=consumer", "kafka.join_warn_ms=1000", "http.stats_interval_ms=200",
                                "engine.backend=cpu", "engine.threads=1", "http.port=-1", "kafka.orphan_check_ms=0",
