@@ -121,9 +121,11 @@ int exporter_on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
             }
         }
     }
+    char group_state[sizeof c->stats.group_state] = "";
     if ((cgrp = json_object_get(root, "cgrp"))) {
         const char *st = json_string_value(json_object_get(cgrp, "state"));
         const char *js = json_string_value(json_object_get(cgrp, "join_state"));
+        snprintf(group_state, sizeof group_state, "%s/%s", st ? st : "?", js ? js : "?");
         const char *labels[] = { "group", c->cfg.group_id, "state", st ? st : "unknown", "join_state",
                                  js ? js : "unknown", NULL };
         metrics_sample(&b, fam(&b, F_GROUP_STATE), labels, 1);
@@ -134,13 +136,9 @@ int exporter_on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
         json_t *as = json_object_get(cgrp, "assignment_size");
         if (c->cfg.share && json_is_integer(as)) atomic_store(&c->stats.assigned, (int)json_integer_value(as));
     }
-    pthread_mutex_lock(&c->stats.stats_mu);
-    if (cgrp) {
-        const char *st = json_string_value(json_object_get(cgrp, "state"));
-        const char *js = json_string_value(json_object_get(cgrp, "join_state"));
-        snprintf(c->stats.group_state, sizeof c->stats.group_state, "%s/%s", st ? st : "?", js ? js : "?");
-    }
     json_decref(root);
+    pthread_mutex_lock(&c->stats.stats_mu);
+    if (*group_state) memcpy(c->stats.group_state, group_state, sizeof group_state);
     metrics_buf old = c->stats.stats_text;
     c->stats.stats_text = b;
     pthread_mutex_unlock(&c->stats.stats_mu);
@@ -223,8 +221,7 @@ static void render_metrics(consumer *c, metrics_buf *b)
     if (!c->cfg.share) {    /* a share member's join is seen in dhatu_assigned_partitions (share.c) */
         int64_t joining = atomic_load(&s->join_wait_since_ms);
         metrics_sample(b, fam(b, F_JOIN_WAIT), grp, joining ? (double)(clk_now_ms() - joining) / 1000.0 : 0.0);
-    }
-    if (c->cfg.share) {
+    } else {
         int64_t since = atomic_load(&s->share_held_since_ms);
         metrics_sample(b, fam(b, F_SHARE_HELD), NULL, since ? (double)(clk_now_ms() - since) / 1000.0 : 0.0);
         counter(b, F_SHARE_REDELIVERED, NULL, &s->share_redelivered);

@@ -57,13 +57,18 @@ START_TEST(member_drains_and_leaves_exactly_once)
 }
 END_TEST
 
+static void nap(long ms)
+{
+    struct timespec t = { ms / 1000, (ms % 1000) * 1000 * 1000 };
+    nanosleep(&t, NULL);
+}
+
 static volatile sig_atomic_t stop_joining;
 
 static void *stop_later(void *arg)
 {
     (void)arg;
-    struct timespec t = { 3, 500 * 1000 * 1000 };
-    nanosleep(&t, NULL);
+    nap(3500);
     stop_joining = 1;
     return NULL;
 }
@@ -111,12 +116,6 @@ END_TEST
 static volatile sig_atomic_t stop_out;
 
 typedef struct { mm_fixture *f; consumer *c; } out_arg;
-
-static void nap(long ms)
-{
-    struct timespec t = { ms / 1000, (ms % 1000) * 1000 * 1000 };
-    nanosleep(&t, NULL);
-}
 
 /* In the member's group, then out of it: its heartbeat is answered
  * UNKNOWN_MEMBER_ID (the coordinator dropped it: the assignment is lost)
